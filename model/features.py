@@ -1,0 +1,265 @@
+"""What the model looks at in a comment: word n-grams, character n-grams and hand-made signals.
+
+The same functions feed the scikit-learn pipeline at training time (as ``TfidfVectorizer``
+analyzers and a transformer) and the scorer's fast path at serving time, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from model.normalize import (
+    EMAIL_TOKEN,
+    URL_TOKEN,
+    NormalizedComment,
+    is_hangul_word,
+    normalize_comment,
+)
+
+CHAR_NGRAM_RANGE = (2, 5)
+
+
+def word_terms(comment: NormalizedComment) -> list[str]:
+    """Word unigrams and bigrams of a normalised comment."""
+    words = [token.text for token in comment.tokens]
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def char_words(comment: NormalizedComment) -> list[str]:
+    """The words character n-grams are taken from.
+
+    Korean spacing is loose and spacing words apart is a common dodge, so neighbouring Hangul
+    words are joined into one run.
+    """
+    runs: list[str] = []
+    previous_hangul = False
+    for token in comment.tokens:
+        hangul = is_hangul_word(token.text)
+        if hangul and previous_hangul:
+            runs[-1] += token.text
+        else:
+            runs.append(token.text)
+        previous_hangul = hangul
+    return runs
+
+
+def char_terms(comment: NormalizedComment) -> list[str]:
+    """Character 2-5 grams within each (space-padded) word, like scikit-learn's ``char_wb``."""
+    grams: list[str] = []
+    for word in char_words(comment):
+        grams.extend(word_char_grams(word))
+    return grams
+
+
+@lru_cache(maxsize=200_000)
+def word_char_grams(word: str) -> tuple[str, ...]:
+    """Character n-grams of one space-padded word (cached: words repeat across comments)."""
+    low, high = CHAR_NGRAM_RANGE
+    padded = f" {word} "
+    length = len(padded)
+    grams: list[str] = []
+    for n in range(low, min(high, length) + 1):
+        grams.extend(padded[i : i + n] for i in range(length - n + 1))
+    return tuple(grams)
+
+
+@dataclass(frozen=True)
+class SignalHit:
+    """A hand-made signal that fired, with the text that triggered it."""
+
+    name: str
+    value: float
+    evidence: str
+
+
+_SHORTENERS = frozenset(
+    "bit.ly goo.gl tinyurl.com t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at "
+    "tiny.cc rb.gy bit.do adf.ly t.ly lnkd.in han.gl me2.do vo.la url.kr".split()
+)
+_MESSENGER_LINKS = ("t.me/", "wa.me/", "open.kakao", "discord.gg", "chat.whatsapp", "line.me")
+_PHONE_RE = re.compile(
+    r"(?<!\d)(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?)?\d{3,4}[\s.-]?\d{4}(?!\d)"
+)
+_DIGIT_RE = re.compile(r"\d")
+_MONEY_RE = re.compile(r"[$£€₩]\s?\d[\d,.]*|\d[\d,.]*\s?(?:dollars|usd|bucks|만원|원)\b", re.I)
+_REPEATED_RE = re.compile(r"(\S)\1{3,}")
+_UPPER_RE = re.compile(r"[A-Z]")
+_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
+
+
+def _phrases(name: str, words: str) -> dict[str, str]:
+    return {phrase.strip(): name for phrase in words.split(",") if phrase.strip()}
+
+
+# Word n-grams (of normalised tokens, so "sub$cribe" and "SUBSCRIBE" count) per signal. These
+# lists reach past the training data on purpose: a head learns one weight for "promotional
+# phrase" from YouTube spam, and that weight then carries to SMS-style or Korean spam phrases.
+_PHRASE_SIGNALS = {
+    **_phrases("promotional phrase", """
+        subscribe, subscribed, subscribers, subscribing, sub4sub, giveaway, giveaways, bitcoin,
+        btc, crypto, forex, casino, viagra, onlyfans, promo, coupon, discount, txt, prize, prizes,
+        winner, congratulations, guaranteed, loan, loans, refinance, investment, investing, earn,
+        earning, income, profit, profits, cashback, voucher, unsubscribe, offer, offers,
+        clearance, wholesale, followers, check out, check it out, my channel, my video,
+        my videos, my page, my profile, my music, my website, my site, my blog, follow me,
+        click here, click the link, visit my, visit our, free gift, free money, free trial,
+        free followers, for free, make money, earn money, work from home, call now, text now,
+        claim your, you won, you have won, limited offer, special offer, link in bio,
+        please subscribe, like and subscribe, per hour, per day, per week, extra income,
+        hot singles, sign up, apply now, order now, buy now, best price, dm me, click below, cash,
+        claim, urgent, win a, won a, free entry, awarded, selected to receive"""),
+    **_phrases("messenger handle", """
+        telegram, whatsapp, kakaotalk, kakao, wechat, snapchat, kik, skype, discord, viber,
+        line id, kik me, add me on"""),
+    **_phrases("profanity", """
+        idiot, idiots, idiotic, moron, morons, moronic, stupid, stupidity, dumb, dumbass, retard,
+        retards, retarded, imbecile, imbeciles, crap, damn, bastard, bastards, asshole,
+        assholes, ass, dick, dicks, dickhead, cunt, cunts, whore, whores, slut, sluts, scum,
+        scumbag, scumbags, loser, losers, pathetic, disgusting, garbage, trash, stfu, wtf, piss,
+        pissed, pig, pigs, jerk, jerks, fool, fools, foolish, clown, clowns, hypocrite,
+        hypocrites, liar, liars, traitor, traitors, thug, thugs, savage, savages, vermin, filth,
+        filthy, kys, ignorant, coward, cowards, lunatic, lunatics, nutjob, freak, freaks,
+        degenerate, degenerates, subhuman, parasite, parasites, shut up, go to hell,
+        kill yourself, piece of shit, drop dead, screw you, hoe, hoes, pussy, twat"""),
+}
+_PHRASE_STARTS = frozenset(phrase.split()[0] for phrase in _PHRASE_SIGNALS if " " in phrase)
+_PROFANITY_PREFIXES = ("fuck", "fuk", "shit", "bitch", "nigg", "fag", "motherf", "wank",
+                       "bullshit", "dumbf", "cocksuck", "retard")
+_KOREAN_SIGNALS = (
+    ("profanity", re.compile(
+        "씨발|병신|새끼|개새|좆|존나|지랄|미친|닥쳐|꺼져|등신|찐따|쓰레기|븅|애미|애비|느금|"
+        "한남|김치녀|된장녀|틀딱|급식충|맘충|일베충|좌좀|좌빨|홍어|쪽바리|짱깨|멍청|또라이|"
+        "빡대가리|싸가지|호로|죽어|뒤져|뒈져|디져|개같|개소리|정신병|저능|창녀|걸레"
+    )),
+    ("promotional phrase", re.compile(
+        "구독|무료|대출|수익|부업|재택|알바|광고|홍보|문의|상담|가입|이벤트|당첨|토토|카지노|"
+        "바카라|도박|코인|리딩방|클릭|방문|할인|쿠폰|특가|급전|출장|조건만남|선착순|지금바로|"
+        "바로가기|입금|추천인|맞팔|선물|혜택"
+    )),
+    ("messenger handle", re.compile("카톡|카카오톡|오픈채팅|오픈톡|텔레그램|텔레|위챗|갠톡|디엠")),
+)
+
+SIGNAL_NAMES = (
+    "link",
+    "link shortener",
+    "email address",
+    "phone number",
+    "messenger handle",
+    "promotional phrase",
+    "money amount",
+    "repeated characters",
+    "capital letters",
+    "exclamation marks",
+    "profanity",
+)
+
+
+def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
+    """The hand-made signals that fire on a comment, with their values and evidence.
+
+    Counts go through log1p so a comment with ten links is not ten times as spammy as one.
+    """
+    text = comment.original
+    tokens = comment.tokens
+    found: dict[str, list[str]] = {}
+
+    def add(name: str, evidence: str) -> None:
+        found.setdefault(name, []).append(evidence)
+
+    words = [token.text for token in tokens]
+    for i, word in enumerate(words):
+        if word == URL_TOKEN or word == EMAIL_TOKEN:
+            link = text[tokens[i].start : tokens[i].end]
+            if word == EMAIL_TOKEN:
+                add("email address", link)
+                continue
+            add("link", link)
+            host = link.casefold().split("://")[-1].split("/")[0].removeprefix("www.")
+            if host in _SHORTENERS:
+                add("link shortener", host)
+            if any(marker in link.casefold() for marker in _MESSENGER_LINKS):
+                add("messenger handle", link)
+            continue
+        name = _PHRASE_SIGNALS.get(word)
+        if name is not None:
+            add(name, text[tokens[i].start : tokens[i].end].strip(_EDGE))
+        if word in _PHRASE_STARTS:
+            for n in (2, 3):
+                name = _PHRASE_SIGNALS.get(" ".join(words[i : i + n]))
+                if name is not None and i + n <= len(words):
+                    add(name, text[tokens[i].start : tokens[i + n - 1].end].strip(_EDGE))
+        if word.startswith(_PROFANITY_PREFIXES):
+            add("profanity", text[tokens[i].start : tokens[i].end].strip(_EDGE))
+    hangul = "".join(word for word in words if is_hangul_word(word))
+    if hangul:
+        for name, pattern in _KOREAN_SIGNALS:
+            for match in pattern.findall(hangul):
+                add(name, match)
+    if len(_DIGIT_RE.findall(text)) >= 8:
+        for phone in _PHONE_RE.findall(text):
+            if len(_DIGIT_RE.findall(phone)) >= 8:
+                add("phone number", phone.strip())
+    if "$" in text or "£" in text or "€" in text or "₩" in text or "원" in text or "dollar" in text:
+        for money in _MONEY_RE.findall(text):
+            add("money amount", money)
+    for match in _REPEATED_RE.finditer(text):
+        add("repeated characters", match.group())
+
+    hits = [SignalHit(name, math.log1p(len(found[name])), found[name][0])
+            for name in SIGNAL_NAMES if name in found]
+    letters = len(_ASCII_LETTER_RE.findall(text))
+    if letters >= 8:
+        upper = len(_UPPER_RE.findall(text)) / letters
+        if upper >= 0.5:
+            hits.append(SignalHit("capital letters", upper, ""))
+    exclamations = text.count("!")
+    if exclamations >= 2:
+        hits.append(SignalHit("exclamation marks", math.log1p(exclamations) / 2, ""))
+    return hits
+
+
+_EDGE = " \t\n.,;:!?\"'()[]{}<>"
+
+
+def signal_vector(comment: NormalizedComment) -> list[float]:
+    """The signals of a comment as a dense row, in ``SIGNAL_NAMES`` order."""
+    row = [0.0] * len(SIGNAL_NAMES)
+    for hit in signal_hits(comment):
+        row[_SIGNAL_INDEX[hit.name]] = hit.value
+    return row
+
+
+_SIGNAL_INDEX = {name: i for i, name in enumerate(SIGNAL_NAMES)}
+
+
+class CommentNormalizer(TransformerMixin, BaseEstimator):
+    """Pipeline step: raw comment strings to ``NormalizedComment`` objects."""
+
+    def fit(self, comments: Iterable[str], y: object = None) -> CommentNormalizer:
+        return self
+
+    def transform(self, comments: Iterable[str]) -> list[NormalizedComment]:
+        return [normalize_comment(text) for text in comments]
+
+
+class SignalFeatures(TransformerMixin, BaseEstimator):
+    """Pipeline step: normalised comments to a sparse matrix of hand-made signals."""
+
+    def fit(self, comments: Iterable[NormalizedComment], y: object = None) -> SignalFeatures:
+        self.n_features_out_ = len(SIGNAL_NAMES)
+        return self
+
+    def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
+        rows = [signal_vector(comment) for comment in comments]
+        return sparse.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(-1, len(SIGNAL_NAMES)))
+
+    def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
+        return np.asarray([f"signal:{name}" for name in SIGNAL_NAMES], dtype=object)

@@ -1,0 +1,204 @@
+"""Turn a comment into normalised tokens that survive the usual filter-dodging tricks.
+
+Each token remembers where it came from in the comment, so a term the model found can be
+highlighted in the text the user wrote. The tricks undone here: full-width and styled letters
+(NFKC), case, invisible characters, stretched letters ("stuuupid"), leetspeak ("1d10t", "$hit"),
+spaced-out letters ("i d i o t", "f.u.c.k"), Korean consonant abbreviations (ㅅㅂ, ㅂㅅ) and
+spelling variants of the common Korean swear words, and symbols or digits slipped between Hangul
+syllables ("시1발").
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+import regex
+
+from model.text import strip_invisible
+
+URL_TOKEN = "xurlx"
+MENTION_TOKEN = "xuserx"
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+EMAIL_TOKEN = "xemailx"
+
+_CHUNK_RE = regex.compile(r"\S+")
+_EMAIL_RE = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
+_URL_RE = regex.compile(
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz)"
+    r"(?:/\S*)?\b",
+    flags=regex.IGNORECASE,
+)
+_MENTION_RE = regex.compile(r"^@\w{2,}")
+# Letters, digits and emoji make up words; everything else separates them.
+_PIECE_RE = regex.compile(r"[\w]+|\p{Extended_Pictographic}")
+_REPEAT_RE = regex.compile(r"(.)\1{2,}")
+_HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
+
+# Leetspeak inside a Latin word: "1d10t", "b!tch", "$hit", "@ss" (only mid-word for @).
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
+                       "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+_LEET_INNER_RE = regex.compile(r"(?<=[a-z])[013457@$!|+€*]+(?=[a-z])")
+_LEET_LEADING_RE = regex.compile(r"^[01345$]+(?=[a-z]{3})")
+_LEET_TRAILING_RE = regex.compile(r"(?<=[a-z]{3})[013]$")
+
+# Anything but letters slipped between two Hangul syllables: "시1발", "씨.발", "병*신".
+_HANGUL_GAP_RE = regex.compile(r"(?<=\p{Hangul})[^\p{L}\s]{1,2}(?=\p{Hangul})")
+_HANGUL_RE = regex.compile(r"\p{Hangul}")
+
+# Consonant-only abbreviations of Korean swear words, mapped to the words they stand for so
+# that "ㅅㅂ" and "시발" look the same to the model.
+_KOREAN_ABBREVIATIONS_TYPED = {
+    "ㄱㅅㄲ": "개새끼", "ㅅㅂ": "씨발", "ㅆㅂ": "씨발", "ㅂㅅ": "병신", "ㅄ": "병신",
+    "ㅈㄹ": "지랄", "ㅁㅊ": "미친", "ㅈㄴ": "존나", "ㄲㅈ": "꺼져", "ㄷㅊ": "닥쳐",
+    "ㅅㄲ": "새끼", "ㅆㄹㄱ": "쓰레기", "ㄴㄱㅁ": "느금마",
+}
+# Chunks are NFKC-normalised first, which turns compatibility jamo (ㅅ) into conjoining ones (ᄉ).
+_KOREAN_ABBREVIATIONS = {_nfkc(k): v for k, v in _KOREAN_ABBREVIATIONS_TYPED.items()}
+_KOREAN_ABBREVIATION_RE = regex.compile(
+    "|".join(sorted(_KOREAN_ABBREVIATIONS, key=len, reverse=True))
+)
+# Spelling variants of the commonest Korean swear words.
+_KOREAN_VARIANTS = (
+    (regex.compile(_nfkc(r"씨[바빠파벌발빨팔]|시[빠팔발빨벌]|쓰[바발빨]|ㅆ[바발]|십[새세쌔]|싯팔")), "씨발"),
+    (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신")), "병신"),
+    (regex.compile(_nfkc(r"[새쌔섀][끼퀴캬]|색기|시끼")), "새끼"),
+    (regex.compile(_nfkc(r"존[나니내]|졸라|ㅈ나")), "존나"),
+    (regex.compile(_nfkc(r"ㅈ랄|g랄")), "지랄"),
+)
+
+
+class Token(NamedTuple):
+    """A normalised word and the span of the comment text it came from."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedComment:
+    """A comment as the feature extractors see it."""
+
+    original: str  # the comment after strip_invisible(); token spans index into it
+    tokens: tuple[Token, ...]
+
+
+def normalize_comment(text: str) -> NormalizedComment:
+    """Clean a comment and split it into normalised tokens.
+
+    :param text: the comment as submitted.
+    :return: the cleaned text and its tokens, in order.
+    """
+    original = strip_invisible(text)
+    tokens: list[Token] = []
+    for match in _CHUNK_RE.finditer(original):
+        start, end = match.span()
+        chunk = match.group()
+        pieces = _plain_chunk(chunk)
+        if pieces is not None:
+            tokens.extend(Token(piece, start, end) for piece in pieces)
+            continue
+        url = _find_link(chunk)
+        if url:
+            kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
+            tokens.append(Token(kind, start + url.start(), start + url.end()))
+            before, after = chunk[: url.start()], chunk[url.end():]
+            for piece in normalize_chunk(before):
+                tokens.append(Token(piece, start, start + url.start()))
+            for piece in normalize_chunk(after):
+                tokens.append(Token(piece, start + url.end(), end))
+            continue
+        if chunk[0] == "@" and _MENTION_RE.match(chunk):
+            tokens.append(Token(MENTION_TOKEN, start, end))
+            continue
+        for piece in normalize_chunk(chunk):
+            tokens.append(Token(piece, start, end))
+    return NormalizedComment(original, tuple(_join_spaced_letters(tokens)))
+
+
+def _plain_chunk(chunk: str) -> tuple[str, ...] | None:
+    """The pieces of a chunk that cannot hold a link or a mention, or None if it might."""
+    if "." in chunk or "/" in chunk or "@" in chunk:
+        return None
+    return normalize_chunk(chunk)
+
+
+def _find_link(chunk: str) -> regex.Match[str] | None:
+    if "@" in chunk:
+        email = _EMAIL_RE.search(chunk)
+        if email:
+            return email
+    return _URL_RE.search(chunk)
+
+
+# Comments reuse the same words over and over, so normalising each distinct chunk once pays.
+@lru_cache(maxsize=200_000)
+def normalize_chunk(chunk: str) -> tuple[str, ...]:
+    """Normalise one whitespace-separated chunk of a comment into word pieces.
+
+    :param chunk: text without whitespace.
+    :return: the normalised words it holds (usually one).
+    """
+    if not chunk:
+        return ()
+    if not chunk.isascii():
+        chunk = unicodedata.normalize("NFKC", chunk)
+    chunk = chunk.casefold()
+    if _HAS_ASCII_LETTER_RE.search(chunk):
+        chunk = _LEET_INNER_RE.sub(_unleet, chunk)
+        chunk = _LEET_LEADING_RE.sub(_unleet, chunk)
+        chunk = _LEET_TRAILING_RE.sub(_unleet, chunk)
+    chunk = _REPEAT_RE.sub(r"\1\1", chunk)
+    if not chunk.isascii():
+        chunk = _normalize_korean(chunk)
+    return tuple(_PIECE_RE.findall(chunk))
+
+
+def _unleet(match: regex.Match[str]) -> str:
+    # A masking asterisk ("f*ck") is dropped rather than guessed.
+    return match.group().replace("*", "").translate(_LEET)
+
+
+def _normalize_korean(chunk: str) -> str:
+    if not _HANGUL_RE.search(chunk):
+        return chunk
+    chunk = _HANGUL_GAP_RE.sub("", chunk)
+    chunk = _KOREAN_ABBREVIATION_RE.sub(lambda m: _KOREAN_ABBREVIATIONS[m.group()], chunk)
+    for pattern, canonical in _KOREAN_VARIANTS:
+        chunk = pattern.sub(canonical, chunk)
+    return chunk
+
+
+def _join_spaced_letters(tokens: list[Token]) -> list[Token]:
+    """Join runs of three or more one-letter tokens: "i d i o t" and "f.u.c.k" become one word."""
+    joined: list[Token] = []
+    run: list[Token] = []
+    for token in [*tokens, None]:
+        if token is not None and len(token.text) == 1 and token.text.isalpha():
+            run.append(token)
+            continue
+        if len(run) >= 3:
+            joined.append(Token("".join(t.text for t in run), run[0].start, run[-1].end))
+        else:
+            joined.extend(run)
+        run = []
+        if token is not None:
+            joined.append(token)
+    return joined
+
+
+def is_hangul_word(word: str) -> bool:
+    """Whether a token starts with Hangul (a syllable or a jamo)."""
+    first = word[:1]
+    return (
+        "\uac00" <= first <= "\ud7a3"
+        or "\u1100" <= first <= "\u11ff"
+        or "\u3130" <= first <= "\u318f"
+    )

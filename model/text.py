@@ -1,0 +1,59 @@
+"""Unicode clean-up shared by the scorer and the service: invisible characters and visible length."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import regex
+
+# Characters that render as nothing but split words for a filter: zero-width space/non-joiner,
+# word joiner, BOM, soft hyphen, and every bidi embedding, override, isolate and mark.
+_ALWAYS_INVISIBLE = (
+    "\u200b\u200c\u2060\ufeff\u00ad"
+    "\u202a\u202b\u202c\u202d\u202e"
+    "\u2066\u2067\u2068\u2069"
+    "\u200e\u200f"
+)
+_ZWJ = "\u200d"
+
+# Control characters other than newline and tab, plus the invisible set above.
+_INVISIBLE_RE = regex.compile(
+    "[" + regex.escape(_ALWAYS_INVISIBLE) + r"\p{Cc}--[\n\t]]", flags=regex.V1
+)
+# A ZWJ survives only between two emoji, where it glues a family or profession emoji together.
+# Emoji modifiers and variation selectors may sit between the emoji and the ZWJ.
+_EMOJI = r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]"
+_STRAY_ZWJ_RE = regex.compile(rf"(?<!{_EMOJI}){_ZWJ}|{_ZWJ}(?!\p{{Extended_Pictographic}})")
+_GRAPHEME_RE = regex.compile(r"\X")
+
+
+def strip_invisible(text: str) -> str:
+    """Return ``text`` NFC-normalised, without the invisible characters used to dodge filters.
+
+    Removes zero-width space/non-joiner, word joiner, BOM, soft hyphen, bidi embeddings, overrides,
+    isolates and marks, and control characters other than newline and tab. A zero-width joiner is
+    kept only between two emoji, so family and profession emoji stay intact.
+
+    :param text: any user-supplied string.
+    :return: the cleaned string.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = _INVISIBLE_RE.sub("", text)
+    if _ZWJ in text:
+        text = _STRAY_ZWJ_RE.sub("", text)
+    return text
+
+
+def visible_length(text: str) -> int:
+    """Count the characters a reader sees: extended grapheme clusters after ``strip_invisible``.
+
+    A Hangul syllable, a letter with its combining marks, a flag and a ZWJ family emoji each
+    count as one.
+
+    :param text: any user-supplied string.
+    :return: the number of visible characters.
+    """
+    cleaned = strip_invisible(text)
+    if cleaned.isascii():
+        return len(cleaned)
+    return len(_GRAPHEME_RE.findall(cleaned))

@@ -1,0 +1,44 @@
+"""modq's HTTP service: comment intake, scoring decisions and the review queue."""
+
+from __future__ import annotations
+
+import redis
+from flask import Flask
+
+from service.config import Settings
+
+
+def create_app(
+    settings: Settings | None = None,
+    scorer=None,
+    connection: redis.Redis | None = None,
+) -> Flask:
+    """Assemble the Flask app.
+
+    :param settings: defaults to the environment's (``Settings.from_env()``).
+    :param scorer: the model to score with; defaults to ``MODQ_MODEL_PATH`` or the shipped model.
+    :param connection: a Redis client; defaults to one for ``settings.redis_url``.
+    """
+    from model.scorer import load_default_model, load_model
+    from service import errors, health, intake, openapi
+    from service.extensions import Services
+
+    settings = settings or Settings.from_env()
+    if scorer is None:
+        scorer = load_model(settings.model_path) if settings.model_path else load_default_model()
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["modq"] = Services.build(settings, scorer, connection)
+
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(intake.bp)
+    # Blueprints of later features register here, each through its module's init_app(app).
+    from service import perspective
+
+    perspective.init_app(app)
+    return app

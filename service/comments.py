@@ -1,0 +1,145 @@
+"""Stored comment results and the review queue they feed, written together atomically.
+
+Each comment is one JSON document under ``comment`` (its text, scores, reasons, decision and status).
+A comment whose status is ``pending_review`` is also a member of the site's ``queue`` sorted set,
+scored by urgency. Both writes happen in one Lua script, so no reader ever sees a result that says
+``pending_review`` without its queue entry, or a queue entry whose result is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import redis
+
+from service.keys import RedisKeys
+
+STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "reject": "rejected"}
+
+# Store a scored comment unless the same id already holds the same text (an idempotent retry).
+# A changed text is an edit: the record is replaced and its one queue entry is added, re-scored or
+# removed; a lease on the old text ends with it.
+# KEYS: comment, queue, leases. ARGV: record JSON, text hash, queued (1/0), urgency, comment id,
+# time to live in seconds (0 keeps it).
+_STORE_SCRIPT = """
+local existing = redis.call('GET', KEYS[1])
+if existing then
+  local ok, old = pcall(cjson.decode, existing)
+  if ok and old['text_sha256'] == ARGV[2] then
+    return existing
+  end
+end
+if tonumber(ARGV[6]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+redis.call('ZREM', KEYS[3], ARGV[5])
+if ARGV[3] == '1' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+else
+  redis.call('ZREM', KEYS[2], ARGV[5])
+end
+return false
+"""
+
+
+def text_hash(text: str) -> str:
+    """The fingerprint that tells a retry (same text) from an edit (new text)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """The record now stored for a comment, and whether this call wrote it."""
+
+    record: dict
+    created: bool
+
+
+def public_result(record: dict) -> dict:
+    """The API's view of a stored comment record."""
+    return {
+        "id": record["id"],
+        "site": record["site"],
+        "decision": record["decision"],
+        "status": record["status"],
+        "scores": record["scores"],
+        "reasons": record["reasons"],
+        "model_version": record["model_version"],
+        "language": record["language"],
+        "received_at": record["received_at"],
+    }
+
+
+class CommentStore:
+    """Stores comment results and keeps the review queue in step with them.
+
+    :param connection: a Redis client (or cluster client).
+    :param keys: the key builder.
+    """
+
+    def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
+        self.connection = connection
+        self.keys = keys
+        self._store = connection.register_script(_STORE_SCRIPT)
+
+    def get(self, site: str, comment_id: str) -> dict | None:
+        """The stored record of one comment, or None."""
+        raw = self.connection.get(self.keys.comment(site, comment_id))
+        return json.loads(raw) if raw is not None else None
+
+    def _store_args(self, record: dict, ttl_seconds: int) -> tuple[list[str], list]:
+        site, comment_id = record["site"], record["id"]
+        keys = [
+            self.keys.comment(site, comment_id),
+            self.keys.queue(site),
+            self.keys.leases(site),
+        ]
+        args = [
+            json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+            record["text_sha256"],
+            "1" if record["status"] == "pending_review" else "0",
+            repr(float(record["urgency"])),
+            comment_id,
+            ttl_seconds,
+        ]
+        return keys, args
+
+    def store(self, record: dict, ttl_seconds: int = 0) -> StoreOutcome:
+        """Store a freshly scored record unless the same comment with the same text is stored.
+
+        :return: the record now in Redis (the earlier one for a retry) and whether it was written.
+        """
+        keys, args = self._store_args(record, ttl_seconds)
+        existing = self._store(keys=keys, args=args)
+        if existing:
+            return StoreOutcome(json.loads(existing), created=False)
+        return StoreOutcome(record, created=True)
+
+    def store_many(self, records: list[dict], ttl_seconds: int = 0) -> list[StoreOutcome]:
+        """Store records of one site in one round trip; each is atomic on its own."""
+        if not records:
+            return []
+        pipe = self.connection.pipeline(transaction=False)
+        for record in records:
+            keys, args = self._store_args(record, ttl_seconds)
+            self._store(keys=keys, args=args, client=pipe)
+        outcomes = []
+        for record, existing in zip(records, pipe.execute(), strict=True):
+            if existing:
+                outcomes.append(StoreOutcome(json.loads(existing), created=False))
+            else:
+                outcomes.append(StoreOutcome(record, created=True))
+        return outcomes
+
+    def queue_ids(self, site: str, limit: int = 100) -> list[str]:
+        """Pending comment ids, most urgent first."""
+        ids = self.connection.zrevrange(self.keys.queue(site), 0, limit - 1)
+        return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    def queue_length(self, site: str) -> int:
+        """How many comments wait for review."""
+        return int(self.connection.zcard(self.keys.queue(site)))

@@ -1,0 +1,66 @@
+"""Configuration from environment variables, read only when the app or a command starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+class ConfigError(Exception):
+    """An environment variable holds a value the service cannot use."""
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Service settings. Every field maps to one environment variable listed in the README."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    key_prefix: str = "modq"
+    max_body_bytes: int = 64 * 1024
+    model_path: str | None = None
+    log_level: str = "INFO"
+    cache_seconds: int = 5
+    redis_timeout_seconds: float = 2.0
+    redis_cluster: bool = False
+    # Review-queue issue: web sessions and webhook delivery.
+    secret_key: str | None = None
+    session_cookie_secure: bool = False
+    webhook_delivery: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from the environment (``os.environ`` when not given).
+
+        :raise ConfigError: a variable is set to a value that cannot be used.
+        """
+        env = os.environ if environ is None else environ
+        return cls(
+            redis_url=env.get("MODQ_REDIS_URL") or DEFAULT_REDIS_URL,
+            key_prefix=env.get("MODQ_KEY_PREFIX") or "modq",
+            max_body_bytes=_int(env, "MODQ_MAX_BODY_BYTES", 64 * 1024),
+            model_path=env.get("MODQ_MODEL_PATH") or None,
+            log_level=(env.get("MODQ_LOG_LEVEL") or "INFO").upper(),
+            cache_seconds=_int(env, "MODQ_CACHE_SECONDS", 5, minimum=0),
+            redis_cluster=(env.get("MODQ_REDIS_CLUSTER") or "").lower() in ("1", "true", "yes"),
+            secret_key=env.get("MODQ_SECRET_KEY") or None,
+            session_cookie_secure=(env.get("MODQ_SESSION_COOKIE_SECURE") or "").lower()
+            in ("1", "true", "yes"),
+            webhook_delivery=(env.get("MODQ_WEBHOOK_DELIVERY") or "1").lower()
+            not in ("0", "false", "no"),
+        )

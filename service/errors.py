@@ -1,0 +1,140 @@
+"""The API's one error shape, ``{"error": {"code", "message"}}``, and the handlers that produce it.
+
+Views raise :class:`ApiError` subclasses; this module turns them, HTTP errors raised by Flask and
+Werkzeug, Redis outages and anything unexpected into JSON responses, in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error a client can act on.
+
+    :param message: what went wrong and, where it helps, what to send instead.
+    :param code: a stable machine-readable code; defaults to the class's.
+    """
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, code: str | None = None, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def body(self) -> dict:
+        error: dict = {"code": self.code, "message": self.message}
+        error.update(self.details)
+        return {"error": error}
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    code = "invalid_request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    status = 409
+    code = "conflict"
+
+
+class UnprocessableComment(ApiError):
+    status = 422
+    code = "invalid_comment"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "unavailable"
+    retry_after = 2
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message}})
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+_HTTP_CODES = {
+    400: ("invalid_request", "The request could not be read."),
+    404: ("not_found", "No such endpoint. The API is described at /v1/openapi.json."),
+    405: ("method_not_allowed", "This endpoint does not accept that method."),
+    413: ("payload_too_large", "The request body is over the limit."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+    431: ("headers_too_large", "The request headers are too large."),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers on ``app``."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        response = jsonify(error.body())
+        response.status_code = error.status
+        if isinstance(error, ServiceUnavailable):
+            response.headers["Retry-After"] = str(error.retry_after)
+        if isinstance(error, Unauthorized):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="modq"'
+        return response
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        status = error.code or 500
+        code, message = _HTTP_CODES.get(status, ("http_error", error.description or ""))
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"The request body is over the limit of {limit} bytes."
+        headers = {}
+        if status == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_response(status, code, message, headers)
+
+    @app.errorhandler(redis.exceptions.ConnectionError)
+    @app.errorhandler(redis.exceptions.TimeoutError)
+    @app.errorhandler(redis.exceptions.BusyLoadingError)
+    @app.errorhandler(redis.exceptions.ReadOnlyError)
+    @app.errorhandler(redis.exceptions.ClusterDownError)
+    @app.errorhandler(redis.exceptions.TryAgainError)
+    def handle_redis_down(error: Exception):
+        log.error("redis unavailable: %s", error.__class__.__name__)
+        return error_response(
+            503,
+            "storage_unavailable",
+            "The review store (Redis) is unreachable; nothing was stored. Retry the same request.",
+            {"Retry-After": str(ServiceUnavailable.retry_after)},
+        )
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return handle_http_error(error)
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "An unexpected error occurred; it was logged.")

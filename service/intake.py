@@ -1,0 +1,145 @@
+"""Comment intake: ``/v1/comments``, the path every reader comment takes before it is published."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify
+
+from model.scorer import ScoreResult
+from model.text import strip_invisible, visible_length
+from service.auth import require_key
+from service.comments import STATUS_FOR_DECISION, public_result, text_hash
+from service.errors import ApiError, InvalidRequest, NotFound, UnprocessableComment
+from service.extensions import get_services
+from service.payloads import MAX_ID_LENGTH, CommentIn, json_body, parse_comment
+from service.policy import decide
+from service.sites import Site, utcnow
+
+bp = Blueprint("comments", __name__, url_prefix="/v1/comments")
+
+MAX_BATCH = 100
+
+
+def checked_text(site: Site, comment: CommentIn, where: str = "") -> str:
+    """The comment's text with invisible characters removed, once it passes the site's limits.
+
+    :raise 422: the text is empty or only whitespace, or longer than the site allows.
+    """
+    text = strip_invisible(comment.text)
+    if not text.strip():
+        raise UnprocessableComment(
+            f"Field '{where}text' is empty or only whitespace; there is nothing to moderate.",
+            code="text_empty",
+            field=f"{where}text",
+        )
+    length = visible_length(comment.text)
+    if length > site.max_length:
+        raise UnprocessableComment(
+            f"Field '{where}text' is {length} characters long; site '{site.name}' allows "
+            f"{site.max_length}. Characters are counted as a reader sees them (one per grapheme "
+            "cluster after NFC); invisible characters such as zero-width spaces do not count.",
+            code="text_too_long",
+            field=f"{where}text",
+            limit=site.max_length,
+            length=length,
+        )
+    return text
+
+
+def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult) -> dict:
+    """The stored form of a scored comment, with the site's decision applied."""
+    decision = decide(site, result.scores, text)
+    now = utcnow()
+    return {
+        "id": comment.id,
+        "site": site.name,
+        "text": comment.text,
+        "text_sha256": text_hash(comment.text),
+        "article_id": comment.article_id,
+        "author": comment.author,
+        "metadata": comment.metadata,
+        "language": result.language,
+        "scores": {k: round(v, 6) for k, v in result.scores.items()},
+        "reasons": list(decision.rule_reasons) + [r.describe() for r in result.reasons],
+        "highlights": [
+            {"category": r.category, "text": r.text, "weight": round(r.weight, 4)}
+            for r in result.reasons
+            if r.kind == "term"
+        ],
+        "decision": decision.decision,
+        "status": STATUS_FOR_DECISION[decision.decision],
+        "model_version": result.model_version,
+        "urgency": round(max(result.scores.values(), default=0.0), 6),
+        "received_at": now,
+        "updated_at": now,
+    }
+
+
+@bp.post("")
+@require_key("ingest")
+def create_comment():
+    """Score one comment, decide it, and queue it for review when needed.
+
+    Re-sending the same id with the same text returns the stored result; new text is an edit.
+    """
+    services = get_services()
+    site: Site = g.site
+    comment = parse_comment(json_body())
+    text = checked_text(site, comment)
+    result = services.scorer_for(site.name).score(text, comment.language)
+    outcome = services.comments.store(build_record(site, comment, text, result))
+    return jsonify(public_result(outcome.record))
+
+
+@bp.post("/batch")
+@require_key("ingest")
+def create_comments():
+    """Score up to 100 comments in one request; one result (or error) per comment, in order."""
+    services = get_services()
+    site: Site = g.site
+    body = json_body()
+    comments = body.get("comments")
+    if not isinstance(comments, list):
+        raise InvalidRequest("Field 'comments' is required and must be an array.", field="comments")
+    if not comments:
+        raise InvalidRequest("Field 'comments' is empty; send 1 to 100 comments.", field="comments")
+    if len(comments) > MAX_BATCH:
+        raise InvalidRequest(
+            f"Field 'comments' holds {len(comments)} comments; send at most {MAX_BATCH} per batch.",
+            field="comments",
+        )
+    results: list[dict | None] = [None] * len(comments)
+    accepted: list[tuple[int, CommentIn, str]] = []
+    for index, raw in enumerate(comments):
+        where = f"comments[{index}]."
+        try:
+            comment = parse_comment(raw, where)
+            accepted.append((index, comment, checked_text(site, comment, where)))
+        except ApiError as error:
+            item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            results[index] = {"id": item_id, **error.body(), "status_code": error.status}
+    if accepted:
+        scored = services.scorer_for(site.name).score_many(
+            [text for _, _, text in accepted], [c.language for _, c, _ in accepted]
+        )
+        records = [
+            build_record(site, comment, text, result)
+            for (_, comment, text), result in zip(accepted, scored, strict=True)
+        ]
+        for (index, _, _), outcome in zip(accepted, services.comments.store_many(records), strict=True):
+            results[index] = public_result(outcome.record)
+    return jsonify({"results": results})
+
+
+@bp.get("/<path:comment_id>")
+@require_key("ingest")
+def get_comment(comment_id: str):
+    """The stored result and current status of one of the site's comments.
+
+    :raise 404: the site has no comment with that id.
+    """
+    if len(comment_id) > MAX_ID_LENGTH:
+        raise NotFound(f"No comment with id {comment_id[:40]!r}... on this site.")
+    record = get_services().comments.get(g.site.name, comment_id)
+    if record is None:
+        raise NotFound(f"No comment with id {comment_id!r} on site '{g.site.name}'.")
+    return jsonify({**public_result(record), "updated_at": record["updated_at"]})

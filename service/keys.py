@@ -1,0 +1,121 @@
+"""Every Redis key the service uses, built in one place.
+
+All keys live under one prefix (``modq`` by default). Keys that belong to one site carry the site
+name as a hash tag (``modq:{site}:...``), so that every multi-key operation touches keys of a single
+site and the service runs unchanged against Redis Cluster. Keys that are global (the site index and
+the API key table) are only ever used one at a time.
+"""
+
+from __future__ import annotations
+
+import re
+
+SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class RedisKeys:
+    """Builds Redis key names under one prefix.
+
+    :param prefix: the namespace for every key, without a trailing colon.
+    """
+
+    def __init__(self, prefix: str = "modq") -> None:
+        if not prefix or ":" in prefix or "{" in prefix or "}" in prefix:
+            raise ValueError(f"invalid Redis key prefix {prefix!r}")
+        self.prefix = prefix
+
+    def _site(self, site: str, kind: str) -> str:
+        if not SITE_NAME.match(site):
+            raise ValueError(f"invalid site name {site!r}")
+        return f"{self.prefix}:{{{site}}}:{kind}"
+
+    # Global keys: each is read or written alone.
+    def sites(self) -> str:
+        """Set of all site names."""
+        return f"{self.prefix}:sites"
+
+    def api_key(self, key_hash: str) -> str:
+        """JSON record of one API key, found by the SHA-256 of the key."""
+        return f"{self.prefix}:apikey:{key_hash}"
+
+    def api_key_index(self) -> str:
+        """Hash of key id to key hash, for listing and revoking by id."""
+        return f"{self.prefix}:apikeys"
+
+    # Per-site keys, all in the site's hash slot.
+    def site_config(self, site: str) -> str:
+        """JSON document with the site's limits, thresholds and word lists."""
+        return self._site(site, "config")
+
+    def comment(self, site: str, comment_id: str) -> str:
+        """JSON record of one comment: text, scores, decision, status."""
+        return self._site(site, f"comment:{comment_id}")
+
+    def queue(self, site: str) -> str:
+        """Sorted set of comment ids pending review, scored by urgency (higher first)."""
+        return self._site(site, "queue")
+
+    def leases(self, site: str) -> str:
+        """Sorted set of claimed comment ids, scored by lease expiry (unix seconds)."""
+        return self._site(site, "leases")
+
+    def audit(self, site: str) -> str:
+        """Stream of moderator decisions, append-only."""
+        return self._site(site, "audit")
+
+    def labels(self, site: str) -> str:
+        """Hash of example id (a comment id, or ``import:<hash>``) to its latest labeled example."""
+        return self._site(site, "labels")
+
+    def label_salt(self, site: str) -> str:
+        """Random salt that author ids are hashed with before they enter labeled examples."""
+        return self._site(site, "label-salt")
+
+    # Moderation (review-queue issue). Global keys first, each read or written alone.
+    def moderator(self, email: str) -> str:
+        """JSON record of one moderator account, by lower-cased email."""
+        return f"{self.prefix}:moderator:{email}"
+
+    def moderators(self) -> str:
+        """Set of every moderator email."""
+        return f"{self.prefix}:moderators"
+
+    def session_secret(self) -> str:
+        """The web sessions' signing key, made on first start when ``MODQ_SECRET_KEY`` is unset."""
+        return f"{self.prefix}:session-secret"
+
+    def login_failures(self, scope: str) -> str:
+        """Counter of recent failed logins for one email or client address (``email:...``)."""
+        return f"{self.prefix}:login-failures:{scope}"
+
+    def lease_holders(self, site: str) -> str:
+        """Hash of leased comment id to the moderator holding the lease (beside ``leases``)."""
+        return self._site(site, "lease-holders")
+
+    def undo(self, site: str, comment_id: str) -> str:
+        """The state before a moderator's latest decision on a comment, kept for a few seconds."""
+        return self._site(site, f"undo:{comment_id}")
+
+    def decision_count(self, site: str, minute: int) -> str:
+        """Counter of decisions made in one minute (unix time // 60), expiring after two hours."""
+        return self._site(site, f"decisions:{minute}")
+
+    def reports(self, site: str, comment_id: str) -> str:
+        """Hash of reader id to their report (JSON) of one comment; a reader counts once."""
+        return self._site(site, f"reports:{comment_id}")
+
+    def author(self, site: str, author_id: str) -> str:
+        """Hash of counters of one author's history on the site (decisions, reports)."""
+        return self._site(site, f"author:{author_id}")
+
+    def webhook_events(self, site: str) -> str:
+        """Hash of event id to a webhook delivery awaiting (re)delivery (JSON)."""
+        return self._site(site, "webhook-events")
+
+    def webhook_due(self, site: str) -> str:
+        """Sorted set of event ids scored by the unix time of their next delivery attempt."""
+        return self._site(site, "webhook-due")
+
+    def webhook_dead(self, site: str) -> str:
+        """Hash of event id to a delivery that failed every attempt (JSON), until replayed."""
+        return self._site(site, "webhook-dead")

@@ -1,0 +1,188 @@
+"""Sites: the news sites that send comments, each with its own limits, thresholds and word lists."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+
+import redis
+
+from service.keys import SITE_NAME, RedisKeys
+
+CATEGORIES = ("spam", "abuse")
+DEFAULT_MAX_LENGTH = 250
+DEFAULT_REVIEW = {"spam": 0.5, "abuse": 0.5}
+DEFAULT_REJECT = {"spam": 0.9, "abuse": 0.9}
+
+
+class SiteError(ValueError):
+    """A site name or setting is invalid, or the site does not exist."""
+
+
+def utcnow() -> str:
+    """The current time as ISO-8601 UTC with a ``Z`` suffix."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One news site's moderation settings."""
+
+    name: str
+    max_length: int = DEFAULT_MAX_LENGTH
+    review_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REVIEW))
+    reject_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REJECT))
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    created_at: str = ""
+    # Added by the review-queue issue: where decisions are posted, and the key they are signed with.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+
+    def validate(self) -> None:
+        """Check the settings are consistent.
+
+        :raise SiteError: with a message naming the bad setting.
+        """
+        if not SITE_NAME.match(self.name):
+            raise SiteError(
+                f"site name {self.name!r} must be 1-63 lowercase letters, digits, '-' or '_'"
+            )
+        if not 1 <= self.max_length <= 100_000:
+            raise SiteError(f"max length must be between 1 and 100000, got {self.max_length}")
+        for kind, thresholds in (("review", self.review_thresholds), ("reject", self.reject_thresholds)):
+            for category, value in thresholds.items():
+                if category not in CATEGORIES:
+                    raise SiteError(
+                        f"unknown category {category!r} in {kind} threshold; "
+                        f"use one of {', '.join(CATEGORIES)}"
+                    )
+                if not 0.0 <= value <= 1.0:
+                    raise SiteError(f"{kind} threshold {category}={value} must be within 0..1")
+        for category in CATEGORIES:
+            if self.review_thresholds[category] > self.reject_thresholds[category]:
+                raise SiteError(
+                    f"review threshold for {category} ({self.review_thresholds[category]}) "
+                    f"is above its reject threshold ({self.reject_thresholds[category]})"
+                )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Site:
+        data = json.loads(raw)
+        data["banned_words"] = tuple(data.get("banned_words", ()))
+        data["suspect_words"] = tuple(data.get("suspect_words", ()))
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def public(self) -> dict:
+        """The settings as shown by ``modq sites show`` and the API."""
+        return asdict(self)
+
+
+def _merged(base: dict[str, float], updates: dict[str, float] | None) -> dict[str, float]:
+    merged = dict(base)
+    merged.update(updates or {})
+    return merged
+
+
+class SiteStore:
+    """Reads and writes site settings in Redis.
+
+    :param connection: a Redis client.
+    :param keys: the key builder.
+    """
+
+    def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
+        self.connection = connection
+        self.keys = keys
+
+    def get(self, name: str) -> Site | None:
+        """The site called ``name``, or None."""
+        if not SITE_NAME.match(name):
+            return None
+        raw = self.connection.get(self.keys.site_config(name))
+        return Site.from_json(raw) if raw is not None else None
+
+    def require(self, name: str) -> Site:
+        """The site called ``name``.
+
+        :raise SiteError: there is no such site.
+        """
+        site = self.get(name)
+        if site is None:
+            raise SiteError(f"no site called {name!r}; create it with `modq sites create {name}`")
+        return site
+
+    def create(
+        self,
+        name: str,
+        max_length: int | None = None,
+        review_thresholds: dict[str, float] | None = None,
+        reject_thresholds: dict[str, float] | None = None,
+        banned_words: list[str] | None = None,
+        suspect_words: list[str] | None = None,
+    ) -> Site:
+        """Create a site with defaults for whatever is not given.
+
+        :raise SiteError: the name is taken or a setting is invalid.
+        """
+        site = Site(
+            name=name,
+            max_length=max_length or DEFAULT_MAX_LENGTH,
+            review_thresholds=_merged(DEFAULT_REVIEW, review_thresholds),
+            reject_thresholds=_merged(DEFAULT_REJECT, reject_thresholds),
+            banned_words=tuple(banned_words or ()),
+            suspect_words=tuple(suspect_words or ()),
+            created_at=utcnow(),
+        )
+        site.validate()
+        if not self.connection.set(self.keys.site_config(name), site.to_json(), nx=True):
+            raise SiteError(f"site {name!r} already exists; change it with `modq sites update`")
+        self.connection.sadd(self.keys.sites(), name)
+        return site
+
+    def update(
+        self,
+        name: str,
+        max_length: int | None = None,
+        review_thresholds: dict[str, float] | None = None,
+        reject_thresholds: dict[str, float] | None = None,
+        banned_words: list[str] | None = None,
+        suspect_words: list[str] | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> Site:
+        """Change the given settings of an existing site, keeping the others.
+
+        :raise SiteError: no such site, or a setting is invalid.
+        """
+        site = self.require(name)
+        changes: dict = {}
+        if max_length is not None:
+            changes["max_length"] = max_length
+        if review_thresholds:
+            changes["review_thresholds"] = _merged(site.review_thresholds, review_thresholds)
+        if reject_thresholds:
+            changes["reject_thresholds"] = _merged(site.reject_thresholds, reject_thresholds)
+        if banned_words is not None:
+            changes["banned_words"] = tuple(banned_words)
+        if suspect_words is not None:
+            changes["suspect_words"] = tuple(suspect_words)
+        # An empty string clears the webhook setting.
+        if webhook_url is not None:
+            changes["webhook_url"] = webhook_url or None
+        if webhook_secret is not None:
+            changes["webhook_secret"] = webhook_secret or None
+        updated = replace(site, **changes)
+        updated.validate()
+        self.connection.set(self.keys.site_config(name), updated.to_json())
+        return updated
+
+    def names(self) -> list[str]:
+        """All site names, sorted."""
+        return sorted(n.decode() if isinstance(n, bytes) else n
+                      for n in self.connection.smembers(self.keys.sites()))

@@ -1,0 +1,293 @@
+"""POST /v1/comments and friends, against a real Redis and the shipped model."""
+
+import json
+
+import pytest
+
+SPAM_EN = "Check out my channel!!! subscribe for FREE iPhone giveaway http://bit.ly/xyz123"
+ABUSE_EN = "You are a stupid idiot and a worthless piece of garbage, shut up moron"
+PLAIN_EN = "The council should publish the budget before the vote next week."
+ABUSE_KO = "이 미친 개새끼야 닥쳐 병신아"
+PLAIN_KO = "오늘 기사 잘 읽었습니다. 좋은 정보 감사합니다."
+
+
+def auth(key):
+    return {"Authorization": f"Bearer {key}"}
+
+
+def error_of(response):
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    assert {"code", "message"} <= set(body["error"])
+    return body["error"]
+
+
+def test_plain_comment_is_approved_with_full_result(ingest):
+    response = ingest({"id": "c1", "text": PLAIN_EN, "article_id": "a1",
+                       "author": {"id": "u1", "name": "Ann"}})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["id"] == "c1" and body["site"] == "demo"
+    assert body["decision"] == "approve" and body["status"] == "approved"
+    assert set(body["scores"]) == {"spam", "abuse"}
+    assert all(0.0 <= p <= 1.0 for p in body["scores"].values())
+    assert isinstance(body["reasons"], list)
+    assert body["model_version"]
+    assert body["language"] == "en"
+
+
+@pytest.mark.parametrize(("text", "category"), [(SPAM_EN, "spam"), (ABUSE_EN, "abuse"),
+                                                 (ABUSE_KO, "abuse")])
+def test_bad_comments_are_held_with_reasons(ingest, text, category):
+    body = ingest({"id": "bad", "text": text}).get_json()
+    assert body["decision"] in ("review", "reject")
+    assert body["scores"][category] >= 0.5
+    assert any(r.startswith(category) for r in body["reasons"]), body["reasons"]
+
+
+def test_review_comment_is_queued_atomically_with_its_result(ingest, site, services, redis_client):
+    services.sites.update("demo", review_thresholds={"abuse": 0.01, "spam": 0.01},
+                          reject_thresholds={"abuse": 1.0, "spam": 1.0})
+    body = ingest({"id": "q1", "text": PLAIN_KO}).get_json()
+    assert body["status"] == "pending_review"
+    assert services.comments.queue_ids("demo") == ["q1"]
+    stored = json.loads(redis_client.get(services.keys.comment("demo", "q1")))
+    assert stored["status"] == "pending_review" and stored["text"] == PLAIN_KO
+    assert {"scores", "reasons", "received_at", "model_version", "language"} <= set(stored)
+
+
+def test_same_id_same_text_is_idempotent(ingest, services):
+    services.sites.update("demo", review_thresholds={"abuse": 0.0, "spam": 0.0},
+                          reject_thresholds={"abuse": 1.0, "spam": 1.0})
+    first = ingest({"id": "r1", "text": ABUSE_EN}).get_json()
+    second = ingest({"id": "r1", "text": ABUSE_EN}).get_json()
+    assert first == second
+    assert services.comments.queue_ids("demo") == ["r1"]
+
+
+def test_same_id_new_text_is_an_edit_with_one_queue_entry(ingest, services):
+    services.sites.update("demo", review_thresholds={"abuse": 0.3, "spam": 0.3},
+                          reject_thresholds={"abuse": 1.0, "spam": 1.0})
+    first = ingest({"id": "e1", "text": ABUSE_EN}).get_json()
+    assert first["status"] == "pending_review"
+    edited = ingest({"id": "e1", "text": ABUSE_EN + " really"}).get_json()
+    assert edited["status"] == "pending_review"
+    assert services.comments.queue_ids("demo") == ["e1"]
+    cleaned = ingest({"id": "e1", "text": PLAIN_EN}).get_json()
+    assert cleaned["status"] == "approved"
+    assert services.comments.queue_ids("demo") == []
+
+
+def test_get_returns_stored_result(ingest, client, ingest_key):
+    created = ingest({"id": "g/1", "text": PLAIN_EN}).get_json()
+    fetched = client.get("/v1/comments/g/1", headers=auth(ingest_key))
+    assert fetched.status_code == 200
+    body = fetched.get_json()
+    assert {k: body[k] for k in created} == created
+    missing = client.get("/v1/comments/nope", headers=auth(ingest_key))
+    assert missing.status_code == 404
+    assert "nope" in error_of(missing)["message"]
+
+
+def test_batch_scores_each_in_order_and_reports_bad_items(ingest, services):
+    comments = [{"id": f"b{i}", "text": t} for i, t in enumerate([PLAIN_EN, SPAM_EN, PLAIN_KO])]
+    comments.insert(1, {"id": "bad", "text": ""})
+    comments.append({"text": "no id"})
+    response = ingest({"comments": comments}, path="/v1/comments/batch")
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r.get("id") for r in results] == ["b0", "bad", "b1", "b2", None]
+    assert results[1]["error"]["code"] == "text_empty" and results[1]["status_code"] == 422
+    assert results[4]["error"]["field"] == "comments[4].id"
+    assert results[2]["scores"]["spam"] > results[0]["scores"]["spam"]
+    again = ingest({"comments": comments[:1]}, path="/v1/comments/batch").get_json()["results"]
+    assert again[0] == results[0]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "size"),
+    [({"comments": []}, 400, 0), ({"comments": "x"}, 400, 0), ({}, 400, 0)],
+)
+def test_batch_shape_errors(ingest, body, status, size):
+    response = ingest(body, path="/v1/comments/batch")
+    assert response.status_code == status
+    assert "comments" in error_of(response)["message"]
+
+
+def test_batch_over_100_is_refused(ingest):
+    comments = [{"id": str(i), "text": "hi"} for i in range(101)]
+    response = ingest({"comments": comments}, path="/v1/comments/batch")
+    assert response.status_code == 400
+    assert "at most 100" in error_of(response)["message"]
+
+
+# --- authentication and roles ------------------------------------------------------------------
+
+def test_missing_key_is_401(client):
+    response = client.post("/v1/comments", json={"id": "1", "text": "hi"})
+    assert response.status_code == 401
+    assert error_of(response)["code"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", ["Bearer mqi_unknown", "Basic abc", "Bearer "])
+def test_unknown_or_malformed_key_is_401(client, site, header):
+    response = client.post("/v1/comments", json={"id": "1", "text": "hi"},
+                           headers={"Authorization": header})
+    assert response.status_code == 401
+
+
+def test_revoked_key_is_401(ingest, services, ingest_key):
+    assert ingest({"id": "1", "text": "hi"}).status_code == 200
+    services.api_keys.revoke(ingest_key)
+    response = ingest({"id": "2", "text": "hi"})
+    assert response.status_code == 401
+    assert "revoked" in error_of(response)["message"]
+
+
+def test_moderator_key_cannot_ingest(ingest, moderator_key):
+    response = ingest({"id": "1", "text": "hi"}, key=moderator_key)
+    assert response.status_code == 403
+    assert "ingest" in error_of(response)["message"]
+
+
+def test_keys_are_scoped_to_their_site(client, services, ingest_key):
+    services.sites.create("other")
+    other_key = services.api_keys.create("other", "ingest")[1]
+    client.post("/v1/comments", json={"id": "x", "text": PLAIN_EN}, headers=auth(ingest_key))
+    response = client.get("/v1/comments/x", headers=auth(other_key))
+    assert response.status_code == 404
+
+
+# --- malformed input ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"text": "hi"}, "id"),
+        ({"id": "1"}, "text"),
+        ({"id": 5, "text": "hi"}, "id"),
+        ({"id": "1", "text": ["hi"]}, "text"),
+        ({"id": "1", "text": "hi", "author": "bob"}, "author"),
+        ({"id": "1", "text": "hi", "author": {"id": 7}}, "author.id"),
+        ({"id": "1", "text": "hi", "metadata": [1]}, "metadata"),
+        ({"id": "1", "text": "hi", "metadata": {"x": "y" * 3000}}, "metadata"),
+        ({"id": "1", "text": "hi", "language": 3}, "language"),
+        ({"id": "", "text": "hi"}, "id"),
+    ],
+)
+def test_bad_fields_are_400_naming_the_field(ingest, body, field):
+    response = ingest(body)
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["code"] == "invalid_request"
+    assert f"'{field}'" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"", b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe{}", b"[" * 100000 + b"]" * 100000],
+)
+def test_malformed_bodies_are_400(client, ingest_key, raw):
+    response = client.post("/v1/comments", data=raw, headers={**auth(ingest_key),
+                                                               "Content-Type": "application/json"})
+    assert response.status_code in (400, 413)
+    error_of(response)
+
+
+def test_body_over_64_kib_is_413(client, ingest_key):
+    body = json.dumps({"id": "1", "text": "a" * (65 * 1024)})
+    response = client.post("/v1/comments", data=body, headers={**auth(ingest_key),
+                                                                "Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert "65536" in error_of(response)["message"]
+
+
+def test_unknown_fields_are_ignored(ingest):
+    response = ingest({"id": "1", "text": PLAIN_EN, "colour": "blue"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", "\u200b\u200b", "\u00ad"])
+def test_empty_text_is_422(ingest, text):
+    response = ingest({"id": "1", "text": text})
+    assert response.status_code == 422
+    assert error_of(response)["code"] == "text_empty"
+
+
+def test_unknown_path_and_method_are_json(client, ingest_key):
+    assert error_of(client.get("/nope"))["code"] == "not_found"
+    response = client.delete("/v1/comments", headers=auth(ingest_key))
+    assert response.status_code == 405
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
+# --- length limits ----------------------------------------------------------------------------
+
+FAMILY = "\U0001F468\u200D\U0001F469\u200D\U0001F467\u200D\U0001F466"
+FLAG = "\U0001F1F0\U0001F1F7"
+
+
+@pytest.mark.parametrize(
+    ("unit", "name"),
+    [
+        ("a", "ascii"),
+        ("한", "hangul syllable"),
+        ("\u1112\u1161\u11ab", "hangul as conjoining jamo (NFC makes one syllable)"),
+        ("e\u0301", "letter with combining mark"),
+        ("e\u0301\u0323", "letter with two marks"),
+        (FLAG, "flag"),
+        (FAMILY, "family emoji joined with ZWJ"),
+        ("\U0001F44D\U0001F3FD", "emoji with skin tone"),
+    ],
+)
+def test_250_characters_as_a_reader_sees_them(ingest, unit, name):
+    assert ingest({"id": "ok", "text": unit * 250}).status_code == 200, name
+    response = ingest({"id": "long", "text": unit * 251})
+    assert response.status_code == 422, name
+    error = error_of(response)
+    assert error["code"] == "text_too_long"
+    assert error["limit"] == 250 and error["length"] == 251
+    assert "250" in error["message"] and "251" in error["message"]
+
+
+def test_invisible_characters_do_not_count(ingest):
+    text = "a\u200b" * 250 + "\u202e\u00ad\u2060"
+    assert ingest({"id": "zw", "text": text}).status_code == 200
+
+
+def test_per_site_length_limit(ingest, services):
+    services.sites.update("demo", max_length=10)
+    assert ingest({"id": "1", "text": "0123456789"}).status_code == 200
+    response = ingest({"id": "2", "text": "0123456789!"})
+    assert response.status_code == 422
+    assert error_of(response)["limit"] == 10
+
+
+def test_per_site_thresholds_change_the_decision(ingest, services):
+    lenient = ingest({"id": "t1", "text": ABUSE_EN}).get_json()
+    services.sites.update("demo", review_thresholds={"abuse": 0.0}, reject_thresholds={"abuse": 0.01})
+    strict = ingest({"id": "t2", "text": ABUSE_EN}).get_json()
+    assert strict["decision"] == "reject"
+    assert lenient["scores"] == strict["scores"]
+
+
+def test_banned_word_rejects_with_a_reason(ingest, services):
+    services.sites.update("demo", banned_words=["zorblax"])
+    body = ingest({"id": "w1", "text": "what a Z0RBLAX you are"}).get_json()
+    assert body["decision"] == "reject"
+    assert 'banned word: "zorblax"' in body["reasons"]
+
+
+# --- health and documents -----------------------------------------------------------------------
+
+def test_health_endpoints(client, scorer):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz").get_json()
+    assert ready["status"] == "ok" and ready["checks"]["model"] == scorer.version
+
+
+def test_openapi_document_is_served(client):
+    document = client.get("/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.1")
+    assert {"/v1/comments", "/v1/comments/batch", "/v1/comments/{comment_id}"} <= set(document["paths"])

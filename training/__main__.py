@@ -1,0 +1,48 @@
+"""``python -m training build-default | crossval | import-data``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build-default", help="rebuild model/default/ from training/data/")
+    build.add_argument("--seed", type=int, default=0)
+    build.add_argument("--out", type=Path, default=None, help="folder (default: model/default)")
+    crossval = commands.add_parser("crossval", help="leave-one-source-out validation table")
+    crossval.add_argument("--seed", type=int, default=0)
+    importer = commands.add_parser("import-data", help="convert the published sets to training/data")
+    importer.add_argument("raw_dir", type=Path, help="e.g. /work/shared/data")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+
+    def log(line: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {line}", flush=True)
+
+    if args.command == "build-default":
+        from training.train import DEFAULT_MODEL_DIR, train_model
+
+        out = train_model(args.out or DEFAULT_MODEL_DIR, seed=args.seed, log=log)
+        from model.artifact import read_artifact
+
+        print(f"version {read_artifact(out).manifest['version']}")
+    elif args.command == "crossval":
+        from training.crossval import run_crossval
+
+        run_crossval(seed=args.seed, log=log)
+    elif args.command == "import-data":
+        from training.datasets import import_raw
+
+        for source, rows in import_raw(args.raw_dir).items():
+            log(f"{source}: {rows} rows")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

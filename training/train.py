@@ -1,0 +1,339 @@
+"""Train the spam and abuse heads, calibrate them, and export the model in modq's format.
+
+The trained model is one scikit-learn ``Pipeline``: comment normalisation, a feature union
+(word TF-IDF, character TF-IDF, hand-made signals) and ``LinearHeads``, one calibrated logistic
+head per category. ``export()`` writes its parameters as plain data; ``pipeline_from_artifact()``
+rebuilds the same pipeline from a model folder, which the tests use to check the fast path.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import scipy
+import sklearn
+from scipy import sparse
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from model.artifact import Artifact, read_artifact, write_artifact
+from model.features import (
+    SIGNAL_NAMES,
+    CommentNormalizer,
+    SignalFeatures,
+    char_terms,
+    word_terms,
+)
+from model.normalize import NormalizedComment
+from training.datasets import Example, data_sha256, load_examples
+
+CATEGORIES = ("spam", "abuse")
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "default"
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Knobs of one training run; recorded in the model's manifest."""
+
+    word_features: int = 40_000
+    char_features: int = 120_000
+    word_min_df: int = 2
+    char_min_df: int = 3
+    regularization: Mapping[str, float] = field(
+        default_factory=lambda: {"spam": 2.0, "abuse": 1.0}
+    )
+    # Share of the abuse head's training weight each source gets (normalised to sum to 1).
+    abuse_source_shares: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "olid": 1.0, "davidson": 0.5, "fox_news": 1.0, "wiki_talk": 1.0,
+            "korean_hate_speech": 1.5, "korean_curse": 1.0, "extra": 2.0,
+        }
+    )
+    # Ordinary comments from the abuse sets used as spam-head negatives, per source.
+    spam_negatives_per_source: int = 3000
+    calibration_folds: int = 5
+
+
+class LinearHeads(ClassifierMixin, BaseEstimator):
+    """One logistic head per category over a shared feature matrix.
+
+    ``predict_proba`` returns one column per category: the sigmoid of that head's logit (the
+    heads are independent, so rows need not sum to 1).
+    """
+
+    def __init__(self, categories: Sequence[str] = CATEGORIES) -> None:
+        self.categories = categories
+
+    def set_weights(self, coef: np.ndarray, intercept: np.ndarray) -> LinearHeads:
+        self.coef_ = np.asarray(coef, dtype=np.float64)
+        self.intercept_ = np.asarray(intercept, dtype=np.float64)
+        self.classes_ = np.asarray(list(self.categories))
+        return self
+
+    def fit(self, X: object, y: object = None) -> LinearHeads:
+        raise NotImplementedError("heads are trained per category by train_pipeline()")
+
+    def decision_function(self, X: sparse.spmatrix) -> np.ndarray:
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: sparse.spmatrix) -> np.ndarray:
+        return expit(self.decision_function(X))
+
+
+def feature_union(config: TrainingConfig) -> FeatureUnion:
+    """The shared feature extractor (unfitted)."""
+    return FeatureUnion(
+        [
+            ("words", TfidfVectorizer(analyzer=word_terms, lowercase=False, sublinear_tf=True,
+                                      min_df=config.word_min_df,
+                                      max_features=config.word_features)),
+            ("chars", TfidfVectorizer(analyzer=char_terms, lowercase=False, sublinear_tf=True,
+                                      min_df=config.char_min_df,
+                                      max_features=config.char_features)),
+            ("signals", SignalFeatures()),
+        ]
+    )
+
+
+@dataclass
+class HeadData:
+    """The rows, labels and weights one head is trained on."""
+
+    rows: np.ndarray
+    labels: np.ndarray
+    weights: np.ndarray
+
+
+def head_data(examples: Sequence[Example], category: str, config: TrainingConfig,
+              seed: int) -> HeadData:
+    """Select and weight the training rows of one head.
+
+    Abuse: every abuse example, each source weighted to its configured share, classes balanced
+    within the whole. Spam: the spam examples plus a sample of abuse-set comments as negatives,
+    so ordinary (or rude) news comments do not look like spam.
+    """
+    rng = np.random.default_rng(seed)
+    rows = [i for i, e in enumerate(examples) if e.category == category]
+    if category == "spam":
+        by_source: dict[str, list[int]] = {}
+        for i, e in enumerate(examples):
+            if e.category != "spam":
+                by_source.setdefault(e.source, []).append(i)
+        negatives = []
+        for source in sorted(by_source):
+            pool = np.asarray(by_source[source])
+            take = min(len(pool), config.spam_negatives_per_source)
+            negatives.extend(sorted(rng.choice(pool, size=take, replace=False).tolist()))
+        labels = [examples[i].label for i in rows] + [0] * len(negatives)
+        n_spam = len(rows)
+        weights = [1.0] * n_spam + [n_spam / max(len(negatives), 1)] * len(negatives)
+        rows = rows + negatives
+    else:
+        labels = [examples[i].label for i in rows]
+        counts = Counter(examples[i].source for i in rows)
+        shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
+        total = sum(shares.values())
+        weights = [shares[examples[i].source] / total / counts[examples[i].source] * len(rows)
+                   for i in rows]
+    weights_array = np.asarray(weights)
+    labels_array = np.asarray(labels)
+    # Balance the classes on top of the source weights.
+    for label in (0, 1):
+        mask = labels_array == label
+        if mask.any():
+            weights_array[mask] *= 0.5 * weights_array.sum() / weights_array[mask].sum()
+    return HeadData(np.asarray(rows), labels_array, weights_array / weights_array.mean())
+
+
+def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float) -> LogisticRegression:
+    """Fit one head's logistic regression."""
+    model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+    model.fit(X, data.labels, sample_weight=data.weights)
+    return model
+
+
+def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
+                      seed: int) -> tuple[float, float, np.ndarray]:
+    """Fit a sigmoid on out-of-fold logits: returns (slope, offset, out-of-fold logits).
+
+    Class-balanced weights make the raw logits over-confident for the minority class; the
+    sigmoid is fitted without class balancing so the result is a probability.
+    """
+    oof = np.zeros(len(data.labels))
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train_idx, test_idx in splitter.split(np.zeros(len(data.labels)), data.labels):
+        part = HeadData(data.rows[train_idx], data.labels[train_idx], data.weights[train_idx])
+        model = fit_logistic(X[train_idx], part, c)
+        oof[test_idx] = model.decision_function(X[test_idx])
+    platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
+    platt.fit(oof.reshape(-1, 1), data.labels)
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0]), oof
+
+
+def train_pipeline(
+    examples: Sequence[Example],
+    config: TrainingConfig | None = None,
+    seed: int = 0,
+    calibrate: bool = True,
+    log: Callable[[str], None] = lambda line: None,
+) -> tuple[Pipeline, dict]:
+    """Train the full pipeline on ``examples``.
+
+    :return: the fitted pipeline and its metrics (out-of-fold, per head).
+    """
+    config = config or TrainingConfig()
+    started = time.monotonic()
+    normalizer = CommentNormalizer()
+    comments: list[NormalizedComment] = normalizer.transform([e.text for e in examples])
+    log(f"normalised {len(comments)} comments ({time.monotonic() - started:.0f}s)")
+    features = feature_union(config)
+    X = features.fit_transform(comments).tocsr()
+    log(f"features: {X.shape[1]} columns ({time.monotonic() - started:.0f}s)")
+    coef = np.zeros((len(CATEGORIES), X.shape[1]))
+    intercept = np.zeros(len(CATEGORIES))
+    metrics: dict[str, dict] = {}
+    for k, category in enumerate(CATEGORIES):
+        data = head_data(examples, category, config, seed)
+        X_head = X[data.rows]
+        c = config.regularization[category]
+        model = fit_logistic(X_head, data, c)
+        slope, offset = 1.0, 0.0
+        if calibrate:
+            slope, offset, oof = platt_calibration(X_head, data, c, config.calibration_folds, seed)
+            calibrated = expit(slope * oof + offset)
+            metrics[category] = {
+                "rows": len(data.labels),
+                "positives": int(data.labels.sum()),
+                "oof_roc_auc": round(float(roc_auc_score(data.labels, oof)), 4),
+                "oof_average_precision": round(
+                    float(average_precision_score(data.labels, oof)), 4),
+                "oof_brier": round(float(brier_score_loss(data.labels, calibrated)), 4),
+            }
+        coef[k] = slope * model.coef_[0]
+        intercept[k] = slope * model.intercept_[0] + offset
+        log(f"{category} head: {len(data.labels)} rows, {metrics.get(category, {})} "
+            f"({time.monotonic() - started:.0f}s)")
+    heads = LinearHeads(CATEGORIES).set_weights(coef, intercept)
+    pipeline = Pipeline([("normalize", normalizer), ("features", features), ("heads", heads)])
+    return pipeline, metrics
+
+
+def export(pipeline: Pipeline, out_dir: str | Path, manifest: Mapping) -> str:
+    """Write a fitted pipeline as a model folder; return its version."""
+    features: FeatureUnion = pipeline.named_steps["features"]
+    heads: LinearHeads = pipeline.named_steps["heads"]
+    transformers = dict(features.transformer_list)
+    vocabulary, idf = {}, {}
+    for block in ("words", "chars"):
+        vectorizer: TfidfVectorizer = transformers[block]
+        terms = [""] * len(vectorizer.vocabulary_)
+        for term, column in vectorizer.vocabulary_.items():
+            terms[column] = term
+        vocabulary[block] = terms
+        idf[block] = vectorizer.idf_
+    arrays = {
+        "word_idf": idf["words"],
+        "char_idf": idf["chars"],
+        "coef": heads.coef_,
+        "intercept": heads.intercept_,
+    }
+    full_manifest = {
+        "categories": list(heads.categories),
+        "signals": list(SIGNAL_NAMES),
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **manifest,
+    }
+    return write_artifact(out_dir, arrays, vocabulary, full_manifest)
+
+
+def pipeline_from_artifact(artifact: Artifact | str | Path) -> Pipeline:
+    """Rebuild the scikit-learn pipeline a model folder was exported from."""
+    if not isinstance(artifact, Artifact):
+        artifact = read_artifact(artifact)
+    blocks = []
+    for block, analyzer, idf_key in (("words", word_terms, "word_idf"),
+                                     ("chars", char_terms, "char_idf")):
+        terms = artifact.vocabulary[block]
+        vectorizer = TfidfVectorizer(analyzer=analyzer, lowercase=False, sublinear_tf=True,
+                                     vocabulary={term: i for i, term in enumerate(terms)})
+        vectorizer.vocabulary_ = vectorizer.vocabulary
+        vectorizer.fixed_vocabulary_ = True
+        vectorizer.idf_ = artifact.arrays[idf_key]
+        blocks.append((block, vectorizer))
+    blocks.append(("signals", SignalFeatures().fit([])))
+    heads = LinearHeads(tuple(artifact.manifest["categories"])).set_weights(
+        artifact.arrays["coef"], artifact.arrays["intercept"])
+    return Pipeline([("normalize", CommentNormalizer()), ("features", FeatureUnion(blocks)),
+                     ("heads", heads)])
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that affect what a model computes."""
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
+
+
+def extra_examples(extra_labels: Iterable[Example | Mapping]) -> list[Example]:
+    """Turn site-supplied labels (``{"text", "spam"|"abuse": 0/1, "language"?}``) into examples."""
+    examples = []
+    for item in extra_labels:
+        if isinstance(item, Example):
+            examples.append(item)
+            continue
+        for category in CATEGORIES:
+            if category in item and item[category] is not None:
+                examples.append(Example(text=str(item["text"]), category=category,
+                                        label=int(item[category]),
+                                        language=str(item.get("language") or "und"),
+                                        source="extra", group="extra"))
+    return examples
+
+
+def train_model(
+    out_dir: str | Path,
+    seed: int = 0,
+    extra_labels: Iterable[Example | Mapping] | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> Path:
+    """Train on the bundled data (plus ``extra_labels``) and write a model folder.
+
+    :param out_dir: where the model goes (created or overwritten).
+    :param seed: fixes sampling and fold assignment, so a rebuild gives the same model.
+    :param extra_labels: more labeled comments, e.g. a site's own moderation decisions.
+    :return: ``out_dir``.
+    """
+    np.random.seed(seed)
+    examples = load_examples()
+    extra = extra_examples(extra_labels or [])
+    log(f"loaded {len(examples)} bundled examples, {len(extra)} extra")
+    config = TrainingConfig()
+    pipeline, metrics = train_pipeline(examples + extra, config, seed=seed, log=log)
+    manifest = {
+        "training_data_sha256": data_sha256(),
+        "extra_examples": len(extra),
+        "seed": seed,
+        "libraries": library_versions(),
+        "metrics": metrics,
+        "config": asdict(config),
+        "argv": " ".join(sys.argv[:1]),
+    }
+    version = export(pipeline, out_dir, manifest)
+    log(f"wrote {out_dir}: version {version}")
+    return Path(out_dir)
