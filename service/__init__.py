@@ -20,7 +20,7 @@ def create_app(
     :param connection: a Redis client; defaults to one for ``settings.redis_url``.
     """
     from model.scorer import load_default_model, load_model
-    from service import errors, health, intake, openapi
+    from service import errors, health, intake, logs, metrics, openapi
     from service.extensions import Services
 
     settings = settings or Settings.from_env()
@@ -33,11 +33,17 @@ def create_app(
     app.json.sort_keys = False
     app.extensions["modq"] = Services.build(settings, scorer, connection)
 
+    logs.init_app(app)
+    metrics.init_app(app)
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(intake.bp)
     # Blueprints of later features register here, each through its module's init_app(app).
+    from service import moderation_api, ui  # review-queue issue: moderators' API and web UI
+
+    moderation_api.init_app(app)
+    ui.init_app(app)
     from service import perspective
 
     perspective.init_app(app)

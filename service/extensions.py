@@ -92,6 +92,10 @@ class Services:
             scorer=scorer,
         )
 
+    def queue_summary(self, site: str) -> tuple[int, float | None]:
+        """How many comments of ``site`` wait for review, and when the oldest arrived (unix time)."""
+        return self.comments.queue_length(site), None
+
     def scorer_for(self, site: str) -> Scorer:
         """The model that scores comments of ``site``."""
         return self.scorer

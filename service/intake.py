@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify
+from flask import Blueprint, current_app, g, jsonify
 
 from model.scorer import ScoreResult
 from model.text import strip_invisible, visible_length
@@ -74,6 +74,12 @@ def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult)
     }
 
 
+def count_decision(site: Site, record: dict) -> None:
+    current_app.extensions["modq.metrics"].count_decision(
+        record["decision"], record["scores"], site.review_thresholds
+    )
+
+
 @bp.post("")
 @require_key("ingest")
 def create_comment():
@@ -87,6 +93,8 @@ def create_comment():
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
     outcome = services.comments.store(build_record(site, comment, text, result))
+    if outcome.created:
+        count_decision(site, outcome.record)
     return jsonify(public_result(outcome.record))
 
 
@@ -127,6 +135,8 @@ def create_comments():
         ]
         for (index, _, _), outcome in zip(accepted, services.comments.store_many(records), strict=True):
             results[index] = public_result(outcome.record)
+            if outcome.created:
+                count_decision(site, outcome.record)
     return jsonify({"results": results})
 
 

@@ -291,3 +291,42 @@ def test_openapi_document_is_served(client):
     document = client.get("/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")
     assert {"/v1/comments", "/v1/comments/batch", "/v1/comments/{comment_id}"} <= set(document["paths"])
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+def test_request_id_is_echoed_or_made(client):
+    given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert made.headers["X-Request-ID"] not in ("", "bad id with spaces")
+
+
+def test_metrics_count_requests_decisions_and_queue(ingest, client, services):
+    services.sites.update("demo", review_thresholds={"abuse": 0.3, "spam": 0.3},
+                          reject_thresholds={"abuse": 1.0, "spam": 1.0})
+    ingest({"id": "m1", "text": ABUSE_EN})
+    ingest({"id": "m2", "text": PLAIN_EN})
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'modq_http_requests_total{endpoint="comments.create_comment",method="POST",status="200"} 2.0' in text
+    assert 'modq_decisions_total{category="abuse",decision="review",source="model"} 1.0' in text
+    assert 'modq_decisions_total{category="none",decision="approve",source="model"} 1.0' in text
+    assert 'modq_queue_depth{site="demo"} 1.0' in text
+    assert f'modq_model_info{{version="{services.scorer.version}"}} 1.0' in text
+
+
+def test_redis_down_is_503_with_retry_after(scorer):
+    from service import create_app
+    from service.config import Settings
+    from tests.conftest import free_port
+
+    app = create_app(Settings(redis_url=f"redis://127.0.0.1:{free_port()}/0", cache_seconds=0,
+                              redis_timeout_seconds=0.5), scorer=scorer)
+    client = app.test_client()
+    response = client.post("/v1/comments", json={"id": "1", "text": "hi"},
+                           headers={"Authorization": "Bearer mqi_x"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert error_of(response)["code"] == "storage_unavailable"
+    assert client.get("/readyz").status_code == 503
+    assert client.get("/healthz").status_code == 200
