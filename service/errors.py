@@ -99,8 +99,9 @@ def init_app(app: Flask) -> None:
     def handle_api_error(error: ApiError):
         response = jsonify(error.body())
         response.status_code = error.status
-        if isinstance(error, ServiceUnavailable):
-            response.headers["Retry-After"] = str(error.retry_after)
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         if isinstance(error, Unauthorized):
             response.headers["WWW-Authenticate"] = 'Bearer realm="modq"'
         return response

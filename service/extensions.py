@@ -16,6 +16,7 @@ from service.comments import CommentStore
 from service.config import Settings
 from service.keys import RedisKeys
 from service.labels import LabelStore
+from service.ratelimits import RateLimiter
 from service.sites import SiteStore
 
 T = TypeVar("T")
@@ -69,6 +70,7 @@ class Services:
     api_keys: ApiKeyStore
     comments: CommentStore
     labels: LabelStore
+    rate_limiter: RateLimiter
     scorer: Scorer
     key_cache: TtlCache = field(init=False)
     site_cache: TtlCache = field(init=False)
@@ -89,6 +91,7 @@ class Services:
             api_keys=ApiKeyStore(connection, keys),
             comments=CommentStore(connection, keys),
             labels=LabelStore(connection, keys),
+            rate_limiter=RateLimiter(settings),
             scorer=scorer,
         )
 

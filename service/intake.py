@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify
+from flask import Blueprint, current_app, g, jsonify, request
 
 from model.scorer import ScoreResult
 from model.text import strip_invisible, visible_length
@@ -74,6 +74,21 @@ def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult)
     }
 
 
+def limit_rates(site: Site, count: int, author: dict | None = None) -> None:
+    """Count ``count`` comments against the key and address limits, and one against the author's.
+
+    :raise 429: a limit is reached.
+    """
+    if not site.rate_limits:
+        return
+    limiter = get_services().rate_limiter
+    if count:
+        limiter.hit(site.name, site.rate_limits, "key", g.api_key.id, cost=count)
+        limiter.hit(site.name, site.rate_limits, "address", request.remote_addr, cost=count)
+    if author and author.get("id"):
+        limiter.hit(site.name, site.rate_limits, "author", author["id"])
+
+
 def count_decision(site: Site, record: dict) -> None:
     current_app.extensions["modq.metrics"].count_decision(
         record["decision"], record["scores"], site.review_thresholds
@@ -90,6 +105,7 @@ def create_comment():
     services = get_services()
     site: Site = g.site
     comment = parse_comment(json_body())
+    limit_rates(site, 1, comment.author)
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
     outcome = services.comments.store(build_record(site, comment, text, result))
@@ -115,12 +131,14 @@ def create_comments():
             f"Field 'comments' holds {len(comments)} comments; send at most {MAX_BATCH} per batch.",
             field="comments",
         )
+    limit_rates(site, len(comments))
     results: list[dict | None] = [None] * len(comments)
     accepted: list[tuple[int, CommentIn, str]] = []
     for index, raw in enumerate(comments):
         where = f"comments[{index}]."
         try:
             comment = parse_comment(raw, where)
+            limit_rates(site, 0, comment.author)
             accepted.append((index, comment, checked_text(site, comment, where)))
         except ApiError as error:
             item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import redis
 
 from service.keys import SITE_NAME, RedisKeys
+from service.ratelimits import SCOPES as RATE_LIMIT_SCOPES
+from service.ratelimits import check_limit_text
 
 CATEGORIES = ("spam", "abuse")
 DEFAULT_MAX_LENGTH = 250
@@ -35,6 +37,7 @@ class Site:
     reject_thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_REJECT))
     banned_words: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()
+    rate_limits: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
     # Added by the review-queue issue: where decisions are posted, and the key they are signed with.
     webhook_url: str | None = None
@@ -60,6 +63,15 @@ class Site:
                     )
                 if not 0.0 <= value <= 1.0:
                     raise SiteError(f"{kind} threshold {category}={value} must be within 0..1")
+        for scope, text in self.rate_limits.items():
+            if scope not in RATE_LIMIT_SCOPES:
+                raise SiteError(
+                    f"unknown rate limit scope {scope!r}; use one of {', '.join(RATE_LIMIT_SCOPES)}"
+                )
+            try:
+                check_limit_text(text)
+            except ValueError as error:
+                raise SiteError(str(error)) from None
         for category in CATEGORIES:
             if self.review_thresholds[category] > self.reject_thresholds[category]:
                 raise SiteError(
@@ -155,6 +167,7 @@ class SiteStore:
         suspect_words: list[str] | None = None,
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
+        rate_limits: dict[str, str] | None = None,
     ) -> Site:
         """Change the given settings of an existing site, keeping the others.
 
@@ -177,6 +190,10 @@ class SiteStore:
             changes["webhook_url"] = webhook_url or None
         if webhook_secret is not None:
             changes["webhook_secret"] = webhook_secret or None
+        if rate_limits:
+            # An empty limit ("author=") removes that scope's limit.
+            merged = {**site.rate_limits, **rate_limits}
+            changes["rate_limits"] = {k: v for k, v in merged.items() if v}
         updated = replace(site, **changes)
         updated.validate()
         self.connection.set(self.keys.site_config(name), updated.to_json())

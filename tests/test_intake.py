@@ -330,3 +330,48 @@ def test_redis_down_is_503_with_retry_after(scorer):
     assert error_of(response)["code"] == "storage_unavailable"
     assert client.get("/readyz").status_code == 503
     assert client.get("/healthz").status_code == 200
+
+
+# --- rate limits --------------------------------------------------------------------------------
+
+def test_rate_limit_per_author_is_429_with_retry_after(ingest, services):
+    services.sites.update("demo", rate_limits={"author": "2/minute"})
+    author = {"id": "noisy", "name": "N"}
+    for i in range(2):
+        assert ingest({"id": f"a{i}", "text": PLAIN_EN, "author": author}).status_code == 200
+    response = ingest({"id": "a3", "text": PLAIN_EN, "author": author})
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert error_of(response)["code"] == "rate_limited"
+    other = ingest({"id": "a4", "text": PLAIN_EN, "author": {"id": "quiet"}})
+    assert other.status_code == 200
+
+
+def test_rate_limit_per_key_counts_batch_comments(ingest, services):
+    services.sites.update("demo", rate_limits={"key": "3/minute"})
+    comments = [{"id": f"k{i}", "text": PLAIN_EN} for i in range(3)]
+    assert ingest({"comments": comments}, path="/v1/comments/batch").status_code == 200
+    assert ingest({"id": "k9", "text": PLAIN_EN}).status_code == 429
+
+
+def test_rate_limits_hold_across_app_instances(app, settings, scorer, ingest_key, services):
+    from service import create_app
+
+    services.sites.update("demo", rate_limits={"address": "2/minute"})
+    other_worker = create_app(settings, scorer=scorer).test_client()
+    headers = {"Authorization": f"Bearer {ingest_key}"}
+    assert app.test_client().post("/v1/comments", json={"id": "1", "text": "hi"},
+                                  headers=headers).status_code == 200
+    assert other_worker.post("/v1/comments", json={"id": "2", "text": "hi"},
+                             headers=headers).status_code == 200
+    assert other_worker.post("/v1/comments", json={"id": "3", "text": "hi"},
+                             headers=headers).status_code == 429
+
+
+def test_bad_rate_limits_are_refused(services, site):
+    from service.sites import SiteError
+
+    with pytest.raises(SiteError, match="rate limit"):
+        services.sites.update("demo", rate_limits={"author": "lots"})
+    with pytest.raises(SiteError, match="scope"):
+        services.sites.update("demo", rate_limits={"planet": "5/minute"})
