@@ -18,31 +18,43 @@ from service.keys import RedisKeys
 
 STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "reject": "rejected"}
 
-# Store a scored comment unless the same id already holds the same text (an idempotent retry).
-# A changed text is an edit: the record is replaced and its one queue entry is added, re-scored or
-# removed; a lease on the old text ends with it.
-# KEYS: comment, queue, leases. ARGV: record JSON, text hash, queued (1/0), urgency, comment id,
-# time to live in seconds (0 keeps it).
+# Store scored comments of one site, each unless the same id already holds the same text (an
+# idempotent retry). A changed text is an edit: the record is replaced and its one queue entry is
+# added, re-scored or removed; a lease on the old text ends with it. One call takes a whole batch.
+# KEYS: queue, leases, then one comment key per record.
+# ARGV: time to live in seconds (0 keeps it), then per record: record JSON, text hash, queued (1/0),
+# urgency, comment id. Returns, per record, the stored JSON for a retry or false for a write.
 _STORE_SCRIPT = """
-local existing = redis.call('GET', KEYS[1])
-if existing then
-  local ok, old = pcall(cjson.decode, existing)
-  if ok and old['text_sha256'] == ARGV[2] then
-    return existing
+local ttl = tonumber(ARGV[1])
+local results = {}
+for i = 3, #KEYS do
+  local base = 2 + (i - 3) * 5
+  local record, hash, queued, urgency, id = ARGV[base], ARGV[base + 1], ARGV[base + 2],
+    ARGV[base + 3], ARGV[base + 4]
+  local existing = redis.call('GET', KEYS[i])
+  local retry = false
+  if existing then
+    local ok, old = pcall(cjson.decode, existing)
+    retry = ok and old['text_sha256'] == hash
+  end
+  if retry then
+    results[#results + 1] = existing
+  else
+    if ttl > 0 then
+      redis.call('SET', KEYS[i], record, 'EX', ttl)
+    else
+      redis.call('SET', KEYS[i], record)
+    end
+    redis.call('ZREM', KEYS[2], id)
+    if queued == '1' then
+      redis.call('ZADD', KEYS[1], urgency, id)
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
+    results[#results + 1] = false
   end
 end
-if tonumber(ARGV[6]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[6])
-else
-  redis.call('SET', KEYS[1], ARGV[1])
-end
-redis.call('ZREM', KEYS[3], ARGV[5])
-if ARGV[3] == '1' then
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
-else
-  redis.call('ZREM', KEYS[2], ARGV[5])
-end
-return false
+return results
 """
 
 
@@ -91,44 +103,33 @@ class CommentStore:
         raw = self.connection.get(self.keys.comment(site, comment_id))
         return json.loads(raw) if raw is not None else None
 
-    def _store_args(self, record: dict, ttl_seconds: int) -> tuple[list[str], list]:
-        site, comment_id = record["site"], record["id"]
-        keys = [
-            self.keys.comment(site, comment_id),
-            self.keys.queue(site),
-            self.keys.leases(site),
-        ]
-        args = [
-            json.dumps(record, ensure_ascii=False, separators=(",", ":")),
-            record["text_sha256"],
-            "1" if record["status"] == "pending_review" else "0",
-            repr(float(record["urgency"])),
-            comment_id,
-            ttl_seconds,
-        ]
-        return keys, args
-
     def store(self, record: dict, ttl_seconds: int = 0) -> StoreOutcome:
         """Store a freshly scored record unless the same comment with the same text is stored.
 
         :return: the record now in Redis (the earlier one for a retry) and whether it was written.
         """
-        keys, args = self._store_args(record, ttl_seconds)
-        existing = self._store(keys=keys, args=args)
-        if existing:
-            return StoreOutcome(json.loads(existing), created=False)
-        return StoreOutcome(record, created=True)
+        return self.store_many([record], ttl_seconds)[0]
 
     def store_many(self, records: list[dict], ttl_seconds: int = 0) -> list[StoreOutcome]:
-        """Store records of one site in one round trip; each is atomic on its own."""
+        """Store records of one site in one atomic script call (one round trip)."""
         if not records:
             return []
-        pipe = self.connection.pipeline(transaction=False)
+        site = records[0]["site"]
+        keys = [self.keys.queue(site), self.keys.leases(site)]
+        args: list = [ttl_seconds]
         for record in records:
-            keys, args = self._store_args(record, ttl_seconds)
-            self._store(keys=keys, args=args, client=pipe)
+            if record["site"] != site:
+                raise ValueError("store_many takes records of one site")
+            keys.append(self.keys.comment(site, record["id"]))
+            args += [
+                json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                record["text_sha256"],
+                "1" if record["status"] == "pending_review" else "0",
+                repr(float(record["urgency"])),
+                record["id"],
+            ]
         outcomes = []
-        for record, existing in zip(records, pipe.execute(), strict=True):
+        for record, existing in zip(records, self._store(keys=keys, args=args), strict=True):
             if existing:
                 outcomes.append(StoreOutcome(json.loads(existing), created=False))
             else:

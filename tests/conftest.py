@@ -19,17 +19,22 @@ from service.config import Settings
 from service.localredis import find_redis_server
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(below: int = 65536) -> int:
+    """A TCP port nothing listens on, under ``below``."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port < below:
+            return port
 
 
 class RedisServer:
     """A redis-server process of the test run's own, on a free port, keeping nothing on disk."""
 
     def __init__(self, *extra: str) -> None:
-        self.port = free_port()
+        # A cluster node also listens on port + 10000 for its bus.
+        self.port = free_port(below=55536 if "--cluster-enabled" in extra else 65536)
         self.dir = tempfile.mkdtemp(prefix="modq-redis-")
         self.extra = extra
         self.process: subprocess.Popen | None = None
