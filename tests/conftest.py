@@ -19,6 +19,13 @@ from service.config import Settings
 from service.localredis import find_redis_server
 
 
+# prometheus-client picks single- or multi-process value storage once, when first imported, from
+# PROMETHEUS_MULTIPROC_DIR. The tests run apps in this process, so it is imported here first, with
+# the variable unset; servers under test are separate processes and set it themselves.
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+import prometheus_client  # noqa: E402, F401
+
+
 def free_port(below: int = 65536) -> int:
     """A TCP port nothing listens on, under ``below``."""
     while True:

@@ -1,0 +1,167 @@
+"""`modq serve` and `modq quickstart` as real processes: gunicorn, a real Redis, HTTP over TCP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from service.apikeys import ApiKeyStore
+from service.keys import RedisKeys
+from service.sites import SiteStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def modq_process(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    """Start `modq ARGS...` with the interpreter running the tests, logging to ``log``."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "service.cli", *args],
+            env=environment, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def wait_until_healthy(
+    process: subprocess.Popen, base: str, log: Path, seconds: float = 90
+) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"server did not become healthy:\n{log.read_text()}")
+
+
+def stop(process: subprocess.Popen, signum: int = signal.SIGTERM, seconds: float = 45) -> int:
+    process.send_signal(signum)
+    try:
+        return process.wait(timeout=seconds)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def post_comment(base: str, key: str, comment: dict) -> requests.Response:
+    return requests.post(
+        f"{base}/v1/comments", json=comment, headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+
+
+@pytest.mark.slow
+def test_serve_scores_over_http_and_stops_cleanly_on_sigterm(redis_server, redis_client, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
+    env = {"PORT": str(port), "MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "2",
+           "PROMETHEUS_MULTIPROC_DIR": str(metrics)}  # fmt: skip
+    server = modq_process(["serve"], env, REPO, log)
+    try:
+        wait_until_healthy(server, base, log)
+        keys = RedisKeys()
+        SiteStore(redis_client, keys).create("gazette")
+        secret = ApiKeyStore(redis_client, keys).create("gazette", "ingest")[1]
+
+        response = post_comment(
+            base, secret, {"id": "c-1", "text": "Thanks, a very clear explainer."}
+        )
+        assert response.status_code == 200, response.text
+        result = response.json()
+        assert {"id", "site", "decision", "scores", "reasons", "model_version", "status",
+                "language"} <= set(result)  # fmt: skip
+        assert (result["id"], result["site"]) == ("c-1", "gazette")
+        assert (result["decision"], result["status"]) == ("approve", "approved")
+        assert set(result["scores"]) == {"spam", "abuse"}
+
+        korean = post_comment(base, secret, {"id": "c-2", "text": "정말 좋은 기사네요"})
+        assert korean.status_code == 200 and korean.json()["language"] == "ko"
+        assert post_comment(base, "mqi_unknown", {"id": "c-3", "text": "hi"}).status_code == 401
+        assert requests.get(f"{base}/readyz", timeout=5).json()["checks"]["redis"] == "ok"
+
+        # Both workers count into the shared metrics directory, emptied at start.
+        assert not (metrics / "counter_1.db").exists()
+        assert len(list(metrics.glob("*.db"))) >= 1
+        scraped = requests.get(f"{base}/metrics", timeout=5)
+        assert scraped.status_code == 200 and "modq_http_requests" in scraped.text
+
+        assert stop(server) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+    lines = log.read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # every log line is JSON
+    messages = [record["message"] for record in records]
+    assert any("Listening at" in message for message in messages)
+    assert any("Shutting down" in message for message in messages)
+    assert not any("POST /v1/comments" in message for message in messages)  # no access log
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/healthz", timeout=2)
+
+
+@pytest.mark.slow
+def test_quickstart_runs_a_local_redis_and_a_demo_site(tmp_path):
+    """What `make run` does, with the data in a scratch directory, started twice."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {"PORT": str(port), "WEB_CONCURRENCY": "1", "MODQ_REDIS_URL": ""}
+
+    first_log = tmp_path / "first.log"
+    first = modq_process(["quickstart"], env, tmp_path, first_log)
+    try:
+        wait_until_healthy(first, base, first_log)
+        output = first_log.read_text()
+        ingest = output.split("ingest key:")[1].split()[0]
+        assert output.split("moderator key:")[1].split()[0].startswith("mqm_")
+        assert "curl -s" in output and f"Bearer {ingest}" in output
+        response = post_comment(base, ingest, {"id": "c-1", "text": "Good reporting."})
+        assert response.status_code == 200, response.text
+        assert response.json()["site"] == "demo"
+        assert stop(first) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert "Stopped the local Redis" in first_log.read_text()
+    assert (tmp_path / ".modq" / "redis.log").exists()
+    assert not (tmp_path / ".modq" / "redis" / "redis.pid").exists()
+
+    second_log = tmp_path / "second.log"
+    second = modq_process(["quickstart"], env, tmp_path, second_log)
+    try:
+        wait_until_healthy(second, base, second_log)
+        assert "Site 'demo' exists" in second_log.read_text()
+        assert "ingest key:" not in second_log.read_text()
+        # The append-only file kept the key and the comment across the restart.
+        again = post_comment(base, ingest, {"id": "c-1", "text": "Good reporting."})
+        assert again.status_code == 200 and again.json() == response.json()
+        assert stop(second, signal.SIGINT) in (0, 130)
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
