@@ -1,0 +1,529 @@
+"""The Perspective API's comment methods, served by modq's model under ``/perspective/v1alpha1``.
+
+A client of Google's Perspective API (Coral Talk's toxicity filter, for one) switches to modq by
+setting its endpoint to ``http://HOST:PORT/perspective/v1alpha1`` and its key to a modq ingest key.
+Requests and responses follow Perspective's ``AnalyzeComment`` and ``SuggestCommentScore``; errors
+follow Google's shape ``{"error": {"code", "message", "status", "details"}}`` with the messages
+Perspective documents, because clients log and match on them.
+
+Attributes are read from modq's two heads, ``abuse`` and ``spam`` (see :func:`attribute_score`).
+``comments:analyze`` keeps nothing, whatever ``doNotStore`` says: scoring is not intake.
+``comments:suggestscore`` keeps the suggestion as a labeled example, so a platform's moderation
+feedback joins the retraining data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+import redis
+import regex
+from flask import Blueprint, Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from model.language import detect_language
+from model.scorer import Scorer, ScoreResult
+from model.text import strip_invisible
+from service.auth import authenticate
+from service.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
+from service.extensions import get_services
+from service.labels import LabelStore
+from service.payloads import json_body
+from service.sites import Site, utcnow
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/perspective/v1alpha1"
+bp = Blueprint("perspective", __name__, url_prefix=PREFIX)
+
+SUPPORTED_LANGUAGES = ("en", "ko")
+# Perspective's documented limit on comment.text ("Comment text too long.").
+MAX_TEXT_BYTES = 20 * 1024
+SCORE_TYPE = "PROBABILITY"
+FEEDBACK_SOURCE = "perspective_feedback"
+PRODUCTION_ATTRIBUTES = (
+    "TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK",
+)
+ATTRIBUTES = frozenset(
+    (*PRODUCTION_ATTRIBUTES, *(f"{name}_EXPERIMENTAL" for name in PRODUCTION_ATTRIBUTES), "SPAM")
+)
+# Older Coral releases send the moderator's decision as the attribute name, with value 1.
+DECISION_ATTRIBUTES = {"APPROVED": 0, "DELETED": 1}
+
+_ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+_ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+_GRPC_STATUS = {
+    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+    409: "ABORTED", 422: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE",
+}
+_ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ("comments:analyze", "comments:suggestscore")
+# A sentence ends at terminal punctuation (and closing quotes) before a space, or at a line break.
+_SENTENCE_BREAK = regex.compile(r"(?<=[.!?。！？…][\"'”’»)\]]*)\s+|\s*\n\s*")
+
+
+class PerspectiveError(Exception):
+    """An error answered in Google's shape.
+
+    :param http_status: the HTTP status, repeated as ``error.code``.
+    :param status: the google.rpc code name, e.g. ``INVALID_ARGUMENT``.
+    :param message: Perspective's wording where it documents one.
+    :param details: entries of ``error.details``.
+    """
+
+    def __init__(self, http_status: int, status: str, message: str, details: list | None = None):
+        super().__init__(message)
+        self.http_status = http_status
+        self.status = status
+        self.message = message
+        self.details = details or []
+
+    def response(self):
+        error: dict = {"code": self.http_status, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        response = jsonify({"error": error})
+        response.status_code = self.http_status
+        return response
+
+
+def invalid_argument(
+    message: str, error_type: str = "INVALID_REQUEST", **extra: object
+) -> PerspectiveError:
+    """A 400 INVALID_ARGUMENT carrying Perspective's ``errorType`` detail."""
+    return PerspectiveError(
+        400, "INVALID_ARGUMENT", message, [{"@type": _ERROR_TYPE, "errorType": error_type, **extra}]
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Serve the Perspective methods on ``app``."""
+    app.register_blueprint(bp)
+
+
+@bp.errorhandler(Exception)
+def handle_error(error: Exception):
+    """Answer every failure under the prefix in Google's error shape, never as HTML."""
+    if isinstance(error, PerspectiveError):
+        return error.response()
+    if isinstance(error, InvalidRequest):  # from json_body(): not UTF-8, not JSON, too deep
+        return invalid_argument(f"Invalid JSON payload received. {error.message}").response()
+    if isinstance(error, ApiError):
+        status = _GRPC_STATUS.get(error.status, "INVALID_ARGUMENT")
+        response = PerspectiveError(error.status, status, error.message).response()
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+    if isinstance(error, HTTPException):
+        status = error.code or 500
+        if status == 413:
+            limit = request.max_content_length
+            message = f"Request payload size exceeds the limit: {limit} bytes."
+            return PerspectiveError(413, "INVALID_ARGUMENT", message).response()
+        return PerspectiveError(status, "INVALID_ARGUMENT", error.description or "").response()
+    if isinstance(error, redis.exceptions.RedisError):
+        log.error("redis unavailable: %s", error.__class__.__name__)
+        failure = PerspectiveError(503, "UNAVAILABLE", "The service is currently unavailable.")
+        response = failure.response()
+        response.headers["Retry-After"] = "2"
+        return response
+    log.exception("unhandled error in perspective API")
+    return PerspectiveError(500, "INTERNAL", "Internal error encountered.").response()
+
+
+@bp.post("/comments:analyze")
+def analyze_comment():
+    """Score a comment for the requested attributes, as Perspective's ``AnalyzeComment``.
+
+    Nothing is written to Redis, whether or not ``doNotStore`` is set; a ``doNotStore`` request
+    is only counted (``modq_unstored_analyses`` in ``/metrics``).
+
+    :raise 400: empty or over-long text, no or unknown attributes, an unsupported score type or
+        language, or a wrongly typed field.
+    :raise 401, 403: see :func:`authenticated_site`.
+    """
+    site = authenticated_site()
+    body = request_body()
+    text = comment_text(body)
+    check_context(body)
+    requested = requested_attributes(body)
+    _optional(body, "doNotStore", bool, "TYPE_BOOL")
+    _optional(body, "spanAnnotations", bool, "TYPE_BOOL")
+    _optional(body, "communityId", str, "TYPE_STRING")
+    _optional(body, "sessionId", str, "TYPE_STRING")
+    client_token = _optional(body, "clientToken", str, "TYPE_STRING")
+    languages = request_languages(body)
+
+    cleaned = strip_invisible(text)
+    detected = detect_language(cleaned)
+    check_language_support(next(iter(requested)), languages, detected)
+
+    scorer = get_services().scorer_for(site.name)
+    language = _primary_language(languages[0]) if languages else detected
+    summary = scorer.score(cleaned, language)
+    spans = span_results(scorer, text, language, summary) if body.get("spanAnnotations") else None
+
+    scores: dict = {}
+    for name, threshold in requested.items():
+        value = attribute_score(name, summary.scores)
+        if threshold is not None and value < threshold:
+            continue  # Perspective leaves out scores below the requested threshold
+        entry: dict = {}
+        if spans is not None:
+            entry["spanScores"] = [
+                {"begin": begin, "end": end,
+                 "score": _score(attribute_score(name, result.scores))}
+                for begin, end, result in spans
+            ]
+        entry["summaryScore"] = _score(value)
+        scores[name] = entry
+
+    if body.get("doNotStore"):
+        metrics = current_app.extensions.get("modq.metrics")
+        if metrics is not None:
+            metrics.unstored_analyses.inc()
+
+    answer: dict = {}
+    if scores:
+        answer["attributeScores"] = scores
+    answer["languages"] = languages or [detected]
+    answer["detectedLanguages"] = [detected]
+    if client_token is not None:
+        answer["clientToken"] = client_token
+    return jsonify(answer)
+
+
+@bp.post("/comments:suggestscore")
+def suggest_comment_score():
+    """Keep a suggested score as a labeled example of the key's site (``SuggestCommentScore``).
+
+    A score of 0.5 or more on an abuse attribute (TOXICITY, INSULT, ...) labels the comment
+    abusive, on SPAM spammy. ``clientToken`` ``comment:ID`` names the comment, so a later
+    suggestion for the same comment replaces the earlier one.
+
+    :raise 400: empty or over-long text, no or unknown attributes, a wrongly typed field.
+    :raise 401, 403: see :func:`authenticated_site`.
+    """
+    site = authenticated_site()
+    body = request_body()
+    text = comment_text(body)
+    check_context(body)
+    labels = suggested_labels(body)
+    languages = request_languages(body)
+    community_id = _optional(body, "communityId", str, "TYPE_STRING")
+    client_token = _optional(body, "clientToken", str, "TYPE_STRING")
+
+    services = get_services()
+    cleaned = strip_invisible(text)
+    # Clients fill `languages` from their UI locale (Coral sends "en" for any locale it does not
+    # map), so the example records the language of the text itself when it can be told.
+    detected = detect_language(cleaned)
+    language = detected if detected != "und" or not languages else _primary_language(languages[0])
+    result = services.scorer_for(site.name).score(cleaned, language)
+    example = LabelStore.example(
+        site=site.name,
+        text=text,
+        labels=labels,
+        decided_at=utcnow(),
+        source=FEEDBACK_SOURCE,
+        language=language,
+        comment_id=comment_id_from_token(client_token),
+        model_scores={k: round(v, 6) for k, v in result.scores.items()},
+        model_version=result.model_version,
+        community_id=community_id,
+    )
+    services.labels.record(example)
+    return jsonify({"clientToken": client_token} if client_token is not None else {})
+
+
+@bp.route("", defaults={"rest": ""}, methods=_ALL_METHODS)
+@bp.route("/<path:rest>", methods=_ALL_METHODS)
+def unknown_method(rest: str):
+    """Answer paths and methods that are not Perspective's in Google's shape too."""
+    if rest in _METHODS:
+        failure = PerspectiveError(
+            405, "INVALID_ARGUMENT", f"{request.method} is not allowed; {rest} takes POST."
+        )
+        response = failure.response()
+        response.headers["Allow"] = "POST"
+        return response
+    raise PerspectiveError(
+        404, "NOT_FOUND",
+        f"No Perspective method at {request.path}; modq serves {PREFIX}/comments:analyze and "
+        f"{PREFIX}/comments:suggestscore.",
+    )
+
+
+def authenticated_site() -> Site:
+    """The site of the ingest key in ``?key=`` (as Perspective clients send it) or a bearer header.
+
+    Statuses follow Google's API front end: no key is 403 PERMISSION_DENIED, a bad ``key``
+    parameter 400 INVALID_ARGUMENT (reason API_KEY_INVALID), a bad bearer credential
+    401 UNAUTHENTICATED, a key of another role 403 PERMISSION_DENIED.
+    """
+    query_key = request.args.get("key", "").strip()
+    header = request.headers.get("Authorization")
+    bearer = None
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            bearer = value.strip()
+    secret = query_key or bearer
+    if not secret:
+        if header is not None:
+            raise _unauthenticated("The Authorization header must be 'Bearer <key>'.")
+        raise PerspectiveError(403, "PERMISSION_DENIED", "The request is missing a valid API key.")
+    try:
+        _, site = authenticate(secret, "ingest")
+    except Forbidden as error:
+        raise PerspectiveError(403, "PERMISSION_DENIED", error.message) from None
+    except Unauthorized as error:
+        if query_key:
+            raise PerspectiveError(
+                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                [{"@type": _ERROR_INFO, "reason": "API_KEY_INVALID", "domain": "modq",
+                  "metadata": {"detail": error.message}}],
+            ) from None
+        raise _unauthenticated(error.message) from None
+    return site
+
+
+def _unauthenticated(detail: str) -> PerspectiveError:
+    return PerspectiveError(
+        401, "UNAUTHENTICATED", "Request had invalid authentication credentials.",
+        [{"@type": _ERROR_INFO, "reason": "ACCESS_TOKEN_TYPE_UNSUPPORTED", "domain": "modq",
+          "metadata": {"detail": detail}}],
+    )
+
+
+def request_body() -> dict:
+    """The JSON object sent; an empty body is an empty request, as in protobuf."""
+    if not request.get_data(cache=True):
+        return {}
+    body = json_body()
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a \ud800 escape decodes to a lone surrogate, which no text has
+        raise invalid_argument(
+            "Invalid JSON payload received. A string holds a lone UTF-16 surrogate escape."
+        ) from None
+    return body
+
+
+def comment_text(body: dict) -> str:
+    """``comment.text``, checked the way Perspective checks it."""
+    comment = _optional(body, "comment", dict, "TYPE_MESSAGE") or {}
+    text = comment.get("text")
+    if text is not None and not isinstance(text, str):
+        raise _invalid_value("comment.text", "TYPE_STRING", text)
+    text_type = comment.get("type")
+    if text_type not in (None, "PLAIN_TEXT", "TEXT_TYPE_UNSPECIFIED"):
+        if text_type == "HTML":
+            raise invalid_argument("Currently, only 'PLAIN_TEXT' comments are supported")
+        raise invalid_argument("Unknown text type")
+    if not text or not strip_invisible(text).strip():
+        raise invalid_argument("Comment must be non-empty.", "COMMENT_EMPTY")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES:
+        raise invalid_argument("Comment text too long.", "COMMENT_TOO_LONG")
+    return text
+
+
+def check_context(body: dict) -> None:
+    """Accept ``context`` (unused for scoring, as in Perspective), refusing the one bad form."""
+    context = _optional(body, "context", dict, "TYPE_MESSAGE")
+    if context and context.get("entries") and context.get("articleAndParentComment"):
+        raise invalid_argument(
+            "Context can have either entries or article_and_parent_comment, but both fields "
+            "were populated."
+        )
+
+
+def requested_attributes(body: dict) -> dict[str, float | None]:
+    """Attribute name as requested -> its ``scoreThreshold``, in request order."""
+    requested = _optional(body, "requestedAttributes", dict, "TYPE_MESSAGE")
+    if not requested:
+        raise invalid_argument("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
+    thresholds: dict[str, float | None] = {}
+    for name, options in requested.items():
+        if name.upper() not in ATTRIBUTES:
+            raise invalid_argument(f"Unknown requested attribute: {name}")
+        where = f"requestedAttributes.{name}"
+        if options is None:
+            options = {}
+        if not isinstance(options, dict):
+            raise _invalid_value(where, "TYPE_MESSAGE", options)
+        score_type = options.get("scoreType")
+        if score_type not in (None, SCORE_TYPE, "SCORE_TYPE_UNSPECIFIED"):
+            raise invalid_argument(
+                f"Requested score type {score_type} is not supported by attribute {name}"
+            )
+        threshold = options.get("scoreThreshold")
+        if threshold is not None and (
+            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+            or not math.isfinite(threshold)
+        ):
+            raise _invalid_value(f"{where}.scoreThreshold", "TYPE_FLOAT", threshold)
+        thresholds[name] = threshold
+    return thresholds
+
+
+def request_languages(body: dict) -> list[str]:
+    """``languages`` as sent (an empty list means none, as in protobuf)."""
+    languages = _optional(body, "languages", list, "TYPE_STRING") or []
+    for index, language in enumerate(languages):
+        if not isinstance(language, str) or not language.strip():
+            raise _invalid_value(f"languages[{index}]", "TYPE_STRING", language)
+    return languages
+
+
+def check_language_support(attribute: str, languages: list[str], detected: str) -> None:
+    """Refuse languages modq does not score, with Perspective's message for the first attribute.
+
+    :raise 400: a requested language other than en or ko; or, with no languages requested, text
+        whose language cannot be told or is neither en nor ko.
+    """
+    if languages:
+        if all(_primary_language(code) in SUPPORTED_LANGUAGES for code in languages):
+            return
+        raise invalid_argument(
+            f"Attribute {attribute} does not support request languages: {', '.join(languages)}",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            languageNotSupportedByAttributeError={
+                "requestedLanguages": languages, "attribute": attribute
+            },
+        )
+    if detected == "und":
+        raise invalid_argument("Unable to detect language", "LANGUAGE_DETECTION_FAILED")
+    if detected not in SUPPORTED_LANGUAGES:
+        raise invalid_argument(
+            f"Attribute {attribute} does not support request languages: {detected}",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+            languageNotSupportedByAttributeError={
+                "detectedLanguages": [detected], "attribute": attribute
+            },
+        )
+
+
+def attribute_score(attribute: str, scores: dict[str, float]) -> float:
+    """A Perspective attribute's probability from modq's category probabilities.
+
+    SPAM is the spam head. The others come from the abuse head, since modq has no separate
+    insult, threat, profanity or identity heads: a head named after the attribute (``insult``)
+    is used if a model has one, else TOXICITY, INSULT, PROFANITY, THREAT and IDENTITY_ATTACK are
+    the abuse probability itself and SEVERE_TOXICITY is its square, lower everywhere in (0, 1)
+    and in the same order. ``*_EXPERIMENTAL`` names read the same as their production names.
+    """
+    base = attribute.upper().removesuffix("_EXPERIMENTAL")
+    head = base.lower()
+    if head in scores:
+        return scores[head]
+    abuse = scores["abuse"]
+    return abuse * abuse if base == "SEVERE_TOXICITY" else abuse
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """``(begin, end)`` of each sentence of ``text``, in code points, whitespace trimmed.
+
+    Python indexes strings by code point, which is how Perspective counts span offsets.
+    """
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        piece = text[start:end]
+        begin = start + len(piece) - len(piece.lstrip())
+        finish = end - (len(piece) - len(piece.rstrip()))
+        if begin < finish and strip_invisible(text[begin:finish]).strip():
+            spans.append((begin, finish))
+        if match:
+            start = match.end()
+    return spans
+
+
+def span_results(
+    scorer: Scorer, text: str, language: str, summary: ScoreResult
+) -> list[tuple[int, int, ScoreResult]]:
+    """Each sentence of the original text scored on its own (one sentence reuses the summary)."""
+    spans = sentence_spans(text)
+    if len(spans) <= 1:
+        return [(0, len(text), summary)] if not spans else [(*spans[0], summary)]
+    return [
+        (begin, end, scorer.score(strip_invisible(text[begin:end]), language))
+        for begin, end in spans
+    ]
+
+
+def suggested_labels(body: dict) -> dict[str, int]:
+    """Labels (0 or 1 per category) from a suggestion's ``attributeScores``.
+
+    A missing ``summaryScore.value`` is 0, as protobuf leaves zeros out; a suggestion with span
+    scores only counts its highest span.
+    """
+    suggested = _optional(body, "attributeScores", dict, "TYPE_MESSAGE")
+    if not suggested:
+        raise invalid_argument("Missing attribute_scores")
+    labels: dict[str, int] = {}
+    for name, entry in suggested.items():
+        where = f"attributeScores.{name}"
+        if not isinstance(entry, dict):
+            raise _invalid_value(where, "TYPE_MESSAGE", entry)
+        values = [_suggested_value(entry.get("summaryScore"), f"{where}.summaryScore")]
+        for index, span in enumerate(entry.get("spanScores") or []):
+            if not isinstance(span, dict):
+                raise _invalid_value(f"{where}.spanScores[{index}]", "TYPE_MESSAGE", span)
+            values.append(_suggested_value(span.get("score"), f"{where}.spanScores[{index}].score"))
+        value = max(values)
+        key = name.upper()
+        if key in DECISION_ATTRIBUTES:
+            abusive = DECISION_ATTRIBUTES[key] if value >= 0.5 else 1 - DECISION_ATTRIBUTES[key]
+            labels["abuse"] = max(labels.get("abuse", 0), abusive)
+        elif key in ATTRIBUTES:
+            category = "spam" if key == "SPAM" else "abuse"
+            labels[category] = max(labels.get(category, 0), int(value >= 0.5))
+        else:
+            raise invalid_argument(f"Unknown requested attribute: {name}")
+    return labels
+
+
+def comment_id_from_token(client_token: str | None) -> str | None:
+    """The comment id in a ``comment:ID`` client token (Coral's form), else None."""
+    if client_token and client_token.startswith("comment:"):
+        return client_token.removeprefix("comment:").strip() or None
+    return None
+
+
+def _suggested_value(score: object, where: str) -> float:
+    if score is None:
+        return 0.0
+    if not isinstance(score, dict):
+        raise _invalid_value(where, "TYPE_MESSAGE", score)
+    value = score.get("value", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _invalid_value(f"{where}.value", "TYPE_FLOAT", value)
+    return float(value)
+
+
+def _score(value: float) -> dict:
+    return {"value": round(value, 6), "type": SCORE_TYPE}
+
+
+def _primary_language(code: str) -> str:
+    """``en`` for ``en``, ``EN``, ``en-US`` or ``en_GB``."""
+    return code.strip().replace("_", "-").split("-")[0].lower()
+
+
+def _optional(body: dict, field: str, kind: type, proto_type: str):
+    value = body.get(field)
+    if value is not None and not isinstance(value, kind):
+        raise _invalid_value(field, proto_type, value)
+    return value
+
+
+def _invalid_value(where: str, proto_type: str, value: object) -> PerspectiveError:
+    shown = json.dumps(value, ensure_ascii=False)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return invalid_argument(f"Invalid value at '{where}' ({proto_type}), {shown}")

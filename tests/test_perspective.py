@@ -1,0 +1,464 @@
+"""The Perspective API methods under /perspective/v1alpha1, driven the way Coral Talk drives them.
+
+Request bodies are the ones Coral Talk's client builds (coralproject/talk,
+server/src/core/server/services/perspective/perspective.ts, and the older
+server/src/core/server/services/moderation/perspective.ts), and responses are read the way Coral
+reads them (``result.data.attributeScores[model].summaryScore.value``).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+from service import create_app
+from service.config import Settings
+
+ENDPOINT = "http://localhost:8000/perspective/v1alpha1"  # what the admin enters in Coral
+ABUSE_EN = "You are a stupid idiot and a worthless piece of garbage, shut up moron"
+PLAIN_EN = "The council should publish the budget before the vote next week."
+ABUSE_KO = "이 미친 개새끼야 닥쳐 병신아"
+PLAIN_KO = "오늘 기사 잘 읽었습니다. 좋은 정보 감사합니다."
+SPAM_EN = "Check out my channel!!! subscribe for FREE iPhone giveaway http://bit.ly/xyz123"
+ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK",
+              "SPAM")
+
+
+def coral_url(operation: str, key: str) -> str:
+    """The URL Coral's sendToPerspective builds: endpoint path joined with the operation, ?key=."""
+    return f"{urlsplit(ENDPOINT).path}/{operation}?key={key}"
+
+
+def coral_analyze_body(text: str, language: str = "en", model: str = "TOXICITY") -> dict:
+    """formatBody() for operation "comments:analyze" (doNotStore defaults to true in Coral)."""
+    return {
+        "comment": {"text": text},
+        "doNotStore": True,
+        "requestedAttributes": {model: {}},
+        "languages": [language],
+    }
+
+
+def coral_suggest_body(text: str, comment_id: str, status: str, model: str = "TOXICITY") -> dict:
+    """formatBody() for operation "comments:suggestscore" (APPROVED is 0, DELETED is 1)."""
+    return {
+        "comment": {"text": text},
+        "context": {"entries": [{"text": json.dumps({
+            "url": f"https://news.example/story-1?commentID={comment_id}",
+            "reply_to_id_Coral_comment_id": None,
+            "Coral_comment_id": comment_id,
+        })}]},
+        "attributeScores": {model: {"summaryScore": {"value": 0 if status == "APPROVED" else 1}}},
+        "languages": ["en"],
+        "communityId": "Coral:https://news.example",
+        "clientToken": f"comment:{comment_id}",
+    }
+
+
+@pytest.fixture
+def analyze(client, ingest_key):
+    def post(body, key=ingest_key, **kwargs):
+        return client.post(coral_url("comments:analyze", key), json=body, **kwargs)
+
+    return post
+
+
+@pytest.fixture
+def suggest(client, ingest_key):
+    def post(body, key=ingest_key):
+        return client.post(coral_url("comments:suggestscore", key), json=body)
+
+    return post
+
+
+def coral_score(response, model="TOXICITY") -> float:
+    """What Coral's toxic phase reads: result.data.attributeScores[model].summaryScore.value."""
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["attributeScores"][model]["summaryScore"]["value"]
+
+
+def google_error(response, status: int, grpc_status: str) -> dict:
+    """The error object, after checking Google's shape and the HTTP status."""
+    assert response.status_code == status, response.get_json()
+    assert response.is_json
+    body = response.get_json()
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert {"code", "message", "status"} <= set(error)
+    assert error["code"] == status and error["status"] == grpc_status
+    return error
+
+
+def error_type(error: dict) -> str:
+    return error["details"][0]["errorType"]
+
+
+# --- comments:analyze, as Coral sends it ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("abusive", "plain", "language"), [
+    (ABUSE_EN, PLAIN_EN, "en"),
+    (ABUSE_KO, PLAIN_KO, "ko"),
+    # Coral maps every locale it has no Perspective model for to "en", Korean included.
+    (ABUSE_KO, PLAIN_KO, "en"),
+])
+def test_coral_analyze_scores_abusive_above_plain(analyze, abusive, plain, language):
+    abusive_score = coral_score(analyze(coral_analyze_body(abusive, language)))
+    plain_score = coral_score(analyze(coral_analyze_body(plain, language)))
+    assert 0.0 <= plain_score < 0.5 <= abusive_score <= 1.0
+    assert abusive_score > plain_score
+
+
+def test_coral_analyze_response_has_perspective_shape(analyze):
+    body = analyze(coral_analyze_body(ABUSE_EN)).get_json()
+    assert body == {
+        "attributeScores": {"TOXICITY": {"summaryScore": {
+            "value": body["attributeScores"]["TOXICITY"]["summaryScore"]["value"],
+            "type": "PROBABILITY",
+        }}},
+        "languages": ["en"],
+        "detectedLanguages": ["en"],
+    }
+
+
+def test_every_attribute_is_scored_and_severe_toxicity_is_lower(analyze):
+    request = {"comment": {"text": ABUSE_EN}, "requestedAttributes": {a: {} for a in ATTRIBUTES},
+               "languages": ["en"]}
+    scores = analyze(request).get_json()["attributeScores"]
+    assert list(scores) == list(ATTRIBUTES)
+    values = {name: entry["summaryScore"]["value"] for name, entry in scores.items()}
+    assert values["SEVERE_TOXICITY"] < values["TOXICITY"]
+    for name in ("INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK"):
+        assert values[name] == values["TOXICITY"]
+    assert values["SPAM"] < 0.5
+
+
+def test_spam_attribute_reads_the_spam_model(analyze):
+    assert coral_score(analyze(coral_analyze_body(SPAM_EN, model="SPAM")), "SPAM") >= 0.5
+    assert coral_score(analyze(coral_analyze_body(PLAIN_EN, model="SPAM")), "SPAM") < 0.5
+
+
+def test_attribute_name_is_echoed_as_requested(analyze):
+    body = analyze(coral_analyze_body(ABUSE_EN, model="toxicity_experimental")).get_json()
+    assert list(body["attributeScores"]) == ["toxicity_experimental"]
+
+
+@pytest.mark.parametrize(("text", "detected"), [(PLAIN_EN, "en"), (PLAIN_KO, "ko")])
+def test_language_is_detected_when_not_given(analyze, text, detected):
+    body = analyze({"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}).get_json()
+    assert body["languages"] == [detected]
+    assert body["detectedLanguages"] == [detected]
+
+
+def test_client_token_is_echoed_only_when_sent(analyze):
+    body = {**coral_analyze_body(PLAIN_EN), "clientToken": "req-42", "communityId": "forum/x",
+            "sessionId": "s1"}
+    assert analyze(body).get_json()["clientToken"] == "req-42"
+    assert "clientToken" not in analyze(coral_analyze_body(PLAIN_EN)).get_json()
+
+
+def test_score_threshold_leaves_out_lower_scores(analyze):
+    body = {"comment": {"text": PLAIN_EN}, "languages": ["en"], "requestedAttributes": {
+        "TOXICITY": {"scoreThreshold": 0.9, "scoreType": "PROBABILITY"},
+        "SPAM": {"scoreThreshold": 0},
+    }}
+    assert list(analyze(body).get_json()["attributeScores"]) == ["SPAM"]
+    body["requestedAttributes"] = {"TOXICITY": {"scoreThreshold": 0.9}}
+    answer = analyze(body).get_json()
+    assert "attributeScores" not in answer and answer["languages"] == ["en"]
+
+
+def test_span_annotations_score_each_sentence_with_code_point_offsets(analyze):
+    text = "What kind of idiot name is foo? Sorry, I like your name."
+    body = {"comment": {"text": text}, "languages": ["en"], "spanAnnotations": True,
+            "requestedAttributes": {"TOXICITY": {}, "SPAM": {}}}
+    scores = analyze(body).get_json()["attributeScores"]
+    spans = scores["TOXICITY"]["spanScores"]
+    assert [(s["begin"], s["end"]) for s in spans] == [(0, 31), (32, 56)]
+    assert [text[s["begin"]:s["end"]] for s in spans] == [
+        "What kind of idiot name is foo?", "Sorry, I like your name."]
+    assert spans[0]["score"]["value"] > spans[1]["score"]["value"]
+    assert all(s["score"]["type"] == "PROBABILITY" for s in spans)
+    assert [(s["begin"], s["end"]) for s in scores["SPAM"]["spanScores"]] == [(0, 31), (32, 56)]
+
+
+def test_span_offsets_count_code_points_not_utf16_units(analyze):
+    text = "👍🏽 좋은 기사네요.\n" + ABUSE_KO
+    body = {"comment": {"text": text}, "spanAnnotations": True,
+            "requestedAttributes": {"TOXICITY": {}}}
+    spans = analyze(body).get_json()["attributeScores"]["TOXICITY"]["spanScores"]
+    assert [text[s["begin"]:s["end"]] for s in spans] == ["👍🏽 좋은 기사네요.", ABUSE_KO]
+    assert spans[1]["begin"] == len("👍🏽 좋은 기사네요.\n")  # 2 code points for the emoji, not 4
+    assert spans[1]["score"]["value"] > spans[0]["score"]["value"]
+
+
+def test_without_span_annotations_there_are_no_span_scores(analyze):
+    entry = analyze(coral_analyze_body(ABUSE_EN)).get_json()["attributeScores"]["TOXICITY"]
+    assert "spanScores" not in entry
+
+
+def redis_snapshot(redis_client) -> dict:
+    return {key: redis_client.dump(key) for key in redis_client.scan_iter(count=1000)}
+
+
+@pytest.mark.parametrize("do_not_store", [True, False])
+def test_analyze_leaves_no_trace_in_redis(analyze, redis_client, do_not_store):
+    analyze(coral_analyze_body(PLAIN_EN))  # warm anything lazily created on a first request
+    before = redis_snapshot(redis_client)
+    dbsize = redis_client.dbsize()
+    body = {**coral_analyze_body(ABUSE_EN + " unique-marker-7731"), "doNotStore": do_not_store,
+            "spanAnnotations": True, "clientToken": "t", "communityId": "c"}
+    assert analyze(body).status_code == 200
+    assert redis_client.dbsize() == dbsize
+    assert redis_snapshot(redis_client) == before
+    assert not any(b"unique-marker-7731" in value for value in before.values())
+
+
+def unstored_count(client) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith("modq_unstored_analyses_total "):
+            return float(line.split()[1])
+    raise AssertionError("modq_unstored_analyses_total is not in /metrics")
+
+
+def test_do_not_store_requests_are_only_counted(analyze, client):
+    before = unstored_count(client)
+    analyze(coral_analyze_body(PLAIN_EN))
+    analyze({**coral_analyze_body(PLAIN_EN), "doNotStore": False})
+    assert unstored_count(client) == before + 1
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+PERSPECTIVE_ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
+TOO_LONG = "a" * (20 * 1024 + 1)
+
+
+@pytest.mark.parametrize(("body", "message", "kind"), [
+    ({"requestedAttributes": {"TOXICITY": {}}}, "Comment must be non-empty.", "COMMENT_EMPTY"),
+    (coral_analyze_body(""), "Comment must be non-empty.", "COMMENT_EMPTY"),
+    (coral_analyze_body(" \u200b\n"), "Comment must be non-empty.", "COMMENT_EMPTY"),
+    (coral_analyze_body(TOO_LONG), "Comment text too long.", "COMMENT_TOO_LONG"),
+    ({"comment": {"text": PLAIN_EN}}, "Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES"),
+    ({"comment": {"text": PLAIN_EN}, "requestedAttributes": {}}, "Missing requested_attributes",
+     "NO_REQUESTED_ATTRIBUTES"),
+    (coral_analyze_body(PLAIN_EN, model="SEXUALLY_EXPLICIT"),
+     "Unknown requested attribute: SEXUALLY_EXPLICIT", "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN), "requestedAttributes": {"TOXICITY": {"scoreType": "RAW"}}},
+     "Requested score type RAW is not supported by attribute TOXICITY", "INVALID_REQUEST"),
+    (coral_analyze_body("C'est un commentaire tout à fait normal.", "fr"),
+     "Attribute TOXICITY does not support request languages: fr",
+     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
+    ({**coral_analyze_body(PLAIN_EN), "languages": ["en", "de"]},
+     "Attribute TOXICITY does not support request languages: en, de",
+     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
+    ({"comment": {"text": "Je pense que le maire a raison et que nous sommes tous d'accord."},
+      "requestedAttributes": {"INSULT": {}}},
+     "Attribute INSULT does not support request languages: fr",
+     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
+    ({"comment": {"text": "12345 !!! 678"}, "requestedAttributes": {"TOXICITY": {}}},
+     "Unable to detect language", "LANGUAGE_DETECTION_FAILED"),
+    ({**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "HTML"}},
+     "Currently, only 'PLAIN_TEXT' comments are supported", "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "MARKDOWN"}},
+     "Unknown text type", "INVALID_REQUEST"),
+    (coral_analyze_body(123), "Invalid value at 'comment.text' (TYPE_STRING), 123",
+     "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN), "doNotStore": "yes"},
+     "Invalid value at 'doNotStore' (TYPE_BOOL), \"yes\"", "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN),
+      "requestedAttributes": {"TOXICITY": {"scoreThreshold": "hi"}}},
+     "Invalid value at 'requestedAttributes.TOXICITY.scoreThreshold' (TYPE_FLOAT), \"hi\"",
+     "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN), "languages": "en"},
+     "Invalid value at 'languages' (TYPE_STRING), \"en\"", "INVALID_REQUEST"),
+    ({**coral_analyze_body(PLAIN_EN),
+      "context": {"entries": [{"text": "a"}],
+                  "articleAndParentComment": {"article": {"text": "b"}}}},
+     "Context can have either entries or article_and_parent_comment, but both fields were "
+     "populated.", "INVALID_REQUEST"),
+])
+def test_invalid_requests_get_perspectives_error(analyze, body, message, kind):
+    error = google_error(analyze(body), 400, "INVALID_ARGUMENT")
+    assert error["message"] == message
+    assert error["details"][0]["@type"] == PERSPECTIVE_ERROR_TYPE
+    assert error_type(error) == kind
+
+
+def test_unsupported_language_error_names_attribute_and_languages(analyze):
+    error = google_error(analyze(coral_analyze_body(PLAIN_EN, "es")), 400, "INVALID_ARGUMENT")
+    assert error["details"][0]["languageNotSupportedByAttributeError"] == {
+        "requestedLanguages": ["es"], "attribute": "TOXICITY"}
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe",
+                                 b'{"comment": {"text": "\\ud800"}}'])
+def test_malformed_json_is_invalid_argument(client, ingest_key, raw):
+    response = client.post(coral_url("comments:analyze", ingest_key), data=raw,
+                           content_type="application/json")
+    error = google_error(response, 400, "INVALID_ARGUMENT")
+    assert error["message"].startswith("Invalid JSON payload received.")
+
+
+def test_oversized_body_is_413_in_googles_shape(client, ingest_key):
+    body = json.dumps(coral_analyze_body("a" * 70_000))
+    response = client.post(coral_url("comments:analyze", ingest_key), data=body,
+                           content_type="application/json")
+    assert "65536" in google_error(response, 413, "INVALID_ARGUMENT")["message"]
+
+
+def test_missing_key_is_permission_denied(client):
+    response = client.post("/perspective/v1alpha1/comments:analyze", json=coral_analyze_body("hi"))
+    error = google_error(response, 403, "PERMISSION_DENIED")
+    assert error["message"] == "The request is missing a valid API key."
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_unknown_key_in_query_is_invalid_argument_as_google_answers(client, operation):
+    response = client.post(coral_url(operation, "mq_not_a_key"), json=coral_analyze_body("hi"))
+    error = google_error(response, 400, "INVALID_ARGUMENT")
+    assert error["message"] == "API key not valid. Please pass a valid API key."
+    assert error["details"][0]["reason"] == "API_KEY_INVALID"
+
+
+def test_revoked_key_is_refused(analyze, services, ingest_key):
+    services.api_keys.revoke(ingest_key)
+    error = google_error(analyze(coral_analyze_body(PLAIN_EN)), 400, "INVALID_ARGUMENT")
+    assert error["message"] == "API key not valid. Please pass a valid API key."
+    assert "revoked" in error["details"][0]["metadata"]["detail"]
+
+
+def test_bearer_key_works_and_a_bad_one_is_unauthenticated(client, ingest_key):
+    path = "/perspective/v1alpha1/comments:analyze"
+    good = client.post(path, json=coral_analyze_body(PLAIN_EN),
+                       headers={"Authorization": f"Bearer {ingest_key}"})
+    assert coral_score(good) < 0.5
+    bad = client.post(path, json=coral_analyze_body(PLAIN_EN),
+                      headers={"Authorization": "Bearer mq_wrong"})
+    google_error(bad, 401, "UNAUTHENTICATED")
+    basic = client.post(path, json=coral_analyze_body(PLAIN_EN),
+                        headers={"Authorization": "Basic dXNlcjpwdw=="})
+    google_error(basic, 401, "UNAUTHENTICATED")
+
+
+def test_moderator_key_is_permission_denied(analyze, moderator_key):
+    error = google_error(analyze(coral_analyze_body(PLAIN_EN), key=moderator_key), 403,
+                         "PERMISSION_DENIED")
+    assert "ingest" in error["message"]
+
+
+def test_unknown_method_and_wrong_http_method_answer_in_googles_shape(client, ingest_key):
+    google_error(client.post(coral_url("comments:classify", ingest_key), json={}), 404, "NOT_FOUND")
+    google_error(client.get("/perspective/v1alpha1"), 404, "NOT_FOUND")
+    response = client.get(coral_url("comments:analyze", ingest_key))
+    google_error(response, 405, "INVALID_ARGUMENT")
+    assert response.headers["Allow"] == "POST"
+
+
+def test_modq_api_keeps_its_own_error_shape(client):
+    body = client.get("/v1/no-such-thing").get_json()
+    assert body["error"]["code"] == "not_found"
+
+
+def test_redis_outage_is_unavailable_not_500(scorer):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0", cache_seconds=0,
+                        redis_timeout_seconds=0.2)
+    client = create_app(settings, scorer=scorer).test_client()
+    response = client.post(coral_url("comments:analyze", "mq_any"), json=coral_analyze_body("hi"))
+    google_error(response, 503, "UNAVAILABLE")
+    assert response.headers["Retry-After"]
+
+
+# --- comments:suggestscore ------------------------------------------------------------------
+
+
+def examples(services) -> dict[str, dict]:
+    return {example["comment_id"]: example for example in services.labels.iter("demo")}
+
+
+@pytest.mark.parametrize(("status", "abuse"), [("DELETED", 1), ("APPROVED", 0)])
+def test_coral_feedback_becomes_a_labeled_example(suggest, services, status, abuse):
+    response = suggest(coral_suggest_body(ABUSE_EN, "c-100", status))
+    assert response.status_code == 200
+    assert response.get_json() == {"clientToken": "comment:c-100"}  # what Coral checks
+    example = examples(services)["c-100"]
+    assert example["labels"] == {"spam": 0, "abuse": abuse}
+    assert example["source"] == "perspective_feedback"
+    assert example["site"] == "demo" and example["text"] == ABUSE_EN
+    assert example["community_id"] == "Coral:https://news.example"
+    assert example["language"] == "en"
+    assert set(example["model_scores"]) == {"spam", "abuse"} and example["model_version"]
+    assert example["decided_at"].endswith("Z")
+
+
+def test_later_feedback_on_a_comment_replaces_the_earlier(suggest, services):
+    suggest(coral_suggest_body(PLAIN_KO, "c-7", "DELETED"))
+    suggest(coral_suggest_body(PLAIN_KO, "c-7", "APPROVED"))
+    assert services.labels.count("demo") == 1
+    assert examples(services)["c-7"]["labels"]["abuse"] == 0
+    assert examples(services)["c-7"]["language"] == "ko"
+
+
+@pytest.mark.parametrize(("decision", "abuse"), [("DELETED", 1), ("APPROVED", 0)])
+def test_older_coral_feedback_naming_the_decision_is_understood(suggest, services, decision, abuse):
+    body = coral_suggest_body(ABUSE_EN, "c-old", "DELETED")
+    body["attributeScores"] = {decision: {"summaryScore": {"value": 1}}}
+    body["languages"] = ["EN"]
+    assert suggest(body).get_json() == {"clientToken": "comment:c-old"}
+    assert examples(services)["c-old"]["labels"]["abuse"] == abuse
+
+
+def test_spam_feedback_labels_spam(suggest, services):
+    body = coral_suggest_body(SPAM_EN, "c-spam", "DELETED", model="SPAM")
+    suggest(body)
+    assert examples(services)["c-spam"]["labels"] == {"spam": 1, "abuse": 0}
+
+
+def test_perspective_docs_feedback_example_without_coral_token(suggest, services):
+    body = {"comment": {"text": "I guess it comes down a simple choice: Get busy living, or get "
+                                "busy dying."},
+            "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0}}},
+            "communityId": "/forum/movies", "clientToken": "comment-53922"}
+    assert suggest(body).get_json() == {"clientToken": "comment-53922"}
+    (example,) = services.labels.iter("demo")
+    assert example["comment_id"] is None and example["labels"]["abuse"] == 0
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"), "attributeScores": {}},
+     "Missing attribute_scores"),
+    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+      "attributeScores": {"FLIRTATION": {"summaryScore": {"value": 1}}}},
+     "Unknown requested attribute: FLIRTATION"),
+    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+      "attributeScores": {"TOXICITY": {"summaryScore": {"value": "high"}}}},
+     "Invalid value at 'attributeScores.TOXICITY.summaryScore.value' (TYPE_FLOAT), \"high\""),
+    (coral_suggest_body("", "c1", "DELETED"), "Comment must be non-empty."),
+])
+def test_invalid_feedback_is_refused_and_not_kept(suggest, services, body, message):
+    error = google_error(suggest(body), 400, "INVALID_ARGUMENT")
+    assert error["message"] == message
+    assert services.labels.count("demo") == 0
+
+
+def test_feedback_needs_an_ingest_key(client, services, moderator_key):
+    body = coral_suggest_body(PLAIN_EN, "c1", "APPROVED")
+    google_error(client.post("/perspective/v1alpha1/comments:suggestscore", json=body), 403,
+                 "PERMISSION_DENIED")
+    google_error(client.post(coral_url("comments:suggestscore", moderator_key), json=body), 403,
+                 "PERMISSION_DENIED")
+    assert services.labels.count("demo") == 0
+
+
+def test_openapi_document_describes_the_perspective_methods(client):
+    paths = client.get("/v1/openapi.json").get_json()["paths"]
+    for operation in ("comments:analyze", "comments:suggestscore"):
+        post = paths[f"/perspective/v1alpha1/{operation}"]["post"]
+        assert any(p["name"] == "key" and p["in"] == "query" for p in post["parameters"])
+        assert {"200", "400", "401", "403", "413"} <= set(post["responses"])
