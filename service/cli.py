@@ -374,10 +374,9 @@ def score_line(raw: bytes, number: int, site: Site, site_name: str | None, score
     :return: the fields of the API's result that do not depend on storage, or an error.
     """
     from model.text import strip_invisible
-    from service.comments import STATUS_FOR_DECISION
     from service.errors import ApiError, InvalidRequest, UnprocessableComment
+    from service.intake import assess
     from service.payloads import parse_comment
-    from service.policy import decide
 
     body: object = None
     try:
@@ -406,17 +405,7 @@ def score_line(raw: bytes, number: int, site: Site, site_name: str | None, score
             "id": _line_id(body),
             "error": {"code": "internal_error", "message": message, "line": number},
         }
-    decision = decide(site, result.scores, text)
-    return {
-        "id": comment.id,
-        "site": site_name,
-        "decision": decision.decision,
-        "scores": {category: round(p, 6) for category, p in result.scores.items()},
-        "reasons": list(decision.rule_reasons) + [reason.describe() for reason in result.reasons],
-        "model_version": result.model_version,
-        "status": STATUS_FOR_DECISION[decision.decision],
-        "language": result.language,
-    }
+    return {"id": comment.id, "site": site_name, **assess(site, text, result)}
 
 
 def _line_id(body: object) -> str | None:

@@ -45,9 +45,24 @@ def checked_text(site: Site, comment: CommentIn, where: str = "") -> str:
     return text
 
 
+def assess(site: Site, text: str, result: ScoreResult) -> dict:
+    """The site's decision on a scored text, with the fields every result carries.
+
+    Shared by intake and ``modq score`` so that both answer the same for the same text.
+    """
+    decision = decide(site, result.scores, text)
+    return {
+        "decision": decision.decision,
+        "scores": {k: round(v, 6) for k, v in result.scores.items()},
+        "reasons": list(decision.rule_reasons) + [r.describe() for r in result.reasons],
+        "model_version": result.model_version,
+        "status": STATUS_FOR_DECISION[decision.decision],
+        "language": result.language,
+    }
+
+
 def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult) -> dict:
     """The stored form of a scored comment, with the site's decision applied."""
-    decision = decide(site, result.scores, text)
     now = utcnow()
     return {
         "id": comment.id,
@@ -57,17 +72,12 @@ def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult)
         "article_id": comment.article_id,
         "author": comment.author,
         "metadata": comment.metadata,
-        "language": result.language,
-        "scores": {k: round(v, 6) for k, v in result.scores.items()},
-        "reasons": list(decision.rule_reasons) + [r.describe() for r in result.reasons],
+        **assess(site, text, result),
         "highlights": [
             {"category": r.category, "text": r.text, "weight": round(r.weight, 4)}
             for r in result.reasons
             if r.kind == "term"
         ],
-        "decision": decision.decision,
-        "status": STATUS_FOR_DECISION[decision.decision],
-        "model_version": result.model_version,
         "urgency": round(max(result.scores.values(), default=0.0), 6),
         "received_at": now,
         "updated_at": now,
