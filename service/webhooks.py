@@ -1,0 +1,370 @@
+"""Telling news sites about decisions: signed webhook events, delivered in the background.
+
+A decision writes its event into the site's outbox (``webhook-events`` plus the ``webhook-due``
+schedule) in the same atomic step as the decision, so an event is never lost and never delays the
+moderator. Each service process runs one dispatcher thread that takes due events, posts them with a
+bounded timeout from a small pool of threads (a hanging receiver ties up one of them for at most
+the timeout), retries failures with exponential backoff and, after the last attempt, moves the event
+to the site's dead letters, which admins list and replay.
+
+Delivery is at least once: a receiver deduplicates by the event's ``id``. Every attempt carries
+``X-Modq-Timestamp`` (unix seconds) and ``X-Modq-Signature: sha256=<hex HMAC-SHA256 of
+"<timestamp>.<body>">``, so a receiver can check the sender and refuse replays of old requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import weakref
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
+
+import redis
+from flask import Flask
+
+from service.keys import RedisKeys
+from service.sites import Site, SiteStore, utcnow
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+_USER_AGENT = "modq-webhooks/1"
+
+# KEYS: webhook due. ARGV: now, when the taken events become due again, how many to take.
+# Taken events are pushed back rather than removed, so a process that dies mid-delivery leaves
+# them to be retried by another.
+_TAKE_DUE_SCRIPT = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+end
+return ids
+"""
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Modq-Signature`` header value for a body sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + digest.hexdigest()
+
+
+def verify(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    signature: str,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """Whether a received request is genuine and recent (the check a receiver makes)."""
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    now = time.time() if now is None else now
+    if abs(now - sent) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def check_url(url: str) -> str:
+    """The webhook URL, once it is an absolute http(s) URL.
+
+    :raise ValueError: it is not.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"webhook URL must be an absolute http:// or https:// URL, got {url!r}")
+    return url
+
+
+def event_for(
+    site: Site, comment_id: str, decision: str, status: str, labels: list[str], at: str
+) -> tuple[str, str]:
+    """The outbox entry for a decision: its event id and stored JSON, or two empty strings when
+    the site has no webhook."""
+    if not site.webhook_url:
+        return "", ""
+    event_id = "evt_" + secrets.token_hex(10)
+    event = {
+        "id": event_id,
+        "type": "comment.undone" if decision == "undo" else "comment.decided",
+        "site": site.name,
+        "comment_id": comment_id,
+        "decision": decision,
+        "status": status,
+        "labels": labels,
+        "at": at,
+    }
+    stored = {"event": event, "attempts": 0, "created_at": at, "last_error": None}
+    return event_id, json.dumps(stored, ensure_ascii=False)
+
+
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
+    """POST ``body`` once, following no redirect; every socket operation is bounded by ``timeout``.
+
+    :return: the HTTP status.
+    """
+    parts = urlsplit(url)
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(parts.hostname, parts.port, timeout=timeout)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read(64 * 1024)
+        return response.status
+    finally:
+        connection.close()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class WebhookOutbox:
+    """A site's undelivered events and dead letters.
+
+    :param connection: a Redis client.
+    :param keys: the key builder.
+    """
+
+    def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
+        self.connection = connection
+        self.keys = keys
+        self._take_due = connection.register_script(_TAKE_DUE_SCRIPT)
+
+    def take_due(self, site: str, now: float, hold_seconds: float, limit: int) -> list[str]:
+        """Ids of events due now, hidden from other takers for ``hold_seconds``."""
+        ids = self._take_due(keys=[self.keys.webhook_due(site)],
+                             args=[now, now + hold_seconds, limit])
+        return [_text(i) for i in ids]
+
+    def pending(self, site: str) -> list[dict]:
+        """Events waiting for (re)delivery."""
+        return [json.loads(v) for v in self.connection.hvals(self.keys.webhook_events(site))]
+
+    def dead_letters(self, site: str) -> list[dict]:
+        """Events whose every attempt failed, oldest first."""
+        letters = [json.loads(v) for v in self.connection.hvals(self.keys.webhook_dead(site))]
+        return sorted(letters, key=lambda d: d.get("failed_at", ""))
+
+    def replay(self, site: str, event_ids: list[str] | None = None) -> list[str]:
+        """Put dead letters (all, or the given ids) back into the outbox for fresh attempts.
+
+        :return: the ids replayed.
+        """
+        dead = self.keys.webhook_dead(site)
+        if event_ids is None:
+            event_ids = [_text(i) for i in self.connection.hkeys(dead)]
+        replayed = []
+        for event_id in event_ids:
+            raw = self.connection.hget(dead, event_id)
+            if raw is None:
+                continue
+            letter = json.loads(raw)
+            letter.update(attempts=0, replayed_at=utcnow())
+            pipe = self.connection.pipeline(transaction=True)
+            pipe.hdel(dead, event_id)
+            pipe.hset(self.keys.webhook_events(site), event_id, json.dumps(letter))
+            pipe.zadd(self.keys.webhook_due(site), {event_id: time.time()})
+            pipe.execute()
+            replayed.append(event_id)
+        return replayed
+
+
+class WebhookDispatcher:
+    """Delivers due webhook events of every site from a background thread.
+
+    :param connection: a Redis client.
+    :param keys: the key builder.
+    :param sites: where each site's webhook URL and secret are read at delivery time.
+    :param timeout: seconds allowed for each connect, send and read of one attempt.
+    :param max_attempts: attempts before an event becomes a dead letter.
+    :param backoff_seconds: wait before the second attempt; doubles after each failure.
+    :param poll_seconds: how often to look for due events when idle.
+    :param concurrency: deliveries in flight at once from this process.
+    """
+
+    def __init__(
+        self,
+        connection: redis.Redis,
+        keys: RedisKeys,
+        sites: SiteStore,
+        *,
+        timeout: float = 5.0,
+        max_attempts: int = 6,
+        backoff_seconds: float = 2.0,
+        max_backoff_seconds: float = 600.0,
+        poll_seconds: float = 0.5,
+        concurrency: int = 4,
+    ) -> None:
+        self.connection = connection
+        self.keys = keys
+        self.sites = sites
+        self.outbox = WebhookOutbox(connection, keys)
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.poll_seconds = poll_seconds
+        self.concurrency = concurrency
+        self._slots = threading.Semaphore(concurrency)
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._stop = threading.Event()
+        self._executor: ThreadPoolExecutor | None = None
+
+    # One attempt -----------------------------------------------------------------------------
+    def deliver(self, site_name: str, event_id: str) -> bool:
+        """Make one delivery attempt of an event and record its outcome.
+
+        :return: whether the receiver accepted it (any 2xx status).
+        """
+        events = self.keys.webhook_events(site_name)
+        raw = self.connection.hget(events, event_id)
+        if raw is None:
+            self.connection.zrem(self.keys.webhook_due(site_name), event_id)
+            return False
+        stored = json.loads(raw)
+        site = self.sites.get(site_name)
+        error = None
+        if site is None or not site.webhook_url:
+            error = "the site has no webhook URL"
+        else:
+            body = json.dumps(stored["event"], ensure_ascii=False, separators=(",", ":")).encode()
+            timestamp = str(int(time.time()))
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": _USER_AGENT,
+                "X-Modq-Event-Id": event_id,
+                "X-Modq-Timestamp": timestamp,
+                "X-Modq-Signature": sign(site.webhook_secret or "", timestamp, body),
+            }
+            try:
+                status = post(site.webhook_url, body, headers, self.timeout)
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except (OSError, http.client.HTTPException) as failure:
+                error = f"{failure.__class__.__name__}: {failure}"
+        if error is None:
+            pipe = self.connection.pipeline(transaction=True)
+            pipe.hdel(events, event_id)
+            pipe.zrem(self.keys.webhook_due(site_name), event_id)
+            pipe.execute()
+            return True
+        self._failed(site_name, event_id, stored, error)
+        return False
+
+    def _failed(self, site_name: str, event_id: str, stored: dict, error: str) -> None:
+        stored["attempts"] = stored.get("attempts", 0) + 1
+        stored["last_error"] = error
+        pipe = self.connection.pipeline(transaction=True)
+        if stored["attempts"] >= self.max_attempts:
+            stored["failed_at"] = utcnow()
+            pipe.hdel(self.keys.webhook_events(site_name), event_id)
+            pipe.zrem(self.keys.webhook_due(site_name), event_id)
+            pipe.hset(self.keys.webhook_dead(site_name), event_id, json.dumps(stored))
+            log.warning("webhook event %s of site %s is a dead letter after %d attempts: %s",
+                        event_id, site_name, stored["attempts"], error)
+        else:
+            wait = min(self.max_backoff_seconds,
+                       self.backoff_seconds * 2 ** (stored["attempts"] - 1))
+            pipe.hset(self.keys.webhook_events(site_name), event_id, json.dumps(stored))
+            pipe.zadd(self.keys.webhook_due(site_name), {event_id: time.time() + wait})
+            log.info("webhook event %s of site %s failed (%s); retry in %.1fs",
+                     event_id, site_name, error, wait)
+        pipe.execute()
+
+    # The background loop ---------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Hand every due event of every site to the delivery pool, as far as it has room.
+
+        :return: how many deliveries were started.
+        """
+        started = 0
+        hold = self.timeout * 4 + 30
+        for site_name in self.sites.names():
+            while self._slots.acquire(blocking=False):
+                taken = self.outbox.take_due(site_name, time.time(), hold, 1)
+                if not taken:
+                    self._slots.release()
+                    break
+                self._submit(site_name, taken[0])
+                started += 1
+        return started
+
+    def _submit(self, site_name: str, event_id: str) -> None:
+        def attempt() -> None:
+            try:
+                self.deliver(site_name, event_id)
+            except Exception:
+                log.exception("webhook delivery of %s failed unexpectedly", event_id)
+            finally:
+                self._slots.release()
+
+        assert self._executor is not None
+        self._executor.submit(attempt)
+
+    def start(self) -> None:
+        """Start delivering in this process (again after a fork: threads do not survive one)."""
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            self._slots = threading.Semaphore(self.concurrency)
+            self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="modq-webhook")
+            thread = threading.Thread(target=_loop, args=(weakref.ref(self), self._stop),
+                                      name="modq-webhooks", daemon=True)
+            thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop and wait for deliveries in flight."""
+        with self._lock:
+            self._stop.set()
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            self._pid = None
+
+
+def _loop(dispatcher_ref: weakref.ref, stop: threading.Event) -> None:
+    # Holds the dispatcher only weakly, so the thread ends once its app is gone (as in tests).
+    while not stop.is_set():
+        dispatcher = dispatcher_ref()
+        if dispatcher is None:
+            return
+        try:
+            busy = dispatcher.run_once() > 0
+        except Exception as error:
+            log.warning("webhook dispatcher could not poll: %s", error.__class__.__name__)
+            busy = False
+        wait = 0.05 if busy else dispatcher.poll_seconds
+        del dispatcher
+        stop.wait(wait)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app a dispatcher, started by the first request each process serves."""
+    services = app.extensions["modq"]
+    dispatcher = WebhookDispatcher(services.redis, services.keys, services.sites)
+    app.extensions["modq-webhooks"] = dispatcher
+    if not getattr(services.settings, "webhook_delivery", True):
+        return
+
+    @app.before_request
+    def start_dispatcher() -> None:
+        dispatcher.start()

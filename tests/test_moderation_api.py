@@ -1,0 +1,271 @@
+"""The moderators' JSON API: listing, claiming, deciding, undo, audit, and who may do what."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import pytest
+
+from tests.moderation_support import Moderator, queue_comments, review_everything
+
+
+@pytest.fixture
+def queued(services, ingest):
+    review_everything(services)
+    return queue_comments(ingest, 6)
+
+
+@pytest.fixture
+def alice(client, moderator_key):
+    return Moderator(client, moderator_key)
+
+
+@pytest.fixture
+def bob(client, services, site):
+    return Moderator(client, services.api_keys.create(site.name, "moderator")[1])
+
+
+def parse_time(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def test_queue_lists_pending_items_with_what_a_moderator_needs(alice, queued):
+    response = alice.get("/queue")
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert sorted(i["id"] for i in items) == sorted(queued)
+    item = items[0]
+    for field in ("id", "text", "scores", "reasons", "article_id", "author", "author_history",
+                  "received_at", "model_version", "reports", "lease_holder", "highlights"):
+        assert field in item, field
+    assert set(item["scores"]) == {"spam", "abuse"}
+    assert item["lease_holder"] is None
+    urgencies = [i["urgency"] for i in items]
+    assert urgencies == sorted(urgencies, reverse=True)
+
+
+def test_queue_orders_and_filters(alice, services, ingest, queued):
+    oldest = alice.get("/queue", order="oldest").get_json()["items"]
+    assert [i["id"] for i in oldest] == queued
+    uncertain = alice.get("/queue", order="uncertain").get_json()["items"]
+    distances = [min(abs(p - 0.5) for p in i["scores"].values()) for i in uncertain]
+    assert distances == sorted(distances)
+    queue_comments(ingest, 2, prefix="ko", language="ko", article_id="a2")
+    korean = alice.get("/queue", language="ko").get_json()["items"]
+    assert sorted(i["id"] for i in korean) == ["ko0", "ko1"]
+    by_article = alice.get("/queue", article_id="a2").get_json()["items"]
+    assert sorted(i["id"] for i in by_article) == ["ko0", "ko1"]
+    assert len(alice.get("/queue", limit=2).get_json()["items"]) == 2
+    spam = alice.get("/queue", category="spam").get_json()["items"]
+    assert all(i["scores"]["spam"] >= 0.0 for i in spam)
+
+
+@pytest.mark.parametrize("params", [{"order": "random"}, {"limit": "0"}, {"limit": "x"},
+                                    {"category": "nonsense"}])
+def test_queue_refuses_bad_parameters(alice, queued, params):
+    response = alice.get("/queue", **params)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "invalid_request"
+
+
+def test_stats_count_pending_leased_and_recent_decisions(alice, queued):
+    claimed = {i["id"] for i in alice.claim(2).get_json()["items"]}
+    alice.decide(next(c for c in queued if c not in claimed), "approve")
+    stats = alice.get("/queue/stats").get_json()
+    assert stats["pending"] == 5
+    assert stats["leased"] == 2
+    assert stats["decisions_last_hour"] == 1
+    assert stats["oldest_age_seconds"] >= 0
+    assert stats["oldest_received_at"] is not None
+
+
+def test_claim_leases_items_to_one_moderator_only(alice, bob, queued):
+    before = time.time()
+    first = alice.claim(4)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert len(body["items"]) == 4
+    assert all("id" in i for i in body["items"])
+    assert before + 299 <= parse_time(body["lease_expires_at"]) <= time.time() + 301
+    second = bob.claim(10).get_json()["items"]
+    assert len(second) == 2
+    assert not {i["id"] for i in body["items"]} & {i["id"] for i in second}
+    assert bob.claim(10).get_json()["items"] == []
+    listed = {i["id"]: i for i in alice.get("/queue").get_json()["items"]}
+    assert all(listed[i["id"]]["lease_holder"] for i in second)
+
+
+def test_release_gives_the_item_back(alice, bob, queued):
+    claimed = alice.claim(6).get_json()["items"]
+    target = claimed[0]["id"]
+    assert bob.post(f"/queue/{target}/release").status_code == 409
+    response = alice.post(f"/queue/{target}/release")
+    assert response.status_code == 200 and response.get_json()["released"] is True
+    assert [i["id"] for i in bob.claim(6).get_json()["items"]] == [target]
+    assert alice.post("/queue/unknown/release").status_code == 404
+
+
+def test_decision_on_an_item_leased_to_someone_else_is_refused(alice, bob, queued, client,
+                                                                ingest_key):
+    target = alice.claim(1).get_json()["items"][0]["id"]
+    refused = bob.decide(target, "reject", labels=["spam"])
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "leased"
+    accepted = alice.decide(target, "reject", labels=["spam"], note="link farm")
+    assert accepted.status_code == 200
+    body = accepted.get_json()
+    assert body["status"] == "rejected" and body["decision"] == "reject"
+    result = client.get(f"/v1/comments/{target}",
+                        headers={"Authorization": f"Bearer {ingest_key}"}).get_json()
+    assert result["status"] == "rejected"
+    assert target not in [i["id"] for i in alice.get("/queue").get_json()["items"]]
+
+
+def test_decision_writes_audit_entry_and_labeled_example(alice, services, queued):
+    alice.decide(queued[1], "reject", labels=["spam"], note="advert")
+    alice.decide(queued[0], "approve")
+    entries = alice.get("/audit").get_json()["entries"]
+    assert [e["comment_id"] for e in entries] == [queued[0], queued[1]]
+    reject = entries[1]
+    assert reject["moderator"].startswith("key:")
+    assert reject["decision"] == "reject" and reject["labels"] == ["spam"]
+    assert reject["note"] == "advert" and reject["at"]
+    assert set(reject["scores"]) == {"spam", "abuse"} and reject["model_version"]
+    examples = {e["comment_id"]: e for e in services.labels.iter("demo")}
+    assert examples[queued[1]]["labels"] == {"spam": 1, "abuse": 0}
+    assert examples[queued[0]]["labels"] == {"spam": 0, "abuse": 0}
+    assert examples[queued[1]]["source"] == "moderator"
+    assert examples[queued[1]]["author_hash"] not in (None, "u1")
+
+
+def test_unqueued_comment_can_be_overturned_and_a_moderator_decision_only_on_purpose(
+    alice, bob, services, ingest
+):
+    services.sites.update("demo", review_thresholds={"spam": 0.0, "abuse": 0.0},
+                          reject_thresholds={"spam": 0.0, "abuse": 0.0})
+    assert ingest({"id": "r1", "text": "hello there"}).get_json()["status"] == "rejected"
+    first = alice.decide("r1", "approve", note="false positive")
+    assert first.status_code == 200 and first.get_json()["status"] == "approved"
+    again = bob.decide("r1", "reject", labels=["abuse"])
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "already_decided"
+    overturned = bob.decide("r1", "reject", labels=["abuse"], overturn=True)
+    assert overturned.status_code == 200
+    history = alice.get("/audit", comment_id="r1").get_json()["entries"]
+    assert [e["decision"] for e in history] == ["reject", "approve"]
+    assert history[1]["model_decision"] == "reject"
+    examples = {e["comment_id"]: e for e in services.labels.iter("demo")}
+    assert examples["r1"]["labels"] == {"spam": 0, "abuse": 1}
+
+
+def test_bulk_decisions_answer_each_in_order(alice, queued):
+    response = alice.post("/queue/decisions", {"decisions": [
+        {"comment_id": queued[0], "decision": "approve"},
+        {"comment_id": queued[1], "decision": "reject", "labels": ["spam"]},
+        {"comment_id": "missing", "decision": "approve"},
+        {"comment_id": queued[2], "decision": "maybe"},
+    ]})
+    assert response.status_code == 200
+    results = response.get_json()["results"]
+    assert [r.get("status") for r in results[:2]] == ["approved", "rejected"]
+    assert results[2]["status_code"] == 404 and results[2]["id"] == "missing"
+    assert results[3]["status_code"] == 400
+    plain_list = alice.post("/queue/decisions", [{"id": queued[3], "decision": "approve"}])
+    assert plain_list.get_json()["results"][0]["status"] == "approved"
+    assert alice.get("/queue/stats").get_json()["pending"] == 3
+
+
+def test_undo_returns_the_item_to_the_queue_within_seconds(alice, bob, queued):
+    alice.decide(queued[0], "reject", labels=["spam"])
+    assert bob.post(f"/queue/{queued[0]}/undo").status_code == 403
+    undone = alice.post(f"/queue/{queued[0]}/undo")
+    assert undone.status_code == 200 and undone.get_json()["status"] == "pending_review"
+    assert queued[0] in [i["id"] for i in alice.get("/queue").get_json()["items"]]
+    assert alice.post(f"/queue/{queued[0]}/undo").status_code == 404
+    decisions = [e["decision"] for e in alice.get("/audit").get_json()["entries"]]
+    assert decisions == ["undo", "reject"]
+
+
+def test_audit_pages_with_a_cursor_and_filters(alice, bob, queued):
+    for comment_id in queued[:3]:
+        alice.decide(comment_id, "approve")
+    for comment_id in queued[3:]:
+        bob.decide(comment_id, "reject", labels=["abuse"])
+    first = alice.get("/audit", limit=4).get_json()
+    assert len(first["entries"]) == 4 and first["next_cursor"]
+    rest = alice.get("/audit", limit=4, cursor=first["next_cursor"]).get_json()
+    seen = [e["comment_id"] for e in first["entries"] + rest["entries"]]
+    assert sorted(seen) == sorted(queued)
+    rejects = alice.get("/audit", decision="reject").get_json()["entries"]
+    assert sorted(e["comment_id"] for e in rejects) == sorted(queued[3:])
+    moderator = rejects[0]["moderator"]
+    assert len(alice.get("/audit", moderator=moderator).get_json()["entries"]) == 3
+    assert alice.get("/audit", cursor="bogus").status_code == 400
+
+
+def test_audit_log_cannot_be_changed_through_the_api(alice, queued):
+    alice.decide(queued[0], "approve")
+    for method in ("post", "put", "patch", "delete"):
+        response = getattr(alice.client, method)("/v1/sites/demo/audit", headers=alice.headers)
+        assert response.status_code == 405
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"decision": "maybe"}, "decision"),
+    ({}, "decision"),
+    ({"decision": "reject", "labels": "spam"}, "labels"),
+    ({"decision": "reject", "note": 5}, "note"),
+    ({"decision": "approve", "overturn": "yes"}, "overturn"),
+])
+def test_decision_refuses_malformed_bodies(alice, queued, body, field):
+    response = alice.post(f"/queue/{queued[0]}/decision", body)
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == field
+
+
+def test_decision_on_unknown_comment_is_404(alice, queued):
+    assert alice.decide("nope", "approve").status_code == 404
+
+
+ENDPOINTS = [
+    ("get", "/queue", None),
+    ("get", "/queue/stats", None),
+    ("post", "/queue/claim", {"limit": 1}),
+    ("post", "/queue/c0/release", None),
+    ("post", "/queue/c0/decision", {"decision": "approve"}),
+    ("post", "/queue/c0/undo", None),
+    ("post", "/queue/decisions", {"decisions": [{"comment_id": "c0", "decision": "approve"}]}),
+    ("get", "/audit", None),
+    ("get", "/webhooks/dead-letters", None),
+    ("post", "/webhooks/dead-letters/replay", {}),
+]
+
+
+@pytest.mark.parametrize("method, path, body", ENDPOINTS)
+def test_every_endpoint_refuses_other_sites_and_other_roles(
+    client, services, ingest_key, moderator_key, queued, method, path, body
+):
+    services.sites.create("other")
+    other_key = services.api_keys.create("other", "moderator")[1]
+    call = getattr(client, method)
+    url = f"/v1/sites/demo{path}"
+    assert call(url, json=body).status_code == 401
+    wrong_role = call(url, json=body, headers={"Authorization": f"Bearer {ingest_key}"})
+    assert wrong_role.status_code == 403
+    cross = call(url, json=body, headers={"Authorization": f"Bearer {other_key}"})
+    assert cross.status_code == 403
+    assert cross.get_json()["error"]["code"] == "forbidden"
+    # The other site's moderator changed nothing here.
+    assert services.comments.get("demo", "c0")["status"] == "pending_review"
+    assert client.get(f"/v1/sites/other{path}", headers={
+        "Authorization": f"Bearer {moderator_key}"}).status_code in (403, 405)
+
+
+def test_openapi_documents_the_moderation_endpoints(client):
+    paths = client.get("/v1/openapi.json").get_json()["paths"]
+    for path in ("/v1/sites/{site}/queue", "/v1/sites/{site}/queue/stats",
+                 "/v1/sites/{site}/queue/claim", "/v1/sites/{site}/queue/{comment_id}/release",
+                 "/v1/sites/{site}/queue/{comment_id}/decision", "/v1/sites/{site}/queue/decisions",
+                 "/v1/sites/{site}/audit", "/v1/comments/{comment_id}/reports"):
+        assert path in paths, path

@@ -1,0 +1,143 @@
+"""The web UI in headless Chromium: log in, clear items with the keyboard alone, check the API.
+
+Playwright drives the system's Chromium (never a downloaded browser build); the test is skipped
+only when no Chromium binary exists on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+from werkzeug.serving import make_server
+
+from service.moderation_api import get_moderation
+from tests.moderation_support import Moderator, review_everything
+
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def find_chromium() -> str | None:
+    explicit = os.environ.get("MODQ_CHROMIUM")
+    if explicit and Path(explicit).exists():
+        return explicit
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+CHROMIUM = find_chromium()
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no Chromium binary on this machine "
+    "(install the distribution's chromium package or set MODQ_CHROMIUM)",
+)
+
+
+@pytest.fixture
+def server(app):
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+
+
+@pytest.fixture
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def account(app, site):
+    with app.app_context():
+        return get_moderation().moderators.create("mod@example.org", PASSWORD, ["demo"])
+
+
+def log_in(page, server: str) -> None:
+    page.goto(f"{server}/ui/login")
+    page.fill('input[name="email"]', "mod@example.org")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_selector(".card")
+
+
+def visible_cards(page) -> int:
+    return page.locator(".card:visible").count()
+
+
+def test_a_moderator_clears_three_items_with_the_keyboard(
+    server, browser, account, services, ingest, client, moderator_key, artifacts_dir
+):
+    review_everything(services)
+    texts = {
+        "k1": "Thanks for the balanced article on the budget.",
+        "k2": "CHEAP PILLS!!! buy now at cheap-pills.example",
+        "k3": "<script>window.__pwned = 1</script> you are an idiot",
+    }
+    for comment_id, text in texts.items():
+        assert ingest({"id": comment_id, "text": text, "author": {"id": "a", "name": "A"}}
+                      ).status_code == 200
+    page = browser.new_page(viewport={"width": 360, "height": 780})
+    log_in(page, server)
+    assert visible_cards(page) == 3
+    # The comment's markup is shown as text and never runs.
+    assert page.locator(".card .text", has_text="<script>").count() == 1
+    assert page.evaluate("window.__pwned") is None
+
+    order = page.eval_on_selector_all(".card", "cards => cards.map(c => c.dataset.id)")
+    for expected_left, key in zip((2, 1, 0), ("a", "r", "a"), strict=True):
+        page.keyboard.press(key)
+        expect(page.locator(".card:visible")).to_have_count(expected_left)
+    page.wait_for_selector("#empty:not([hidden])")
+    page.screenshot(path=str(Path(artifacts_dir) / "ui-queue-cleared-360px.png"), full_page=True)
+
+    moderator = Moderator(client, moderator_key)
+    assert moderator.get("/queue/stats").get_json()["pending"] == 0
+    entries = moderator.get("/audit").get_json()["entries"]
+    assert [(e["comment_id"], e["decision"]) for e in reversed(entries)] == [
+        (order[0], "approve"), (order[1], "reject"), (order[2], "approve")]
+    assert {e["moderator"] for e in entries} == {"mod@example.org"}
+    assert entries[1]["labels"] in (["spam"], ["abuse"])
+    ingest_key = services.api_keys.create("demo", "ingest")[1]
+    status = client.get(f"/v1/comments/{order[1]}",
+                        headers={"Authorization": f"Bearer {ingest_key}"})
+    assert status.get_json()["status"] == "rejected"
+
+
+def test_undo_help_and_pages_in_the_browser(server, browser, account, services, ingest, client,
+                                            moderator_key, artifacts_dir):
+    review_everything(services)
+    for index in range(2):
+        ingest({"id": f"u{index}", "text": f"Buy watches cheap, visit now {index}"})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    page.keyboard.press("?")
+    assert page.is_visible("#help")
+    page.keyboard.press("?")
+    page.keyboard.press("j")
+    page.keyboard.press("r")
+    expect(page.locator(".card:visible")).to_have_count(1)
+    page.keyboard.press("u")
+    expect(page.locator(".card:visible")).to_have_count(2)
+    moderator = Moderator(client, moderator_key)
+    assert moderator.get("/queue/stats").get_json()["pending"] == 2
+    assert [e["decision"] for e in moderator.get("/audit").get_json()["entries"]] == ["undo",
+                                                                                       "reject"]
+    page.screenshot(path=str(Path(artifacts_dir) / "ui-queue-desktop.png"), full_page=True)
+    for path in ("history", "audit"):
+        page.goto(f"{server}/ui/sites/demo/{path}")
+        assert page.locator("table.entries tbody tr").count() == 2
+    page.goto(f"{server}/ui/sites/demo/comments/u0")
+    assert page.locator(".card").count() == 1
