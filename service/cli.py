@@ -180,6 +180,31 @@ class CategoryProbability(click.ParamType):
         return category, probability
 
 
+class RateLimit(click.ParamType):
+    """``SCOPE=LIMIT``: a rate-limit scope (key, author, address) and a limit such as 5/minute."""
+
+    name = "SCOPE=LIMIT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from service.ratelimits import SCOPES, check_limit_text
+
+        if isinstance(value, tuple):
+            return value
+        scope, equals, text = str(value).partition("=")
+        scope, text = scope.strip().lower(), text.strip()
+        if not equals:
+            self.fail(f"{value!r} is not SCOPE=LIMIT, for example author=5/minute", param, ctx)
+        if scope not in SCOPES:
+            self.fail(f"unknown scope {scope!r} in {value!r}; use one of {', '.join(SCOPES)}",
+                      param, ctx)
+        if text:
+            try:
+                check_limit_text(text)
+            except ValueError as error:
+                self.fail(str(error), param, ctx)
+        return scope, text
+
+
 def site_options(command: Callable) -> Callable:
     """The settings options shared by ``sites create`` and ``sites update``."""
     options = [
@@ -217,6 +242,20 @@ def site_options(command: Callable) -> Callable:
             metavar="WORD",
             help="Send comments containing WORD to review. Repeatable; on update, replaces it.",
         ),
+        click.option(
+            "--rate-limit",
+            "rate_limits",
+            type=RateLimit(),
+            multiple=True,
+            help="SCOPE=LIMIT with SCOPE key, author or address, e.g. author=5/minute; "
+            "SCOPE= removes that limit. Repeatable.",
+        ),
+        click.option(
+            "--retention-days",
+            type=click.IntRange(1, 3650),
+            metavar="DAYS",
+            help="Keep each comment's record this many days after it arrives (default 90).",
+        ),
     ]
     return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
 
@@ -242,6 +281,8 @@ def sites_create(
     reject: tuple[tuple[str, float], ...],
     banned: tuple[str, ...],
     suspect: tuple[str, ...],
+    rate_limits: tuple[tuple[str, str], ...],
+    retention_days: int | None,
 ) -> None:
     """Create site NAME; settings not given take their defaults."""
     site = obj.sites.create(
@@ -251,6 +292,8 @@ def sites_create(
         reject_thresholds=dict(reject),
         banned_words=list(banned),
         suspect_words=list(suspect),
+        rate_limits={scope: text for scope, text in rate_limits if text},
+        retention_days=retention_days,
     )
     click.echo(f"Created site {name!r}.")
     _echo_site(site)
@@ -270,6 +313,8 @@ def sites_update(
     reject: tuple[tuple[str, float], ...],
     banned: tuple[str, ...],
     suspect: tuple[str, ...],
+    rate_limits: tuple[tuple[str, str], ...],
+    retention_days: int | None,
     clear_banned_words: bool,
     clear_suspect_words: bool,
 ) -> None:
@@ -281,6 +326,8 @@ def sites_update(
         reject_thresholds=dict(reject),
         banned_words=[] if clear_banned_words else (list(banned) or None),
         suspect_words=[] if clear_suspect_words else (list(suspect) or None),
+        rate_limits=dict(rate_limits),
+        retention_days=retention_days,
     )
     click.echo(f"Updated site {name!r}.")
     _echo_site(site)
@@ -700,6 +747,16 @@ def quickstart(obj: CommandContext) -> None:
         click.echo("Stopped the local Redis.")
     # A server ended by a signal reports it the way a shell does.
     sys.exit(status if status >= 0 else 128 - status)
+
+
+def _register_groups() -> None:
+    from service.cli_moderation import GROUPS as MODERATION_GROUPS
+
+    for group in MODERATION_GROUPS:
+        main.add_command(group)
+
+
+_register_groups()
 
 
 if __name__ == "__main__":

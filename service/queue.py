@@ -387,8 +387,10 @@ class ReviewQueue:
         pipe = self.connection.pipeline(transaction=False)
         pipe.zcard(self.keys.queue(site))
         pipe.zcount(self.keys.leases(site), f"({now}", "+inf")
-        pipe.mget([self.keys.decision_count(site, m) for m in range(minute - 59, minute + 1)])
-        pending, leased, counts = pipe.execute()
+        # One GET per minute rather than MGET: cluster pipelines refuse multi-key commands.
+        for m in range(minute - 59, minute + 1):
+            pipe.get(self.keys.decision_count(site, m))
+        pending, leased, *counts = pipe.execute()
         oldest = min((r["received_at"] for r in self._scan(site)), default=None)
         age = None
         if oldest is not None:

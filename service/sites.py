@@ -16,6 +16,7 @@ CATEGORIES = ("spam", "abuse")
 DEFAULT_MAX_LENGTH = 250
 DEFAULT_REVIEW = {"spam": 0.5, "abuse": 0.5}
 DEFAULT_REJECT = {"spam": 0.9, "abuse": 0.9}
+DEFAULT_RETENTION_DAYS = 90
 
 
 class SiteError(ValueError):
@@ -42,6 +43,12 @@ class Site:
     # Added by the review-queue issue: where decisions are posted, and the key they are signed with.
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    # Reliability issue: how long a comment's record (and so its queue entry) is kept.
+    retention_days: int = DEFAULT_RETENTION_DAYS
+
+    @property
+    def retention_seconds(self) -> int:
+        return self.retention_days * 86_400
 
     def validate(self) -> None:
         """Check the settings are consistent.
@@ -54,6 +61,8 @@ class Site:
             )
         if not 1 <= self.max_length <= 100_000:
             raise SiteError(f"max length must be between 1 and 100000, got {self.max_length}")
+        if not 1 <= self.retention_days <= 3650:
+            raise SiteError(f"retention must be 1 to 3650 days, got {self.retention_days}")
         for kind, thresholds in (("review", self.review_thresholds), ("reject", self.reject_thresholds)):
             for category, value in thresholds.items():
                 if category not in CATEGORIES:
@@ -91,8 +100,11 @@ class Site:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def public(self) -> dict:
-        """The settings as shown by ``modq sites show`` and the API."""
-        return asdict(self)
+        """The settings as shown by ``modq sites show`` and the API; the webhook secret is masked."""
+        settings = asdict(self)
+        if settings.get("webhook_secret"):
+            settings["webhook_secret"] = "(set)"
+        return settings
 
 
 def _merged(base: dict[str, float], updates: dict[str, float] | None) -> dict[str, float]:
@@ -137,6 +149,8 @@ class SiteStore:
         reject_thresholds: dict[str, float] | None = None,
         banned_words: list[str] | None = None,
         suspect_words: list[str] | None = None,
+        rate_limits: dict[str, str] | None = None,
+        retention_days: int | None = None,
     ) -> Site:
         """Create a site with defaults for whatever is not given.
 
@@ -149,7 +163,9 @@ class SiteStore:
             reject_thresholds=_merged(DEFAULT_REJECT, reject_thresholds),
             banned_words=tuple(banned_words or ()),
             suspect_words=tuple(suspect_words or ()),
+            rate_limits=dict(rate_limits or {}),
             created_at=utcnow(),
+            retention_days=retention_days or DEFAULT_RETENTION_DAYS,
         )
         site.validate()
         if not self.connection.set(self.keys.site_config(name), site.to_json(), nx=True):
@@ -168,6 +184,7 @@ class SiteStore:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         rate_limits: dict[str, str] | None = None,
+        retention_days: int | None = None,
     ) -> Site:
         """Change the given settings of an existing site, keeping the others.
 
@@ -194,6 +211,8 @@ class SiteStore:
             # An empty limit ("author=") removes that scope's limit.
             merged = {**site.rate_limits, **rate_limits}
             changes["rate_limits"] = {k: v for k, v in merged.items() if v}
+        if retention_days is not None:
+            changes["retention_days"] = retention_days
         updated = replace(site, **changes)
         updated.validate()
         self.connection.set(self.keys.site_config(name), updated.to_json())
