@@ -1,4 +1,4 @@
-"""The core intake tests (and queue tests, where present), run again against a 3-master Redis Cluster.
+"""The core intake, queue and webhook tests, run again against a 3-master Redis Cluster.
 
 The fixtures start three redis-server processes in cluster mode, split the 16384 hash slots
 between them and join them. The tests of test_intake are imported here, so pytest collects them
@@ -17,10 +17,8 @@ from service.config import Settings
 from tests.conftest import RedisServer
 from tests.test_intake import *  # noqa: F403 - collected again against the cluster
 
-try:
-    from tests.test_queue import *  # noqa: F403
-except ImportError:  # the queue tests arrive with the moderation work
-    pass
+from tests.test_queue import *  # noqa: F403
+from tests.test_webhooks import *  # noqa: F403
 
 SLOTS = 16384
 

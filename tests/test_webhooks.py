@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -67,10 +68,9 @@ def receiver():
 
 
 @pytest.fixture
-def app(redis_server, redis_client, scorer):
+def app(settings, redis_client, scorer):
     # A prefix of its own, so no dispatcher of another test's app touches these events.
-    settings = Settings(redis_url=redis_server.url, cache_seconds=0, key_prefix="whtest",
-                        webhook_delivery=False)
+    settings = dataclasses.replace(settings, key_prefix="whtest", webhook_delivery=False)
     app = create_app(settings, scorer=scorer)
     app.config["TESTING"] = True
     return app
