@@ -16,7 +16,6 @@ from redis.cluster import RedisCluster
 from service.config import Settings
 from tests.conftest import RedisServer
 from tests.test_intake import *  # noqa: F403 - collected again against the cluster
-
 from tests.test_queue import *  # noqa: F403
 from tests.test_webhooks import *  # noqa: F403
 

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from service import create_app
-from service.config import Settings
 from service.webhooks import WebhookDispatcher, verify
 from tests.moderation_support import Moderator, queue_comments, review_everything
 
