@@ -38,10 +38,13 @@ def strip_invisible(text: str) -> str:
     :return: the cleaned string.
     """
     text = unicodedata.normalize("NFC", text)
-    text = _INVISIBLE_RE.sub("", text)
-    if _ZWJ in text:
-        text = _STRAY_ZWJ_RE.sub("", text)
-    return text
+    stripped = _INVISIBLE_RE.sub("", text)
+    if _ZWJ in stripped:
+        stripped = _STRAY_ZWJ_RE.sub("", stripped)
+    if len(stripped) != len(text):
+        # A removed character may have kept a letter from its mark, or two Hangul jamo apart.
+        stripped = unicodedata.normalize("NFC", stripped)
+    return stripped
 
 
 def visible_length(text: str) -> int:

@@ -118,7 +118,9 @@ def create_comment():
     limit_rates(site, 1, comment.author)
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
-    outcome = services.comments.store(build_record(site, comment, text, result))
+    outcome = services.comments.store(
+        build_record(site, comment, text, result), site.retention_seconds
+    )
     if outcome.created:
         count_decision(site, outcome.record)
     return jsonify(public_result(outcome.record))
@@ -161,7 +163,8 @@ def create_comments():
             build_record(site, comment, text, result)
             for (_, comment, text), result in zip(accepted, scored, strict=True)
         ]
-        for (index, _, _), outcome in zip(accepted, services.comments.store_many(records), strict=True):
+        outcomes = services.comments.store_many(records, site.retention_seconds)
+        for (index, _, _), outcome in zip(accepted, outcomes, strict=True):
             results[index] = public_result(outcome.record)
             if outcome.created:
                 count_decision(site, outcome.record)

@@ -22,6 +22,12 @@ _ERRORS = {
     "503": _error("Redis is unreachable; nothing was stored. Retry after `Retry-After` seconds."),
 }
 
+_RATE_LIMITED = {
+    **_error("A rate limit of the site (per key, author or client address) is reached."),
+    "headers": {"Retry-After": {"description": "Seconds until the limit allows another request.",
+                                "schema": {"type": "integer", "minimum": 1}}},
+}
+
 _COMMENT_IN = {
     "type": "object",
     "required": ["id", "text"],
@@ -512,6 +518,7 @@ def document() -> dict:
                                 "field": {"type": "string"},
                                 "limit": {"type": "integer"},
                                 "length": {"type": "integer"},
+                                "retry_after": {"type": "integer"},
                             },
                         }
                     },
@@ -533,6 +540,7 @@ def document() -> dict:
                         "200": {"description": "The decision.", **_json(_ref("CommentResult"))},
                         **_ERRORS,
                         "422": _error("Text empty, only whitespace, or over the site's limit."),
+                        "429": _RATE_LIMITED,
                     },
                 }
             },
@@ -561,6 +569,7 @@ def document() -> dict:
                             }),
                         },
                         **_ERRORS,
+                        "429": _RATE_LIMITED,
                     },
                 }
             },
