@@ -240,7 +240,22 @@ class ReviewQueue:
         if not ids:
             return []
         raws = self.connection.mget([self.keys.comment(site, i) for i in ids])
+        expired = [i for i, raw in zip(ids, raws, strict=True) if raw is None]
+        if expired:
+            self._drop_expired(site, expired)
         return [json.loads(raw) for raw in raws if raw is not None]
+
+    def _drop_expired(self, site: str, ids: list[str]) -> None:
+        """Take ids whose record has expired (the site's retention) off the queue and leases.
+
+        Intake writes a record and its queue entry together, so a queue entry without a record
+        means the record's time to live ran out; the entry goes the first time it is seen.
+        """
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.zrem(self.keys.queue(site), *ids)
+        pipe.zrem(self.keys.leases(site), *ids)
+        pipe.hdel(self.keys.lease_holders(site), *ids)
+        pipe.execute()
 
     def _scan(self, site: str) -> Iterator[dict]:
         """Pending records, most urgent first, read in chunks."""

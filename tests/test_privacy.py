@@ -76,6 +76,9 @@ def test_an_expired_comment_is_gone_from_reads_listing_and_claims(
     assert [item["id"] for item in listed] == ["new"]
     claimed = client.post("/v1/sites/demo/queue/claim", json={"limit": 10}, headers=moderator)
     assert [item["id"] for item in claimed.get_json()["items"]] == ["new"]
+    stats = client.get("/v1/sites/demo/queue/stats", headers=moderator).get_json()
+    assert stats["pending"] == 1
+    assert redis_client.zrange(services.keys.queue("demo"), 0, -1) == [b"new"]
 
 
 def test_labels_keep_text_labels_and_hashed_ids_only(client, ingest, services, moderator_key,
