@@ -32,6 +32,7 @@ def create_app(
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["modq"] = Services.build(settings, scorer, connection)
+    app.extensions["modq"].models.start()  # retraining issue: promoted models, no restart
 
     logs.init_app(app)
     metrics.init_app(app)

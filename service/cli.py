@@ -304,6 +304,10 @@ def sites_create(
 @site_options
 @click.option("--clear-banned-words", is_flag=True, help="Empty the banned word list.")
 @click.option("--clear-suspect-words", is_flag=True, help="Empty the suspect word list.")
+@click.option("--webhook-url", metavar="URL",
+              help="POST every moderator decision here, signed; an empty value removes it.")
+@click.option("--webhook-secret", metavar="SECRET",
+              help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters.")
 @click.pass_obj
 def sites_update(
     obj: CommandContext,
@@ -317,8 +321,14 @@ def sites_update(
     retention_days: int | None,
     clear_banned_words: bool,
     clear_suspect_words: bool,
+    webhook_url: str | None,
+    webhook_secret: str | None,
 ) -> None:
     """Change the given settings of site NAME and keep the others."""
+    if webhook_url is not None or webhook_secret is not None:
+        from service.cli_moderation import set_webhook
+
+        set_webhook(obj.sites, name, webhook_url, webhook_secret)
     site = obj.sites.update(
         name,
         max_length=max_length,
@@ -484,7 +494,13 @@ def score(obj: CommandContext, site_name: str | None) -> None:
     is not used. A bad line gives {"id": ..., "error": {...}} and the next line is read.
     """
     site = obj.sites.require(site_name) if site_name else Site(name="default")
-    scorer = obj.load_scorer()
+    if site_name:  # retraining issue: the model promoted for the site, if any
+        from service.cli_training import active_scorer
+        from service.registry import ModelRegistry
+
+        scorer = active_scorer(obj, ModelRegistry(obj.redis, obj.keys), site_name)[1]
+    else:
+        scorer = obj.load_scorer()
     out = sys.stdout.buffer
     for number, raw in enumerate(sys.stdin.buffer, start=1):
         if not raw.strip():
@@ -751,13 +767,13 @@ def quickstart(obj: CommandContext) -> None:
 
 def _register_groups() -> None:
     from service.cli_moderation import GROUPS as MODERATION_GROUPS
+    from service.cli_training import GROUPS as TRAINING_GROUPS  # retraining issue
 
-    for group in MODERATION_GROUPS:
+    for group in (*MODERATION_GROUPS, *TRAINING_GROUPS):
         main.add_command(group)
 
 
 _register_groups()
-
 
 if __name__ == "__main__":
     main(prog_name="modq")

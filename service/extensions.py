@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import redis
+import redis.sentinel
 from flask import current_app
 
 from model.scorer import Scorer
@@ -17,18 +18,57 @@ from service.config import Settings
 from service.keys import RedisKeys
 from service.labels import LabelStore
 from service.ratelimits import RateLimiter
+from service.registry import ModelProvider, ModelRegistry
 from service.sites import SiteStore
 
 T = TypeVar("T")
 
 
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+def sentinel_master(url: str, **options) -> redis.Redis:
+    """A client for the master Sentinel names: ``redis+sentinel://[user:pass@]host:port[,...]/service``.
+
+    The same URL form as the ``limits`` library's, so the rate limiter reads it too. The client asks
+    the sentinels for the current master when it connects, so it follows a failover.
+
+    :raise ValueError: the URL names no sentinel or no service.
+    """
+    rest = url[len(SENTINEL_SCHEME):]
+    auth, _, rest = rest.rpartition("@")
+    hosts, _, service = rest.partition("/")
+    service = service.strip("/")
+    sentinels = []
+    for host in filter(None, hosts.split(",")):
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            raise ValueError(f"sentinel address {host!r} must be host:port")
+        sentinels.append((name, int(port)))
+    if not sentinels or not service:
+        raise ValueError("write it as redis+sentinel://host:port[,host:port...]/service_name")
+    if auth:
+        username, _, password = auth.rpartition(":")
+        options.update(username=username or None, password=password)
+    sentinel_options = {k: v for k, v in options.items() if k in ("username", "password")}
+    sentinel_options["socket_timeout"] = options.get("socket_timeout")
+    sentinel = redis.sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_options, **options)
+    return sentinel.master_for(service)
+
+
 def connect_redis(settings: Settings) -> redis.Redis:
-    """A Redis client for ``settings.redis_url`` with bounded timeouts, so an outage fails fast."""
+    """A Redis client for ``settings.redis_url`` with bounded timeouts, so an outage fails fast.
+
+    ``redis+sentinel://`` URLs go through Sentinel (:func:`sentinel_master`); with
+    ``settings.redis_cluster`` the URL is one node of a Redis Cluster.
+    """
     options = dict(
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
         health_check_interval=30,
     )
+    if settings.redis_url.startswith(SENTINEL_SCHEME):
+        return sentinel_master(settings.redis_url, **options)
     if settings.redis_cluster:
         return redis.cluster.RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, **options)
@@ -72,6 +112,7 @@ class Services:
     labels: LabelStore
     rate_limiter: RateLimiter
     scorer: Scorer
+    models: ModelProvider
     key_cache: TtlCache = field(init=False)
     site_cache: TtlCache = field(init=False)
 
@@ -93,6 +134,7 @@ class Services:
             labels=LabelStore(connection, keys),
             rate_limiter=RateLimiter(settings),
             scorer=scorer,
+            models=ModelProvider(ModelRegistry(connection, keys), scorer),
         )
 
     def queue_summary(self, site: str) -> tuple[int, float | None]:
@@ -100,8 +142,8 @@ class Services:
         return self.comments.queue_length(site), None
 
     def scorer_for(self, site: str) -> Scorer:
-        """The model that scores comments of ``site``."""
-        return self.scorer
+        """The model that scores comments of ``site``: its promoted one, else the default."""
+        return self.models.scorer_for(site)
 
 
 def get_services() -> Services:

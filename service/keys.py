@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class RedisKeys:
@@ -119,3 +120,25 @@ class RedisKeys:
     def webhook_dead(self, site: str) -> str:
         """Hash of event id to a delivery that failed every attempt (JSON), until replayed."""
         return self._site(site, "webhook-dead")
+
+    # Model registry (retraining issue). Global keys, each read or written alone; a model's files
+    # are a few MB and every host loads them from here.
+    def models(self) -> str:
+        """Sorted set of registered model versions, scored by registration time (unix seconds)."""
+        return f"{self.prefix}:models"
+
+    def model(self, version: str) -> str:
+        """Hash of one registered model: its files (bytes) and registration metadata."""
+        if not MODEL_VERSION.match(version):
+            raise ValueError(f"invalid model version {version!r}")
+        return f"{self.prefix}:model:{version}"
+
+    def model_assignments(self) -> str:
+        """Hash of site name (``*``: every site) to its active model version; what servers poll."""
+        return f"{self.prefix}:model-assignments"
+
+    def model_history(self, site: str | None = None) -> str:
+        """List of promoted versions, newest first (the head is active); per site or global."""
+        if site is None:
+            return f"{self.prefix}:model-history"
+        return self._site(site, "model-history")

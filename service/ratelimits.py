@@ -12,7 +12,7 @@ import math
 import time
 
 from limits import parse
-from limits.storage import RedisClusterStorage, RedisStorage
+from limits.storage import RedisClusterStorage, RedisSentinelStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from service.config import Settings
@@ -50,7 +50,12 @@ class RateLimiter:
 
     def __init__(self, settings: Settings) -> None:
         prefix = f"{settings.key_prefix}:ratelimit"
-        if settings.redis_cluster:
+        if settings.redis_url.startswith("redis+sentinel://"):
+            storage = RedisSentinelStorage(
+                settings.redis_url, key_prefix=prefix, use_replicas=False,
+                socket_timeout=settings.redis_timeout_seconds,
+            )
+        elif settings.redis_cluster:
             uri = settings.redis_url.replace("redis://", "redis+cluster://", 1)
             storage = RedisClusterStorage(uri, key_prefix=prefix)
         else:

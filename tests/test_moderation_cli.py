@@ -133,3 +133,22 @@ def test_dead_letters_list_and_replay(modq, services, site):
     assert "replayed 1 events" in modq("webhooks", "replay", "--site", "demo").output
     assert services.redis.hlen(dead) == 0
     assert services.redis.zscore(services.keys.webhook_due("demo"), "evt_1") is not None
+
+
+def test_sites_update_sets_and_clears_the_webhook(redis_server, redis_client):
+    from click.testing import CliRunner
+
+    from service.cli import main
+
+    def modq(*args):
+        return CliRunner().invoke(main, list(args), env={"MODQ_REDIS_URL": redis_server.url})
+
+    assert modq("sites", "create", "hooked").exit_code == 0
+    no_secret = modq("sites", "update", "hooked", "--webhook-url", "http://127.0.0.1:9/hook")
+    assert no_secret.exit_code != 0 and "secret" in no_secret.output
+    done = modq("sites", "update", "hooked", "--webhook-url", "http://127.0.0.1:9/hook",
+                "--webhook-secret", "s" * 20)
+    assert done.exit_code == 0, done.output
+    assert "s" * 20 not in done.output and '"webhook_url": "http://127.0.0.1:9/hook"' in done.output
+    cleared = modq("sites", "update", "hooked", "--webhook-url", "")
+    assert cleared.exit_code == 0 and '"webhook_url": null' in cleared.output

@@ -64,7 +64,14 @@ class TrainingConfig:
     )
     # Ordinary comments from the abuse sets used as spam-head negatives, per source.
     spam_negatives_per_source: int = 3000
+    # "source": balance the classes within each abuse source, so a source's share of abusive
+    # comments (83% of the Davidson tweets, 2% of the Wikipedia comments) does not teach the
+    # model that its style is abusive. "global": balance over all sources together.
+    abuse_balance: str = "source"
     calibration_folds: int = 5
+    # Retraining issue: weight of each site-supplied ("extra") example relative to a public one,
+    # applied in every head before the classes are balanced (``modq train --site``).
+    site_weight: float = 1.0
 
 
 class LinearHeads(ClassifierMixin, BaseEstimator):
@@ -143,13 +150,27 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
         rows = rows + negatives
     else:
         labels = [examples[i].label for i in rows]
-        counts = Counter(examples[i].source for i in rows)
-        shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
-        total = sum(shares.values())
-        weights = [shares[examples[i].source] / total / counts[examples[i].source] * len(rows)
-                   for i in rows]
+        if config.abuse_balance == "source":
+            strata = Counter((examples[i].source, examples[i].label) for i in rows)
+            shares = {s: config.abuse_source_shares.get(s, 1.0) for s, _ in strata}
+            total = sum(shares.values())
+            weights = [
+                shares[examples[i].source] / total
+                / (2 if (examples[i].source, 1 - examples[i].label) in strata else 1)
+                / strata[examples[i].source, examples[i].label] * len(rows)
+                for i in rows
+            ]
+        else:
+            counts = Counter(examples[i].source for i in rows)
+            shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
+            total = sum(shares.values())
+            weights = [shares[examples[i].source] / total / counts[examples[i].source]
+                       * len(rows) for i in rows]
     weights_array = np.asarray(weights)
     labels_array = np.asarray(labels)
+    if config.site_weight != 1.0:  # retraining issue: site labels count more
+        from_site = np.asarray([examples[i].source == "extra" for i in rows], dtype=bool)
+        weights_array[from_site] *= config.site_weight
     # Balance the classes on top of the source weights.
     for label in (0, 1):
         mask = labels_array == label
@@ -158,15 +179,24 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
     return HeadData(np.asarray(rows), labels_array, weights_array / weights_array.mean())
 
 
-def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float) -> LogisticRegression:
-    """Fit one head's logistic regression."""
+def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float,
+                 monotone_signals: bool = False) -> LogisticRegression:
+    """Fit one head's logistic regression.
+
+    :param monotone_signals: clip negative signal weights to zero. The spam signals (links,
+        phone numbers, messenger handles...) are spam evidence by construction; a negative weight
+        only means the training data lacked them, and would not carry to other media.
+    """
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
     model.fit(X, data.labels, sample_weight=data.weights)
+    if monotone_signals:
+        signals = model.coef_[0, -len(SIGNAL_NAMES):]
+        np.maximum(signals, 0.0, out=signals)
     return model
 
 
 def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
-                      seed: int) -> tuple[float, float, np.ndarray]:
+                      seed: int, monotone_signals: bool = False) -> tuple[float, float, np.ndarray]:
     """Fit a sigmoid on out-of-fold logits: returns (slope, offset, out-of-fold logits).
 
     Class-balanced weights make the raw logits over-confident for the minority class; the
@@ -176,7 +206,7 @@ def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.zeros(len(data.labels)), data.labels):
         part = HeadData(data.rows[train_idx], data.labels[train_idx], data.weights[train_idx])
-        model = fit_logistic(X[train_idx], part, c)
+        model = fit_logistic(X[train_idx], part, c, monotone_signals)
         oof[test_idx] = model.decision_function(X[test_idx])
     platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
     platt.fit(oof.reshape(-1, 1), data.labels)
@@ -209,10 +239,12 @@ def train_pipeline(
         data = head_data(examples, category, config, seed)
         X_head = X[data.rows]
         c = config.regularization[category]
-        model = fit_logistic(X_head, data, c)
+        monotone = category == "spam"
+        model = fit_logistic(X_head, data, c, monotone)
         slope, offset = 1.0, 0.0
         if calibrate:
-            slope, offset, oof = platt_calibration(X_head, data, c, config.calibration_folds, seed)
+            slope, offset, oof = platt_calibration(X_head, data, c, config.calibration_folds, seed,
+                                                   monotone)
             calibrated = expit(slope * oof + offset)
             metrics[category] = {
                 "rows": len(data.labels),
@@ -306,28 +338,48 @@ def extra_examples(extra_labels: Iterable[Example | Mapping]) -> list[Example]:
     return examples
 
 
+def sample_per_source(examples: Sequence[Example], limit: int, seed: int) -> list[Example]:
+    """At most ``limit`` examples of each source, a seeded sample kept in file order."""
+    rng = np.random.default_rng(seed)
+    by_source: dict[str, list[int]] = {}
+    for i, example in enumerate(examples):
+        by_source.setdefault(example.source, []).append(i)
+    keep: list[int] = []
+    for source in sorted(by_source):
+        rows = by_source[source]
+        keep.extend(rows if len(rows) <= limit else rng.choice(rows, limit, replace=False).tolist())
+    return [examples[i] for i in sorted(keep)]
+
+
 def train_model(
     out_dir: str | Path,
     seed: int = 0,
     extra_labels: Iterable[Example | Mapping] | None = None,
     log: Callable[[str], None] = lambda line: None,
+    config: TrainingConfig | None = None,
+    public_per_source: int | None = None,
 ) -> Path:
     """Train on the bundled data (plus ``extra_labels``) and write a model folder.
 
     :param out_dir: where the model goes (created or overwritten).
     :param seed: fixes sampling and fold assignment, so a rebuild gives the same model.
     :param extra_labels: more labeled comments, e.g. a site's own moderation decisions.
+    :param config: training knobs (``TrainingConfig()`` by default).
+    :param public_per_source: keep at most this many bundled examples per source (quick trials).
     :return: ``out_dir``.
     """
     np.random.seed(seed)
     examples = load_examples()
+    if public_per_source is not None:  # retraining issue: a quick trial on a public sample
+        examples = sample_per_source(examples, public_per_source, seed)
     extra = extra_examples(extra_labels or [])
     log(f"loaded {len(examples)} bundled examples, {len(extra)} extra")
-    config = TrainingConfig()
+    config = config or TrainingConfig()
     pipeline, metrics = train_pipeline(examples + extra, config, seed=seed, log=log)
     manifest = {
         "training_data_sha256": data_sha256(),
         "extra_examples": len(extra),
+        "public_per_source": public_per_source,
         "seed": seed,
         "libraries": library_versions(),
         "metrics": metrics,

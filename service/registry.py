@@ -1,0 +1,295 @@
+"""The model registry in Redis, and the per-process provider that serves its active models.
+
+Every host sees the same registry: a model's three files are stored as bytes in one hash per
+version (``modq:model:<version>``), listed in ``modq:models``. Promoting pushes a version onto a
+history list (the site's, under its hash tag, or the global one); the head of that list is the
+active model and popping it rolls back. ``modq:model-assignments`` mirrors the heads (site name,
+or ``*`` for every site, to version) so that a server learns of a change with one HGETALL.
+
+:class:`ModelProvider` is what ``Services.scorer_for()`` asks. A background thread polls the
+assignments every ``poll_seconds``, loads and verifies a newly assigned model off the request
+path, then swaps one dict reference, so a request sees either the old model or the new one and
+never waits for, or fails on, a load.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from model.artifact import MANIFEST, VOCABULARY, WEIGHTS, ModelFileError, read_artifact
+from model.scorer import Scorer, load_model
+from service.keys import RedisKeys
+
+EVERY_SITE = "*"
+MODEL_FILES = (MANIFEST, WEIGHTS, VOCABULARY)
+HISTORY_LIMIT = 50  # promotions remembered per site for rollback
+POLL_SECONDS = 2.0
+
+logger = logging.getLogger("modq.models")
+
+
+class RegistryError(Exception):
+    """A registry operation the user asked for cannot be done (unknown version, nothing to undo)."""
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A registered model, without its files."""
+
+    version: str
+    registered_at: float
+    trained_for: str | None  # the site whose labels it was adapted to, if any
+    report: str | None  # where `modq train` wrote the evaluation report
+    manifest_json: str
+
+    def describe(self) -> str:
+        return f"{self.version} (trained for {self.trained_for or 'every site'})"
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class ModelRegistry:
+    """Registers model folders in Redis and keeps which version each site uses.
+
+    :param connection: a Redis client.
+    :param keys: the key builder.
+    """
+
+    def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
+        self.connection = connection
+        self.keys = keys
+
+    # --- models -------------------------------------------------------------------------------
+
+    def register(self, model_dir: str | os.PathLike, trained_for: str | None = None,
+                 report: str | None = None) -> ModelRecord:
+        """Store a model folder's files as a candidate (registering twice is harmless).
+
+        :raise ModelFileError: the folder is not a valid model.
+        """
+        folder = Path(model_dir)
+        version = read_artifact(folder).manifest["version"]  # verifies every file first
+        files = {name: (folder / name).read_bytes() for name in MODEL_FILES}
+        now = time.time()
+        fields: dict[str, bytes | str] = {**files, "registered_at": repr(now),
+                                          "trained_for": trained_for or "", "report": report or ""}
+        # The files first, the index entry last: a listed version is always complete.
+        self.connection.hset(self.keys.model(version), mapping=fields)
+        self.connection.zadd(self.keys.models(), {version: now}, nx=True)
+        return self.require(version)
+
+    def get(self, version: str) -> ModelRecord | None:
+        """A registered model's record, or None."""
+        try:
+            key = self.keys.model(version)
+        except ValueError:
+            return None
+        values = self.connection.hmget(key, MANIFEST, "registered_at", "trained_for", "report")
+        if values[0] is None:
+            return None
+        return ModelRecord(version=version, registered_at=float(values[1] or 0),
+                           trained_for=_text(values[2]) or None, report=_text(values[3]) or None,
+                           manifest_json=_text(values[0]) or "{}")
+
+    def require(self, version: str) -> ModelRecord:
+        """:raise RegistryError: no such version."""
+        record = self.get(version)
+        if record is None:
+            raise RegistryError(
+                f"no registered model {version!r}; `modq models list` shows the versions"
+            )
+        return record
+
+    def list(self) -> list[ModelRecord]:
+        """Every registered model, oldest first."""
+        versions = [_text(v) for v in self.connection.zrange(self.keys.models(), 0, -1)]
+        return [record for v in versions if v and (record := self.get(v)) is not None]
+
+    def write_files(self, version: str, folder: str | os.PathLike) -> Path:
+        """Write a registered model's files into ``folder``."""
+        self.require(version)
+        contents = self.connection.hmget(self.keys.model(version), *MODEL_FILES)
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in zip(MODEL_FILES, contents, strict=True):
+            if data is None:
+                raise ModelFileError(f"registered model {version} lacks its file {name}")
+            (out / name).write_bytes(data)
+        return out
+
+    def load(self, version: str) -> Scorer:
+        """Load and verify a registered model (hashes checked exactly as for a folder)."""
+        with tempfile.TemporaryDirectory(prefix="modq-model-") as folder:
+            return load_model(self.write_files(version, folder))
+
+    # --- which model serves whom --------------------------------------------------------------
+
+    def active(self, site: str | None = None) -> str | None:
+        """The version promoted for ``site`` itself (None: global), or None when there is none."""
+        return _text(self.connection.lindex(self.keys.model_history(site), 0))
+
+    def serving(self, site: str) -> str | None:
+        """The registered version that scores ``site``: its own, else the global one, else None
+        (the model the servers were started with)."""
+        return self.active(site) or self.active(None)
+
+    def history(self, site: str | None = None) -> list[str]:
+        """Promoted versions for ``site`` (None: global), newest (active) first."""
+        versions = self.connection.lrange(self.keys.model_history(site), 0, -1)
+        return [_text(v) or "" for v in versions]
+
+    def assignments(self) -> dict[str, str]:
+        """Site name (or ``*``) to active version, as the servers see it."""
+        raw = self.connection.hgetall(self.keys.model_assignments())
+        return {_text(k) or "": _text(v) or "" for k, v in raw.items()}
+
+    def promote(self, version: str, site: str | None = None) -> str | None:
+        """Make ``version`` active for ``site`` (None: every site without its own model).
+
+        :return: the version it replaces, if any.
+        :raise RegistryError: no such version.
+        """
+        self.require(version)
+        previous = self.active(site)
+        history = self.keys.model_history(site)
+        pipeline = self.connection.pipeline(transaction=True)
+        pipeline.lpush(history, version)
+        pipeline.ltrim(history, 0, HISTORY_LIMIT - 1)
+        pipeline.execute()
+        self._publish(site)
+        return previous
+
+    def rollback(self, site: str | None = None) -> tuple[str, str | None]:
+        """Go back to the version active before the current one.
+
+        :return: (the version taken out, the version now active or None for the default).
+        :raise RegistryError: nothing was promoted for ``site``.
+        """
+        removed = _text(self.connection.lpop(self.keys.model_history(site)))
+        if removed is None:
+            scope = f"site {site!r}" if site else "the global default"
+            raise RegistryError(f"nothing was promoted for {scope}; there is nothing to roll back")
+        self._publish(site)
+        return removed, self.active(site)
+
+    def _publish(self, site: str | None) -> None:
+        # The history is the truth; the assignment is rebuilt from its head after every change,
+        # so concurrent promotions and rollbacks still end with the two in agreement.
+        field = site or EVERY_SITE
+        head = self.active(site)
+        if head is None:
+            self.connection.hdel(self.keys.model_assignments(), field)
+        else:
+            self.connection.hset(self.keys.model_assignments(), field, head)
+
+
+class ModelProvider:
+    """The models one service process scores with, kept in step with the registry.
+
+    :param registry: where the assignments and model files are.
+    :param default: the model the process was started with; serves every site with no
+        registered model assigned (and all of them while Redis is unreachable at start).
+    :param poll_seconds: how often the background thread looks for a change.
+    """
+
+    def __init__(self, registry: ModelRegistry, default: Scorer,
+                 poll_seconds: float = POLL_SECONDS) -> None:
+        self.registry = registry
+        self.default = default
+        self.poll_seconds = poll_seconds
+        self._by_site: dict[str, Scorer] = {}  # replaced whole, never mutated: readers need no lock
+        self._assignments: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._poller_pid: int | None = None
+
+    def scorer_for(self, site: str) -> Scorer:
+        """The model that scores ``site`` now: its own, else the global one, else the default."""
+        if self._poller_pid != os.getpid():
+            self._start_polling()
+        by_site = self._by_site
+        return by_site.get(site) or by_site.get(EVERY_SITE) or self.default
+
+    def start(self) -> None:
+        """Load the current assignments now (tolerating an unreachable Redis).
+
+        The polling thread starts with the first request each process serves: gunicorn builds
+        the app in its master and forks, and a thread (or a lock it holds) must not cross a fork.
+        """
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Read the assignments and load any new model; True when what is served changed.
+
+        A model that fails to load or verify is logged and skipped; the site keeps its model.
+        """
+        try:
+            assignments = self.registry.assignments()
+        except redis.exceptions.RedisError as error:
+            logger.warning("cannot read model assignments: %s", error)
+            return False
+        with self._lock:
+            if assignments == self._assignments:
+                return False
+            loaded = {s.version: s for s in (self.default, *self._by_site.values())}
+            by_site: dict[str, Scorer] = {}
+            kept: dict[str, str] = {}
+            for site, version in assignments.items():
+                scorer = loaded.get(version)
+                if scorer is None:
+                    try:
+                        scorer = self.registry.load(version)
+                        scorer.score("modq model check", "en")  # fails here, not on a request
+                    except (ModelFileError, RegistryError, redis.exceptions.RedisError,
+                            ValueError, KeyError) as error:
+                        logger.error("model %s for %s not loaded: %s", version, site, error)
+                        old = self._by_site.get(site)
+                        if old is not None:
+                            by_site[site] = old
+                            kept[site] = old.version
+                        continue
+                    loaded[version] = scorer
+                    logger.info("loaded model %s for %s", version, site)
+                by_site[site] = scorer
+                kept[site] = version
+            self._by_site = by_site  # the one atomic swap requests observe
+            # A failed load is retried on the next poll: remember only what was applied.
+            self._assignments = assignments if kept == assignments else kept
+            return True
+
+    def _start_polling(self) -> None:
+        with self._lock:
+            # A forked worker (gunicorn preloads the app) has no thread of its parent's.
+            if self._poller_pid == os.getpid():
+                return
+            self._poller_pid = os.getpid()
+        thread = threading.Thread(target=_poll, args=(weakref.ref(self), self.poll_seconds),
+                                  name="modq-model-poller", daemon=True)
+        thread.start()
+
+
+def _poll(provider_ref: Callable[[], ModelProvider | None], seconds: float) -> None:
+    """Refresh until the provider is garbage (its app is gone)."""
+    while True:
+        time.sleep(seconds)
+        provider = provider_ref()
+        if provider is None:
+            return
+        try:
+            provider.refresh()
+        except Exception:  # the poller must outlive any one bad poll
+            logger.exception("model refresh failed")
+        del provider

@@ -1,0 +1,406 @@
+"""The retraining loop against a real Redis: moderator decisions become labels, labels become a
+model, the model is promoted behind the gate, served without a restart, and rolled back.
+
+Training here uses a small sample of the public data (``--public-sample``) to stay quick; the
+site's own labels are synthetic but follow the site's rules consistently: an insult and a spam
+brand that no public data set knows.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from service.cli import main
+from service.keys import RedisKeys
+from service.labels import LabelStore
+from service.registry import ModelRegistry
+from tests.moderation_support import Moderator
+
+PUBLIC_SAMPLE = "200"
+INSULTS = ["glorbnik", "skavvo", "drumbleweed"]
+BRANDS = ["zentrofarm", "quibblecash", "marvoloan"]
+TOPICS = ["the council budget", "the new bridge", "school funding", "the stadium plan",
+          "bus routes", "the harbour project", "library hours", "the tax vote", "parking fees",
+          "the park cleanup", "water prices", "the mayor's speech"]
+OPINIONS = ["I think", "Honestly", "In my view", "Frankly", "To be fair", "As a resident,"]
+
+
+def site_comment(rng: random.Random, kind: str) -> str:
+    """A comment the way this site's readers write it; ``kind`` is clean, abuse or spam."""
+    topic = rng.choice(TOPICS)
+    if kind == "abuse":
+        return rng.choice([f"{rng.choice(OPINIONS)} whoever wrote about {topic} is a "
+                           f"{rng.choice(INSULTS)}",
+                           f"shut up you {rng.choice(INSULTS)}, nobody cares about {topic}",
+                           f"typical {rng.choice(INSULTS)} take on {topic}"])
+    if kind == "spam":
+        return rng.choice([f"Forget {topic}, {rng.choice(BRANDS)} pays daily, join today",
+                           f"{rng.choice(BRANDS)} offer: double your savings before {topic}",
+                           f"check {rng.choice(BRANDS)} for deals, better than {topic}"])
+    return (f"{rng.choice(OPINIONS)} the article on {topic} missed "
+            f"{rng.choice(['the cost', 'the timeline', 'the residents', 'the history'])}.")
+
+
+def site_comments(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """(text, kind) pairs: a third each of clean, abuse and spam."""
+    rng = random.Random(seed)
+    kinds = ["clean", "abuse", "spam"]
+    return [(site_comment(rng, kinds[i % 3]) + f" ({i})", kinds[i % 3]) for i in range(count)]
+
+
+@pytest.fixture
+def modq(redis_server, redis_client):
+    """Run `modq ARGS...` in process against the test Redis; stdout and stderr kept apart."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False,
+                             env={"MODQ_REDIS_URL": redis_server.url})
+
+    return run
+
+
+def scores_of(ingest, texts: list[str], prefix: str) -> list[dict]:
+    results = []
+    for i, text in enumerate(texts):
+        response = ingest({"id": f"{prefix}-{i}", "text": text, "language": "en"})
+        assert response.status_code == 200, response.get_json()
+        results.append(response.get_json())
+    return results
+
+
+def wait_for_version(ingest, version: str, prefix: str, seconds: float = 15.0) -> None:
+    """Send comments until one is scored by ``version`` (servers poll every ~2 s)."""
+    deadline = time.monotonic() + seconds
+    for i in range(10_000):
+        if ingest({"id": f"{prefix}-{i}", "text": "checking the model"}).get_json()[
+                "model_version"] == version:
+            return
+        assert time.monotonic() < deadline, f"still not serving {version}"
+        time.sleep(0.2)
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda k: k.models(), "modq:models"),
+        (lambda k: k.model("2026.01.02-1a2b3c4d"), "modq:model:2026.01.02-1a2b3c4d"),
+        (lambda k: k.model_assignments(), "modq:model-assignments"),
+        (lambda k: k.model_history(), "modq:model-history"),
+        (lambda k: k.model_history("demo"), "modq:{demo}:model-history"),
+    ],
+)
+def test_registry_key_forms(build, expected):
+    assert build(RedisKeys()) == expected
+
+
+@pytest.mark.parametrize("version", ["", "a:b", "x y", "{demo}", "a" * 65])
+def test_unusable_model_versions_are_refused(version):
+    with pytest.raises(ValueError):
+        RedisKeys().model(version)
+
+
+# --- labels export and import ---------------------------------------------------------------------
+
+
+def test_labels_export_and_import_round_trip(modq, services, site, tmp_path):
+    store = services.labels
+    author = store.author_hash("demo", "reader-42")
+
+    def decide(comment_id, text, spam, abuse, at):
+        store.record(store.example(site="demo", text=text, labels={"spam": spam, "abuse": abuse},
+                                   decided_at=at, source="moderator", language="en",
+                                   comment_id=comment_id, author_hash=author,
+                                   model_scores={"spam": 0.1, "abuse": 0.7},
+                                   model_version="v1"))
+
+    decide("c1", "you glorbnik", 0, 1, "2026-01-01T10:00:00.000Z")
+    decide("c1", "you glorbnik", 0, 0, "2026-01-03T10:00:00.000Z")  # overturned: replaces
+    decide("c2", "buy zentrofarm", 1, 0, "2026-01-02T10:00:00.000Z")
+    decide("c3", "buy zentrofarm", 1, 0, "2026-01-04T10:00:00.000Z")  # exact duplicate text
+    decide("c4", "fair article", 0, 0, "2025-12-01T10:00:00.000Z")
+
+    out = tmp_path / "labels.jsonl"
+    result = modq("labels", "export", "--site", "demo", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "1 exact duplicates dropped" in result.output
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    by_text = {line["text"]: line for line in lines}
+    assert len(lines) == 3 and set(by_text) == {"you glorbnik", "buy zentrofarm", "fair article"}
+    assert by_text["you glorbnik"]["labels"] == {"spam": 0, "abuse": 0}  # the later decision
+    assert by_text["you glorbnik"]["model_scores"] == {"spam": 0.1, "abuse": 0.7}
+    assert all(line["author_hash"] == author for line in lines)
+    assert "reader-42" not in out.read_text()
+
+    since = tmp_path / "since.jsonl"
+    assert modq("labels", "export", "--since", "2026-01-01", "--out", str(since)).exit_code == 0
+    assert {json.loads(x)["text"] for x in since.read_text().splitlines()} == {
+        "you glorbnik", "buy zentrofarm"}
+
+    services.sites.create("gazette")
+    result = modq("labels", "import", "--site", "gazette", str(out))
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again.jsonl"
+    assert modq("labels", "export", "--site", "gazette", "--out", str(again)).exit_code == 0
+    reimported = [json.loads(line) for line in again.read_text().splitlines()]
+    assert sorted((x["comment_id"], x["text"], x["labels"]["spam"], x["labels"]["abuse"],
+                   x["decided_at"]) for x in reimported) == sorted(
+        (x["comment_id"], x["text"], x["labels"]["spam"], x["labels"]["abuse"], x["decided_at"])
+        for x in lines)
+    assert {x["site"] for x in reimported} == {"gazette"}
+
+
+def test_labels_import_reads_csv_and_refuses_a_bad_line_whole(modq, services, site, tmp_path):
+    good = tmp_path / "history.csv"
+    with good.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "spam", "abuse"])
+        writer.writerow(["Great piece, thanks", "0", "0"])
+        writer.writerow(["cheap loans at marvoloan", "1", "0"])
+        writer.writerow(["cheap loans at marvoloan", "1", "0"])  # same text: kept once
+    result = modq("labels", "import", "--site", "demo", str(good))
+    assert result.exit_code == 0, result.output
+    stored = list(services.labels.iter("demo"))
+    assert sorted((e["text"], e["labels"]["spam"]) for e in stored) == [
+        ("Great piece, thanks", 0), ("cheap loans at marvoloan", 1)]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,spam,abuse\nfine comment,0,0\nbroken,yes,0\n")
+    result = modq("labels", "import", "--site", "demo", str(bad))
+    assert result.exit_code == 1
+    assert "bad.csv:3" in result.output and "spam must be 0 or 1" in result.output
+    assert services.labels.count("demo") == 2  # nothing of the bad file was stored
+
+
+# --- the whole loop ------------------------------------------------------------------------------
+
+
+def last_line(result: Result) -> str:
+    return result.output.strip().splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_decide_export_train_promote_gate_and_rollback(
+    modq, client, services, ingest, moderator_key, tmp_path
+):
+    # A few hundred of the site's comments, each decided by a moderator through the API.
+    moderator = Moderator(client, moderator_key)
+    decided = site_comments(450)
+    for i, (text, kind) in enumerate(decided):
+        assert ingest({"id": f"s{i}", "text": text, "language": "en",
+                       "author": {"id": f"reader-{i % 40}"}}).status_code == 200
+        body = ({"decision": "approve"} if kind == "clean"
+                else {"decision": "reject", "labels": [kind]})
+        response = moderator.post(f"/queue/s{i}/decision", {**body, "overturn": True})
+        assert response.status_code == 200, response.get_json()
+    assert services.labels.count("demo") == 450
+
+    labels_file = tmp_path / "demo.jsonl"
+    result = modq("labels", "export", "--site", "demo", "--out", str(labels_file))
+    assert result.exit_code == 0, result.output
+    assert "reader-" not in labels_file.read_text()
+
+    fresh = site_comments(30, seed=7)  # comments of the same site the model never saw
+    before = scores_of(ingest, [t for t, _ in fresh], "before")
+    default_version = before[0]["model_version"]
+
+    result = modq("train", "--out", str(tmp_path / "m1"), "--labels", str(labels_file),
+                  "--site", "demo", "--seed", "0", "--public-sample", PUBLIC_SAMPLE)
+    assert result.exit_code == 0, result.output
+    version = last_line(result)
+    report = tmp_path / "m1" / "report.html"
+    assert f"Report: {report.resolve()}" in result.output
+    page = report.read_text()
+    for heading in ("Held-out labels (demo)", "learning curve", "Cross-source", "ROC-AUC",
+                    "precision", "Brier"):
+        assert heading in page
+    assert len(list((tmp_path / "m1" / "report").glob("*.png"))) >= 5
+    curve = json.loads((tmp_path / "m1" / "evaluation.json").read_text())["learning_curve"]
+    assert [p["site_labels"] for p in curve][:3] == [0, 100, 300]
+    assert curve[-1]["abuse"]["roc_auc"] > curve[0]["abuse"]["roc_auc"]
+
+    listed = modq("models", "list")
+    assert version in listed.output and "candidate" in listed.output
+    assert scores_of(ingest, ["still the default"], "cand")[0]["model_version"] == default_version
+
+    result = modq("models", "promote", version, "--site", "demo")
+    assert result.exit_code == 0, result.output
+    assert "ROC-AUC" in result.output
+    wait_for_version(ingest, version, "switch1")
+    after = scores_of(ingest, [t for t, _ in fresh], "after")
+    assert {r["model_version"] for r in after} == {version}
+    offline = modq("score", "--site", "demo", input=json.dumps({"id": "o1", "text": fresh[0][0]}))
+    assert json.loads(offline.output)["model_version"] == version
+
+    def mean(results, kind, category):
+        values = [r["scores"][category] for r, (_, k) in zip(results, fresh, strict=True)
+                  if k == kind]
+        return sum(values) / len(values)
+
+    # The site's labels say: its insult is abuse, its brands are spam, its readers are fine.
+    assert mean(after, "abuse", "abuse") > mean(before, "abuse", "abuse") + 0.2
+    assert mean(after, "spam", "spam") > mean(before, "spam", "spam") + 0.2
+    assert mean(after, "abuse", "abuse") > mean(after, "clean", "abuse") + 0.3
+    assert mean(after, "spam", "spam") > mean(after, "clean", "spam") + 0.3
+
+    # A model trained on the opposite of what moderators decided is refused by the gate ...
+    flipped = tmp_path / "flipped.jsonl"
+    with flipped.open("w") as out:
+        for line in labels_file.read_text().splitlines():
+            record = json.loads(line)
+            record["labels"] = {c: 1 - v for c, v in record["labels"].items()}
+            out.write(json.dumps(record) + "\n")
+    result = modq("train", "--out", str(tmp_path / "worse"), "--labels", str(flipped),
+                  "--site", "demo", "--public-sample", PUBLIC_SAMPLE)
+    assert result.exit_code == 0, result.output
+    worse = last_line(result)
+    result = modq("models", "promote", worse, "--site", "demo")
+    assert result.exit_code == 1
+    assert "refused" in result.output and "worse" in result.output
+    assert version in result.output and "0." in result.output  # the numbers are shown
+    assert services.models.registry.active("demo") == version
+
+    # ... unless forced; and rolling back restores the earlier model's scores exactly.
+    result = modq("models", "promote", worse, "--site", "demo", "--force")
+    assert result.exit_code == 0, result.output
+    wait_for_version(ingest, worse, "switch2")
+    result = modq("models", "rollback", "--site", "demo")
+    assert result.exit_code == 0 and version in result.output, result.output
+    wait_for_version(ingest, version, "switch3")
+    assert [r["scores"] for r in scores_of(ingest, [t for t, _ in fresh], "again")] == [
+        r["scores"] for r in after]
+    result = modq("models", "rollback", "--site", "demo")
+    assert result.exit_code == 0 and "the default model" in result.output, result.output
+    wait_for_version(ingest, default_version, "switch4")
+    assert [r["scores"] for r in scores_of(ingest, [t for t, _ in fresh], "back")] == [
+        r["scores"] for r in before]
+    result = modq("models", "rollback", "--site", "demo")
+    assert result.exit_code == 1 and "nothing to roll back" in result.output
+
+    # The other sites never left the default model.
+    services.sites.create("gazette")
+    other = services.api_keys.create("gazette", "ingest")[1]
+    response = client.post("/v1/comments", json={"id": "g1", "text": fresh[0][0]},
+                           headers={"Authorization": f"Bearer {other}"})
+    assert response.get_json()["model_version"] == default_version
+
+
+# --- hot switch ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory) -> Path:
+    from training.train import train_model
+
+    return train_model(tmp_path_factory.mktemp("small") / "model", seed=1,
+                       public_per_source=int(PUBLIC_SAMPLE))
+
+
+@pytest.mark.slow
+def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, ingest_key,
+                                                            small_model):
+    registry = ModelRegistry(services.redis, services.keys)
+    candidate = registry.register(small_model).version
+    default_version = services.scorer.version
+    assert candidate != default_version
+    stop = threading.Event()
+    failures: list[object] = []
+    versions: list[str] = []
+
+    def hammer(worker: int) -> None:
+        client = app.test_client()
+        n = 0
+        while not stop.is_set():
+            n += 1
+            response = client.post("/v1/comments", json={"id": f"w{worker}-{n}",
+                                                         "text": f"comment {n} from {worker}"},
+                                   headers={"Authorization": f"Bearer {ingest_key}"})
+            if response.status_code != 200:
+                failures.append((response.status_code, response.get_data(as_text=True)))
+            else:
+                versions.append(response.get_json()["model_version"])
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(1.0)
+        registry.promote(candidate, "demo")
+        deadline = time.monotonic() + 15
+        while candidate not in versions[-5:] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        registry.rollback("demo")
+        deadline = time.monotonic() + 15
+        while versions[-1] != default_version and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert failures == []
+    assert candidate in versions and versions[-1] == default_version
+    switches = sum(1 for a, b in zip(versions, versions[1:], strict=False) if a != b)
+    assert len(versions) > 50 and switches >= 2
+
+
+def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(app, services, ingest,
+                                                                  small_model):
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(small_model).version
+    services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
+    registry.promote(version, "demo")
+    services.models.refresh()
+    response = ingest({"id": "x1", "text": "hello there"})
+    assert response.status_code == 200
+    assert response.get_json()["model_version"] == services.scorer.version
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+
+def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
+    store = services.labels
+    for i, (text, kind) in enumerate(site_comments(90) + [
+            ("BUY CHEAP WATCHES NOW at www.cheap-watches.example click here!!!", "spam"),
+            ("You are an idiot and everyone here hates you.", "abuse")] * 10):
+        store.record(store.example(site="demo", text=text, labels={
+            "spam": int(kind == "spam"), "abuse": int(kind == "abuse")},
+            decided_at="2026-01-01T00:00:00.000Z", source="moderator", language="en",
+            comment_id=f"t{i}"))
+    result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    spam = next(line for line in lines if line.startswith("spam:"))
+    assert "review at" in spam and "precision" in spam and "recall" in spam
+    assert lines[-1].startswith("Apply with: modq sites update demo --review-threshold spam=")
+    result = modq("thresholds", "suggest", "--site", "nosuch", "--precision", "0.9")
+    assert result.exit_code == 1
+
+
+def test_models_commands_explain_unknown_versions(modq, site):
+    result = modq("models", "promote", "2026.01.01-deadbeef")
+    assert result.exit_code == 1 and "no registered model" in result.output
+    result = modq("models", "rollback")
+    assert result.exit_code == 1 and "nothing to roll back" in result.output
+    assert modq("models", "list").exit_code == 0
+
+
+def test_label_store_example_ids_pick_the_holdout_the_same_way():
+    from training.evaluate import held_out
+
+    ids = [LabelStore.example_id({"comment_id": f"c{i}", "text": "x"}) for i in range(2000)]
+    share = sum(held_out(i) for i in ids) / len(ids)
+    assert 0.15 < share < 0.25
+    assert [held_out(i) for i in ids] == [held_out(i) for i in ids]
