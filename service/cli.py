@@ -767,9 +767,10 @@ def quickstart(obj: CommandContext) -> None:
 
 def _register_groups() -> None:
     from service.cli_moderation import GROUPS as MODERATION_GROUPS
-    from service.cli_training import GROUPS as TRAINING_GROUPS  # retraining issue
+    from service.cli_privacy import GROUPS as PRIVACY_GROUPS
+    from service.cli_training import GROUPS as TRAINING_GROUPS
 
-    for group in (*MODERATION_GROUPS, *TRAINING_GROUPS):
+    for group in (*MODERATION_GROUPS, *TRAINING_GROUPS, *PRIVACY_GROUPS):
         main.add_command(group)
 
 

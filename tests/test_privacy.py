@@ -9,14 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from service.cli_privacy import authors
 from tests.moderation_support import review_everything
 
 DAY = 86_400
-
-# service.cli registers the group; until then (and harmlessly after) the tests add it themselves.
-if "authors" not in main.commands:
-    main.add_command(authors)
 
 
 @pytest.fixture
