@@ -98,36 +98,32 @@ def normalize_comment(text: str) -> NormalizedComment:
     """
     original = strip_invisible(text)
     tokens: list[Token] = []
+    append = tokens.append
     for match in _CHUNK_RE.finditer(original):
         start, end = match.span()
         chunk = match.group()
-        pieces = _plain_chunk(chunk)
-        if pieces is not None:
-            tokens.extend(Token(piece, start, end) for piece in pieces)
+        if "." not in chunk and "/" not in chunk and "@" not in chunk:
+            for piece in normalize_chunk(chunk):
+                append(Token(piece, start, end))
             continue
         url = _find_link(chunk)
         if url:
             kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
-            tokens.append(Token(kind, start + url.start(), start + url.end()))
+            append(Token(kind, start + url.start(), start + url.end()))
             before, after = chunk[: url.start()], chunk[url.end():]
             for piece in normalize_chunk(before):
-                tokens.append(Token(piece, start, start + url.start()))
+                append(Token(piece, start, start + url.start()))
             for piece in normalize_chunk(after):
-                tokens.append(Token(piece, start + url.end(), end))
+                append(Token(piece, start + url.end(), end))
             continue
         if chunk[0] == "@" and _MENTION_RE.match(chunk):
-            tokens.append(Token(MENTION_TOKEN, start, end))
+            append(Token(MENTION_TOKEN, start, end))
             continue
         for piece in normalize_chunk(chunk):
-            tokens.append(Token(piece, start, end))
-    return NormalizedComment(original, tuple(_join_spaced_letters(tokens)))
-
-
-def _plain_chunk(chunk: str) -> tuple[str, ...] | None:
-    """The pieces of a chunk that cannot hold a link or a mention, or None if it might."""
-    if "." in chunk or "/" in chunk or "@" in chunk:
-        return None
-    return normalize_chunk(chunk)
+            append(Token(piece, start, end))
+    if _has_spaced_letters(tokens):
+        tokens = _join_spaced_letters(tokens)
+    return NormalizedComment(original, tuple(tokens))
 
 
 def _find_link(chunk: str) -> regex.Match[str] | None:
@@ -174,6 +170,18 @@ def _normalize_korean(chunk: str) -> str:
     for pattern, canonical in _KOREAN_VARIANTS:
         chunk = pattern.sub(canonical, chunk)
     return chunk
+
+
+def _has_spaced_letters(tokens: list[Token]) -> bool:
+    run = 0
+    for token in tokens:
+        if len(token.text) == 1:
+            run += 1
+            if run == 3:
+                return True
+        else:
+            run = 0
+    return False
 
 
 def _join_spaced_letters(tokens: list[Token]) -> list[Token]:

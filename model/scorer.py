@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -183,14 +184,9 @@ class Scorer:
                         by_span[span] = by_span.get(span, 0.0) + contribution / width / len(starts)
         top_chars = _top_positive(chars, k, self._char_terms)
         if top_chars:
-            pieces = _run_pieces(comment, runs)
+            located = _RunLocator(comment, runs)
             for gram, contribution in top_chars:
-                spans = [
-                    span
-                    for run, run_pieces in zip(runs, pieces, strict=True)
-                    if gram in _gram_set(run)
-                    for span in _gram_spans(gram, run, run_pieces)
-                ]
+                spans = located.spans(gram)
                 for span in spans:
                     by_span[span] = by_span.get(span, 0.0) + contribution / len(spans)
         reasons = []
@@ -265,43 +261,43 @@ def _top_positive(
     ]
 
 
-def _run_pieces(comment: NormalizedComment, runs: list[str]) -> list[list[tuple[int, Token]]]:
-    """For each character n-gram run, its tokens and their offsets inside the run."""
-    pieces = []
-    tokens = comment.tokens
-    position = 0
-    for run in runs:
-        run_pieces: list[tuple[int, Token]] = []
-        offset = 0
-        while offset < len(run) and position < len(tokens):
-            token = tokens[position]
-            run_pieces.append((offset, token))
-            offset += len(token.text)
-            position += 1
-        pieces.append(run_pieces)
-    return pieces
+class _RunLocator:
+    """Finds which tokens of a comment a character n-gram came from."""
 
+    def __init__(self, comment: NormalizedComment, runs: list[str]) -> None:
+        # The padded runs laid end to end: a gram (which has spaces only at its ends) occurs in
+        # this string exactly where it occurs in a run.
+        self.padded = "".join(f" {run} " for run in runs)
+        self.run_starts: list[int] = []  # offset of each run's first letter in ``padded``
+        self.pieces: list[list[tuple[int, Token]]] = []  # per run: (offset in run, token)
+        tokens = comment.tokens
+        position = offset_in_padded = 0
+        for run in runs:
+            self.run_starts.append(offset_in_padded + 1)
+            offset_in_padded += len(run) + 2
+            pieces: list[tuple[int, Token]] = []
+            offset = 0
+            while offset < len(run) and position < len(tokens):
+                token = tokens[position]
+                pieces.append((offset, token))
+                offset += len(token.text)
+                position += 1
+            self.pieces.append(pieces)
 
-@lru_cache(maxsize=50_000)
-def _gram_set(run: str) -> frozenset[str]:
-    return frozenset(word_char_grams(run))
-
-
-def _gram_spans(gram: str, run: str, pieces: list[tuple[int, Token]]) -> list[tuple[int, int]]:
-    """Comment spans of the tokens that an occurrence of ``gram`` in ``run`` overlaps."""
-    if len(pieces) == 1:
-        token = pieces[0][1]
-        return [(token.start, token.end)]
-    inner = gram.strip(" ")
-    spans = []
-    start = run.find(inner)
-    while start >= 0:
-        end = start + len(inner)
-        for offset, token in pieces:
-            if offset < end and start < offset + len(token.text):
-                spans.append((token.start, token.end))
-        start = run.find(inner, start + 1)
-    return spans
+    def spans(self, gram: str) -> list[tuple[int, int]]:
+        """Comment spans of the tokens each occurrence of ``gram`` overlaps."""
+        found = []
+        position = self.padded.find(gram)
+        while position >= 0:
+            run = bisect_right(self.run_starts, position) - 1
+            pieces = self.pieces[max(run, 0)]
+            start = position - self.run_starts[max(run, 0)]
+            end = start + len(gram)
+            for offset, token in pieces:
+                if len(pieces) == 1 or (offset < end and start < offset + len(token.text)):
+                    found.append((token.start, token.end))
+            position = self.padded.find(gram, position + 1)
+        return found
 
 
 def _merge_same_text(reasons: list[Reason]) -> list[Reason]:

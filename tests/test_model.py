@@ -1,0 +1,230 @@
+"""The shipped model: its fast path agrees with scikit-learn, it survives evasion, and it refuses
+files it cannot trust."""
+
+import json
+import random
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model import scorer as scorer_module
+from model.artifact import ModelFileError
+from model.scorer import Reason, Scorer, load_default_model, load_model
+from training.datasets import load_examples
+from training.train import TrainingConfig, export, pipeline_from_artifact, train_pipeline
+
+DEFAULT_DIR = Path(scorer_module.__file__).with_name("default")
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return load_default_model()
+
+
+@pytest.fixture(scope="module")
+def bundled_texts() -> list[str]:
+    """A few hundred bundled comments from every source, both languages."""
+    examples = load_examples()
+    rng = random.Random(7)
+    by_source: dict[str, list[str]] = {}
+    for example in examples:
+        by_source.setdefault(example.source, []).append(example.text)
+    return [text for source in sorted(by_source) for text in rng.sample(by_source[source], 50)]
+
+
+def probabilities(scorer: Scorer, texts: list[str]) -> np.ndarray:
+    return np.array([[r.scores[c] for c in scorer.categories] for r in scorer.score_many(texts)])
+
+
+def test_default_model_describes_itself(scorer: Scorer) -> None:
+    assert re.fullmatch(r"\d{4}\.\d{2}\.\d{2}-[0-9a-f]{8}", scorer.version)
+    assert scorer.categories == ("spam", "abuse")
+    meta = scorer.metadata
+    assert meta["version"] == scorer.version
+    assert re.fullmatch(r"[0-9a-f]{64}", meta["training_data_sha256"])
+    assert {"python", "numpy", "scikit-learn"} <= set(meta["libraries"])
+    assert set(meta["metrics"]) == {"spam", "abuse"}
+
+
+def test_fast_path_matches_the_pipeline_it_was_exported_from(scorer: Scorer, bundled_texts):
+    pipeline = pipeline_from_artifact(DEFAULT_DIR)
+    expected = pipeline.predict_proba(bundled_texts)
+    assert np.abs(probabilities(scorer, bundled_texts) - expected).max() < 1e-9
+
+
+def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts) -> None:
+    examples = load_examples()
+    sample = random.Random(3).sample(examples, 3000)
+    config = TrainingConfig(word_features=3000, char_features=8000, calibration_folds=3,
+                            spam_negatives_per_source=200)
+    pipeline, _ = train_pipeline(sample, config, seed=0)
+    version = export(pipeline, tmp_path / "model", {"note": "test"})
+    loaded = load_model(tmp_path / "model")
+    assert loaded.version == version
+    expected = pipeline.predict_proba(bundled_texts)
+    assert np.abs(probabilities(loaded, bundled_texts) - expected).max() < 1e-9
+    # Same pipeline, same bytes, same version.
+    assert export(pipeline, tmp_path / "again", {"note": "test"}) == version
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Check out my channel and subscribe!!! http://bit.ly/2xYz", "spam"),
+        ("Make money from home, earn $500 a day, contact me on whatsapp +1 555 123 4567", "spam"),
+        ("You are a pathetic idiot and a moron, shut up", "abuse"),
+        ("병신 같은 새끼 꺼져라", "abuse"),
+        ("ㅅㅂ 기자 수준 진짜 쓰레기네", "abuse"),
+    ],
+)
+def test_obvious_comments_score_high(scorer: Scorer, text: str, category: str) -> None:
+    assert scorer.score(text).scores[category] > 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for the thorough reporting, the council should publish the budget.",
+        "I disagree with the author: the new tax will hit small businesses hardest.",
+        "좋은 기사 감사합니다. 잘 읽었습니다.",
+        "송중기 시대극은 믿고본다. 첫회 신선하고 좋았다.",
+    ],
+)
+def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
+    scores = scorer.score(text).scores
+    assert scores["spam"] < 0.2
+    assert scores["abuse"] < 0.3
+
+
+@pytest.mark.parametrize(
+    ("plain", "disguised", "category"),
+    [
+        ("you are an idiot", "you are an 1d10t", "abuse"),
+        ("you are an idiot", "you are an i d i o t", "abuse"),
+        ("you are an idiot", "YOU ARE AN IDIOT", "abuse"),
+        ("you are an idiot", "you are an id\u200biot", "abuse"),
+        ("you are an idiot", "ｙｏｕ ａｒｅ ａｎ ｉｄｉｏｔ", "abuse"),
+        ("shut up you stupid bitch", "shut up you $tup1d b!tch", "abuse"),
+        ("shut up you stupid bitch", "shut up you stuuuupid biiiitch", "abuse"),
+        ("fuck you", "f.u.c.k you", "abuse"),
+        ("씨발 진짜", "ㅅㅂ 진짜", "abuse"),
+        ("병신 새끼", "병 신 새 끼", "abuse"),
+        ("씨발 꺼져", "시1발 꺼져", "abuse"),
+        ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
+        ("check out my channel", "c h e c k out my channel", "spam"),
+    ],
+)
+def test_disguised_comments_score_like_plain_ones(
+    scorer: Scorer, plain: str, disguised: str, category: str
+) -> None:
+    assert abs(scorer.score(disguised).scores[category] - scorer.score(plain).scores[category]) <= 0.1
+
+
+def test_reasons_point_at_the_offending_words(scorer: Scorer) -> None:
+    text = "You are an IDIOT, go away"
+    result = scorer.score(text)
+    abuse = [r for r in result.reasons if r.category == "abuse"]
+    assert abuse and all(r.weight > 0 for r in abuse)
+    assert [r.weight for r in abuse] == sorted((r.weight for r in abuse), reverse=True)
+    terms = [r.text for r in abuse if r.kind == "term"]
+    assert "IDIOT" in terms
+    assert all(term in text for term in terms)
+    assert len(abuse) <= 5
+
+
+def test_reasons_name_spam_signals(scorer: Scorer) -> None:
+    result = scorer.score("FREE iPhone!!! click here bit.ly/win123")
+    described = [r.describe() for r in result.reasons if r.category == "spam"]
+    assert "spam: link shortener (bit.ly)" in described
+
+
+def test_korean_reasons_are_words_of_the_comment(scorer: Scorer) -> None:
+    text = "이 기자 진짜 병신 아니냐"
+    result = scorer.score(text)
+    terms = [r.text for r in result.reasons if r.category == "abuse" and r.kind == "term"]
+    assert "병신" in terms
+    assert all(term in text for term in terms)
+
+
+def test_describe() -> None:
+    assert Reason("abuse", "term", "idiot", 1.2).describe() == 'abuse: "idiot"'
+    reason = Reason("spam", "signal", "bit.ly", 0.8, "link shortener")
+    assert reason.describe() == "spam: link shortener (bit.ly)"
+
+
+def test_language_given_or_detected(scorer: Scorer) -> None:
+    assert scorer.score("좋은 기사 감사합니다").language == "ko"
+    assert scorer.score("nice article").language == "en"
+    assert scorer.score("nice article", language="fr").language == "fr"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u200b", "!!!", "\U0001f602" * 50, "a" * 5000])
+def test_degenerate_comments_get_probabilities(scorer: Scorer, text: str) -> None:
+    result = scorer.score(text)
+    assert set(result.scores) == {"spam", "abuse"}
+    assert all(0.0 <= p <= 1.0 for p in result.scores.values())
+    assert result.model_version == scorer.version
+
+
+def test_score_many_lines_up_with_score(scorer: Scorer) -> None:
+    texts = ["hello", "병신", "subscribe to my channel"]
+    assert scorer.score_many(texts, ["en", None, "en"]) == [
+        scorer.score("hello", "en"), scorer.score("병신"), scorer.score(texts[2], "en")]
+    with pytest.raises(ValueError):
+        scorer.score_many(texts, ["en"])
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(DEFAULT_DIR, tmp_path / "model"))
+
+
+def test_tampered_weights_are_refused(model_copy: Path) -> None:
+    weights = model_copy / "weights.npz"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="sha256"):
+        load_model(model_copy)
+
+
+def test_swapped_vocabulary_is_refused(model_copy: Path) -> None:
+    (model_copy / "vocabulary.json.gz").write_bytes(b"not the vocabulary")
+    with pytest.raises(ModelFileError, match="vocabulary.json.gz"):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    ["not json", json.dumps({"format": "something-else"}), json.dumps([1, 2])],
+)
+def test_unknown_manifest_is_refused(model_copy: Path, manifest: str) -> None:
+    (model_copy / "manifest.json").write_text(manifest)
+    with pytest.raises(ModelFileError):
+        load_model(model_copy)
+
+
+def test_future_format_is_refused(model_copy: Path) -> None:
+    manifest = json.loads((model_copy / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (model_copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelFileError, match="format version"):
+        load_model(model_copy)
+
+
+def test_missing_model_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ModelFileError, match="not found"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_missing_default_model_says_how_to_build_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(scorer_module, "DEFAULT_MODEL_DIR", tmp_path)
+    with pytest.raises(ModelFileError, match="python -m training build-default"):
+        load_default_model()
+
+
+def test_manifest_path_also_loads(scorer: Scorer) -> None:
+    assert load_model(DEFAULT_DIR / "manifest.json").version == scorer.version

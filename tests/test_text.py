@@ -1,0 +1,118 @@
+"""Unicode clean-up, visible length, language detection and evasion-proof normalisation."""
+
+import pytest
+
+from model.language import detect_language
+from model.normalize import normalize_comment
+from model.text import strip_invisible, visible_length
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("id\u200biot", "idiot"),  # zero-width space
+        ("id\u200ciot", "idiot"),  # zero-width non-joiner
+        ("id\u2060iot", "idiot"),  # word joiner
+        ("\ufeffidiot", "idiot"),  # BOM
+        ("id\u00adiot", "idiot"),  # soft hyphen
+        ("\u202eidiot\u202c", "idiot"),  # bidi override
+        ("\u2066idiot\u2069", "idiot"),  # bidi isolate
+        ("\u200fidiot\u200e", "idiot"),  # bidi marks
+        ("id\u200diot", "idiot"),  # ZWJ between letters goes
+        (FAMILY, FAMILY),  # ZWJ between emoji stays
+        ("\U0001f469\U0001f3fd\u200d\U0001f4bb", "\U0001f469\U0001f3fd\u200d\U0001f4bb"),
+        ("a\x00b\x07c", "abc"),  # control characters
+        ("line one\nline\ttwo", "line one\nline\ttwo"),  # newline and tab stay
+        ("e\u0301", "\u00e9"),  # NFC
+        ("\u1112\u1161\u11ab", "\ud55c"),  # conjoining jamo compose to 한
+    ],
+)
+def test_strip_invisible(raw: str, clean: str) -> None:
+    assert strip_invisible(raw) == clean
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        ("", 0),
+        ("hello", 5),
+        ("한국어", 3),
+        ("\u1112\u1161\u11ab", 1),  # decomposed Hangul syllable
+        ("e\u0301\u0323", 1),  # letter + two combining marks
+        ("\U0001f1f0\U0001f1f7", 1),  # flag
+        (FAMILY, 1),
+        ("\U0001f44d\U0001f3fd", 1),  # emoji + skin tone
+        ("id\u200b\u200biot", 5),  # invisible characters do not count
+        ("ok \U0001f1f0\U0001f1f7!", 5),
+    ],
+)
+def test_visible_length(text: str, length: int) -> None:
+    assert visible_length(text) == length
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("You are completely wrong about this and you know it", "en"),
+        ("idiot", "en"),
+        ("송중기 시대극은 믿고본다. 첫회 신선하고 좋았다.", "ko"),
+        ("ㅅㅂ", "ko"),
+        ("이 기사 진짜 lol 웃기네", "ko"),
+        ("Je ne sais pas ce que vous voulez dire avec cette phrase", "fr"),
+        ("Das ist nicht gut und ich bin sehr enttäuscht", "de"),
+        ("これは日本語の文章です", "ja"),
+        ("Это просто ужасная статья", "ru"),
+        ("", "und"),
+        ("12345 !!! ???", "und"),
+        ("\U0001f602\U0001f602", "und"),
+    ],
+)
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+@pytest.mark.parametrize("text", [None, 42, b"bytes"])
+def test_detect_language_never_raises(text: object) -> None:
+    assert detect_language(text) == "und"  # type: ignore[arg-type]
+
+
+def words(text: str) -> list[str]:
+    return [token.text for token in normalize_comment(text).tokens]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("IDIOT", ["idiot"]),
+        ("ＩＤＩＯＴ", ["idiot"]),  # full-width
+        ("𝐢𝐝𝐢𝐨𝐭", ["idiot"]),  # mathematical bold
+        ("id\u200biot", ["idiot"]),
+        ("1d10t", ["idiot"]),
+        ("$tup1d", ["stupid"]),
+        ("b!tch", ["bitch"]),
+        ("@ss hole", ["xuserx", "hole"]),  # a leading @ reads as a mention
+        ("a$$hole", ["asshole"]),
+        ("stuuuuupid", ["stuupid"]),
+        ("i d i o t", ["idiot"]),
+        ("f.u.c.k you", ["fuck", "you"]),
+        ("f-u-c-k", ["fuck"]),
+        ("visit bit.ly/abc now", ["visit", "xurlx", "now"]),
+        ("mail me: a.b@example.com", ["mail", "me", "xemailx"]),
+        ("ㅅㅂ", ["씨발"]),
+        ("ㅂㅅ같은", ["병신같은"]),
+        ("시1발", ["씨발"]),
+        ("씨.발", ["씨발"]),
+        ("병 신 새 끼", ["병신새끼"]),
+        ("I have 2 cats", ["i", "have", "2", "cats"]),
+    ],
+)
+def test_normalisation_undoes_evasion(text: str, expected: list[str]) -> None:
+    assert words(text) == expected
+
+
+def test_token_spans_point_into_the_comment() -> None:
+    comment = normalize_comment("You   are an 1d10t!!")
+    spans = [comment.original[t.start : t.end] for t in comment.tokens]
+    assert spans == ["You", "are", "an", "1d10t!!"]
