@@ -1,0 +1,1 @@
+"""modq's benchmarks: ``python -m bench`` (full), ``python -m bench --smoke`` (seconds, for CI)."""
