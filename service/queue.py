@@ -317,7 +317,7 @@ class ReviewQueue:
                 break
         selected.extend(self._keep(site, chunk, where, skip_leased, now))
         if where.order == "oldest":
-            selected.sort(key=lambda r: r["received_at"])
+            selected.sort(key=lambda r: (r["received_at"], r["id"]))  # ids break ties within a ms
         elif where.order == "uncertain":
             selected.sort(key=uncertainty)
         return selected[:limit]

@@ -51,6 +51,13 @@ class ModqSessionInterface(SecureCookieSessionInterface):
                         return None
         return super().get_signing_serializer(app)
 
+    def open_session(self, app: Flask, request):
+        # API callers send no session cookie: an empty session costs them no key lookup or
+        # signature check. A login still gets a signed cookie when the session is saved.
+        if app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
