@@ -56,8 +56,9 @@ class Plan:
 
 
 FULL = Plan(seconds=15, rounds=2, queued=100_000, training_sizes=(10_000, 30_000, 100_000))
-SMOKE = Plan(seconds=2, rounds=1, queued=1_000, training_sizes=(1_000,), warmup_seconds=1,
-             corpus_size=500)
+SMOKE = Plan(
+    seconds=2, rounds=1, queued=1_000, training_sizes=(1_000,), warmup_seconds=1, corpus_size=500
+)
 
 
 class Bench:
@@ -84,8 +85,11 @@ class Bench:
         sites, api_keys = SiteStore(client, keys), ApiKeyStore(client, keys)
         sites.create("bench")
         # Every comment of this site is queued for review: the memory and queue measurements.
-        sites.create("bench-queue", review_thresholds={"spam": 0.0, "abuse": 0.0},
-                     reject_thresholds={"spam": 1.0, "abuse": 1.0})
+        sites.create(
+            "bench-queue",
+            review_thresholds={"spam": 0.0, "abuse": 0.0},
+            reject_thresholds={"spam": 1.0, "abuse": 1.0},
+        )
         self.ingest_key = api_keys.create("bench", "ingest")[1]
         self.queue_ingest_key = api_keys.create("bench-queue", "ingest")[1]
         self.moderator_key = api_keys.create("bench-queue", "moderator")[1]
@@ -104,13 +108,35 @@ class Bench:
         self.redis.stop()
 
     # --- load --------------------------------------------------------------------------------
-    def drive(self, server: GunicornServer, path: str, key: str | None, seconds: float,
-              batch: int = 1, rate: float = 0.0) -> LoadResult:
+    def drive(
+        self,
+        server: GunicornServer,
+        path: str,
+        key: str | None,
+        seconds: float,
+        batch: int = 1,
+        rate: float = 0.0,
+    ) -> LoadResult:
         if self.use_wrk:
-            return run_wrk(server.url, path, key, self.texts_file, seconds,
-                           mode="batch" if batch > 1 else "single", batch_size=batch, rate=rate)
-        return python_comment_load(server.url, path, key, [s.text for s in self.samples],
-                                   seconds, batch_size=batch, rate=rate)
+            return run_wrk(
+                server.url,
+                path,
+                key,
+                self.texts_file,
+                seconds,
+                mode="batch" if batch > 1 else "single",
+                batch_size=batch,
+                rate=rate,
+            )
+        return python_comment_load(
+            server.url,
+            path,
+            key,
+            [s.text for s in self.samples],
+            seconds,
+            batch_size=batch,
+            rate=rate,
+        )
 
     def best_of_rounds(self) -> tuple[LoadResult, LoadResult]:
         """Echo and single intake, alternated ``rounds`` times; the best of each is kept.
@@ -122,10 +148,13 @@ class Bench:
         single: list[LoadResult] = []
         for _ in range(self.plan.rounds):
             echo.append(self.drive(self.echo, "/echo", None, self.plan.seconds))
-            single.append(self.drive(self.service, "/v1/comments", self.ingest_key,
-                                     self.plan.seconds))
-        return (max(echo, key=lambda r: r.requests_per_second),
-                max(single, key=lambda r: r.requests_per_second))
+            single.append(
+                self.drive(self.service, "/v1/comments", self.ingest_key, self.plan.seconds)
+            )
+        return (
+            max(echo, key=lambda r: r.requests_per_second),
+            max(single, key=lambda r: r.requests_per_second),
+        )
 
     def run_load(self) -> None:
         warm = self.plan.warmup_seconds
@@ -134,76 +163,128 @@ class Bench:
         self.drive(self.service, "/v1/comments/batch", self.ingest_key, warm, batch=100)
 
         echo, single = self.best_of_rounds()
-        batch = self.drive(self.service, "/v1/comments/batch", self.ingest_key, self.plan.seconds,
-                           batch=100)
+        batch = self.drive(
+            self.service, "/v1/comments/batch", self.ingest_key, self.plan.seconds, batch=100
+        )
         rate = single.requests_per_second / 2
-        paced = self.drive(self.service, "/v1/comments", self.ingest_key, self.plan.seconds,
-                           rate=rate)
+        paced = self.drive(
+            self.service, "/v1/comments", self.ingest_key, self.plan.seconds, rate=rate
+        )
 
         intake_ratio = single.requests_per_second / echo.requests_per_second
         batch_ratio = batch.items_per_second / single.requests_per_second
         self.rows += [
             Row("bare Flask echo app", f"{echo.requests_per_second:,.0f} req/s", echo),
-            Row("POST /v1/comments", f"{single.requests_per_second:,.0f} req/s", single,
-                target="≥ 0.6 × echo", ratio=f"{intake_ratio:.2f} × echo", met=intake_ratio >= 0.6),
-            Row("POST /v1/comments/batch (100)", f"{batch.items_per_second:,.0f} comments/s", batch,
-                target="≥ 5 × single", ratio=f"{batch_ratio:.1f} × single", met=batch_ratio >= 5),
-            Row(f"POST /v1/comments paced at 50% ({rate:,.0f}/s)",
-                f"{paced.requests_per_second:,.0f} req/s", paced, target="p99 ≤ 20 ms",
-                ratio=f"p99 {paced.p99_ms:.1f} ms", met=paced.p99_ms <= 20.0),
+            Row(
+                "POST /v1/comments",
+                f"{single.requests_per_second:,.0f} req/s",
+                single,
+                target="≥ 0.6 × echo",
+                ratio=f"{intake_ratio:.2f} × echo",
+                met=intake_ratio >= 0.6,
+            ),
+            Row(
+                "POST /v1/comments/batch (100)",
+                f"{batch.items_per_second:,.0f} comments/s",
+                batch,
+                target="≥ 5 × single",
+                ratio=f"{batch_ratio:.1f} × single",
+                met=batch_ratio >= 5,
+            ),
+            Row(
+                f"POST /v1/comments paced at 50% ({rate:,.0f}/s)",
+                f"{paced.requests_per_second:,.0f} req/s",
+                paced,
+                target="p99 ≤ 20 ms",
+                ratio=f"p99 {paced.p99_ms:.1f} ms",
+                met=paced.p99_ms <= 20.0,
+            ),
         ]
         if paced.uncorrected_p99_ms is not None:
             self.rows[-1].notes.append(
                 f"latency from when each request was due; from when it was sent: "
-                f"p50 {paced.uncorrected_p50_ms:.1f} ms, p99 {paced.uncorrected_p99_ms:.1f} ms")
+                f"p50 {paced.uncorrected_p50_ms:.1f} ms, p99 {paced.uncorrected_p99_ms:.1f} ms"
+            )
         for row in self.rows:
             if row.load and row.load.errors:
                 row.notes.append(f"{row.load.errors} errors")
 
     def run_memory(self) -> None:
         texts = [s.text for s in corpus.comments_of_length(self.plan.queued, seed=1)]
-        found = memory_per_queued_comment(self.redis.client(), self.queue_key, self.service.url,
-                                          self.queue_ingest_key, texts)
+        found = memory_per_queued_comment(
+            self.redis.client(), self.queue_key, self.service.url, self.queue_ingest_key, texts
+        )
         per = found["bytes_per_comment"]
-        row = Row(f"Redis memory per queued 250-char comment ({found['queued']:,} queued)",
-                  f"{per:,.0f} B", None, target="≤ 2 KiB", ratio=f"{per / KIB:.2f} KiB",
-                  met=per <= 2 * KIB)
-        row.notes.append(f"record {found['sample_record_bytes']} B of JSON, key "
-                         f"{found['sample_key_memory_usage']} B by MEMORY USAGE")
+        row = Row(
+            f"Redis memory per queued 250-char comment ({found['queued']:,} queued)",
+            f"{per:,.0f} B",
+            None,
+            target="≤ 2 KiB",
+            ratio=f"{per / KIB:.2f} KiB",
+            met=per <= 2 * KIB,
+        )
+        row.notes.append(
+            f"record {found['sample_record_bytes']} B of JSON, key "
+            f"{found['sample_key_memory_usage']} B by MEMORY USAGE"
+        )
         if found["failed"]:
             row.notes.append(f"{found['failed']} comments failed")
         self.rows.append(row)
 
     def run_queue(self) -> None:
-        status, _ = post_json(self.service.url, "/v1/sites/bench-queue/queue/claim",
-                              {"limit": 1, "lease_seconds": 1}, self.moderator_key)
+        status, _ = post_json(
+            self.service.url,
+            "/v1/sites/bench-queue/queue/claim",
+            {"limit": 1, "lease_seconds": 1},
+            self.moderator_key,
+        )
         if status != 200:
-            self.rows.append(Row("claim + decide", "skipped", None,
-                                 notes=[f"POST /v1/sites/<site>/queue/claim answered {status}; "
-                                        "the queue API is not ready"]))
+            self.rows.append(
+                Row(
+                    "claim + decide",
+                    "skipped",
+                    None,
+                    notes=[
+                        f"POST /v1/sites/<site>/queue/claim answered {status}; "
+                        "the queue API is not ready"
+                    ],
+                )
+            )
             return
-        result, detail = claim_and_decide(self.service.url, "bench-queue", self.moderator_key,
-                                          self.plan.seconds)
-        row = Row("claim (10) + decide each", f"{result.requests_per_second:,.0f} decisions/s",
-                  result)
-        row.notes.append(f"claim p50/p99 {detail['claim_p50_ms']:.1f}/"
-                         f"{detail['claim_p99_ms']:.1f} ms, "
-                         f"decision p50/p99 {detail['decision_p50_ms']:.1f}/"
-                         f"{detail['decision_p99_ms']:.1f} ms; 4 moderators, Python client")
+        result, detail = claim_and_decide(
+            self.service.url, "bench-queue", self.moderator_key, self.plan.seconds
+        )
+        row = Row(
+            "claim (10) + decide each", f"{result.requests_per_second:,.0f} decisions/s", result
+        )
+        row.notes.append(
+            f"claim p50/p99 {detail['claim_p50_ms']:.1f}/"
+            f"{detail['claim_p99_ms']:.1f} ms, "
+            f"decision p50/p99 {detail['decision_p50_ms']:.1f}/"
+            f"{detail['decision_p99_ms']:.1f} ms; 4 moderators, Python client"
+        )
         if result.errors:
             row.notes.append(f"{result.errors} errors")
         self.rows.append(row)
 
     def run_training(self) -> None:
         for size in self.plan.training_sizes:
-            answer = subprocess.run([sys.executable, "-m", "bench.training_scale", str(size)],
-                                    cwd=ROOT, capture_output=True, text=True, check=True)
+            answer = subprocess.run(
+                [sys.executable, "-m", "bench.training_scale", str(size)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             found = json.loads(answer.stdout.strip().splitlines()[-1])
             seconds, cpu, peak = found["seconds"], found["cpu_seconds"], found["peak_rss_bytes"]
             at_target = size == 100_000
             row = Row(
-                f"training on {size:,} comments", f"{seconds:,.0f} s, {peak / MIB:,.0f} MiB peak",
-                None, ratio=f"{peak / GIB:.2f} GiB", target="≤ 180 s, ≤ 2 GiB" if at_target else "",
+                f"training on {size:,} comments",
+                f"{seconds:,.0f} s, {peak / MIB:,.0f} MiB peak",
+                None,
+                ratio=f"{peak / GIB:.2f} GiB",
+                target="≤ 180 s, ≤ 2 GiB" if at_target else "",
                 met=(seconds <= 180 and peak <= 2 * GIB) if at_target else None,
             )
             # Training is one thread: wall time above CPU time is time other processes took.
@@ -227,11 +308,20 @@ def _worker_count(server: GunicornServer) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a few seconds per row, small sizes")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="WEB_CONCURRENCY for both apps (default: gunicorn_conf.py's)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="WEB_CONCURRENCY for both apps (default: gunicorn_conf.py's)",
+    )
     parser.add_argument("--seconds", type=float, default=None, help="length of each load run")
-    parser.add_argument("--skip", action="append", default=[],
-                        choices=["load", "memory", "queue", "training"], help="leave a part out")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=["load", "memory", "queue", "training"],
+        help="leave a part out",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args(argv)
 
@@ -253,10 +343,12 @@ def main(argv: list[str] | None = None) -> int:
             bench.run_training()
     finally:
         bench.stop()
-    header = (f"modq bench{' --smoke' if args.smoke else ''}: {os.cpu_count()} CPUs, "
-              f"{bench.workers} gunicorn sync workers per app, "
-              f"load by {'wrk' if bench.use_wrk else 'Python'}, "
-              f"{plan.seconds:g} s per load run, {time.monotonic() - started:.0f} s in all")
+    header = (
+        f"modq bench{' --smoke' if args.smoke else ''}: {os.cpu_count()} CPUs, "
+        f"{bench.workers} gunicorn sync workers per app, "
+        f"load by {'wrk' if bench.use_wrk else 'Python'}, "
+        f"{plan.seconds:g} s per load run, {time.monotonic() - started:.0f} s in all"
+    )
     print(render(header, bench.rows))
     if args.json:
         args.json.write_text(json.dumps([row.as_dict() for row in bench.rows], indent=2))

@@ -57,8 +57,9 @@ def realistic_comments(count: int, seed: int = 0, data_dir: Path = DATA_DIR) -> 
     return chosen
 
 
-def comments_of_length(count: int, length: int = MAX_LENGTH, seed: int = 0,
-                       data_dir: Path = DATA_DIR) -> list[Sample]:
+def comments_of_length(
+    count: int, length: int = MAX_LENGTH, seed: int = 0, data_dir: Path = DATA_DIR
+) -> list[Sample]:
     """``count`` comments of exactly ``length`` characters, made by joining bundled comments.
 
     Same language and flagged shares as :func:`realistic_comments`; what the Redis memory target
@@ -73,6 +74,11 @@ def comments_of_length(count: int, length: int = MAX_LENGTH, seed: int = 0,
         text = sample.text
         while len(text) < length:
             text += " " + rng.choice(pools[sample.language]).text
-        made.append(Sample(text[:length].rstrip() + "." * (length - len(text[:length].rstrip())),
-                           sample.language, sample.flagged))
+        made.append(
+            Sample(
+                text[:length].rstrip() + "." * (length - len(text[:length].rstrip())),
+                sample.language,
+                sample.flagged,
+            )
+        )
     return made

@@ -61,9 +61,18 @@ def have_wrk() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run_wrk(base_url: str, path: str, key: str | None, texts_file: Path, seconds: float,
-            mode: str = "single", batch_size: int = 1, rate: float = 0.0,
-            connections: int = 16, threads: int = 2) -> LoadResult:
+def run_wrk(
+    base_url: str,
+    path: str,
+    key: str | None,
+    texts_file: Path,
+    seconds: float,
+    mode: str = "single",
+    batch_size: int = 1,
+    rate: float = 0.0,
+    connections: int = 16,
+    threads: int = 2,
+) -> LoadResult:
     """Drive ``base_url + path`` with wrk; ``rate`` > 0 paces the requests (total per second)."""
     script = DRIVER.read_text()
     if rate <= 0:
@@ -72,10 +81,23 @@ def run_wrk(base_url: str, path: str, key: str | None, texts_file: Path, seconds
         handle.write(script)
     try:
         command = [
-            "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-            "--timeout", "10s", "-s", handle.name, base_url,
-            "--", mode, path, key or "-", str(texts_file), uuid.uuid4().hex[:10],
-            str(batch_size), str(rate / threads if rate > 0 else 0),
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            base_url,
+            "--",
+            mode,
+            path,
+            key or "-",
+            str(texts_file),
+            uuid.uuid4().hex[:10],
+            str(batch_size),
+            str(rate / threads if rate > 0 else 0),
         ]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     finally:
@@ -84,11 +106,19 @@ def run_wrk(base_url: str, path: str, key: str | None, texts_file: Path, seconds
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{output}")
     values = {k: int(v) for k, v in (pair.split("=") for pair in line.split()[1:])}
-    errors = sum(values[k] for k in ("connect_errors", "read_errors", "write_errors",
-                                     "status_errors", "timeouts"))
+    errors = sum(
+        values[k]
+        for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    )
     p50, p99 = values["p50_us"], values["p99_us"]
-    result = LoadResult(values["requests"], values["duration_us"] / 1e6, p50 / 1000, p99 / 1000,
-                        errors, batch_size if mode == "batch" else 1)
+    result = LoadResult(
+        values["requests"],
+        values["duration_us"] / 1e6,
+        p50 / 1000,
+        p99 / 1000,
+        errors,
+        batch_size if mode == "batch" else 1,
+    )
     if rate > 0 and "paced_p99_us" in values:
         result.p50_ms, result.p99_ms = values["paced_p50_us"] / 1000, values["paced_p99_us"] / 1000
         result.uncorrected_p50_ms, result.uncorrected_p99_ms = p50 / 1000, p99 / 1000
@@ -97,8 +127,10 @@ def run_wrk(base_url: str, path: str, key: str | None, texts_file: Path, seconds
 
 # --- The Python generator: used when wrk is missing, and for claim+decide ----------------------
 
-def post_json(base_url: str, path: str, body: object, key: str | None = None,
-              timeout: float = 10.0) -> tuple[int, bytes]:
+
+def post_json(
+    base_url: str, path: str, body: object, key: str | None = None, timeout: float = 10.0
+) -> tuple[int, bytes]:
     """One POST on a fresh connection (the sync workers close it after each response anyway)."""
     parts = urlsplit(base_url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
@@ -120,8 +152,9 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
-def run_python(send: Callable[[int, int], int], seconds: float, workers: int = 8,
-               rate: float = 0.0) -> LoadResult:
+def run_python(
+    send: Callable[[int, int], int], seconds: float, workers: int = 8, rate: float = 0.0
+) -> LoadResult:
     """Call ``send(worker, n)`` (returns the HTTP status) from ``workers`` threads for ``seconds``.
 
     With ``rate`` each thread keeps its own fixed schedule and latency counts from the due time.
@@ -160,19 +193,35 @@ def run_python(send: Callable[[int, int], int], seconds: float, workers: int = 8
     for thread in pool:
         thread.join()
     elapsed = time.perf_counter() - started
-    return LoadResult(len(latencies), elapsed, percentile(latencies, 50) * 1000,
-                      percentile(latencies, 99) * 1000, errors[0], generator="python")
+    return LoadResult(
+        len(latencies),
+        elapsed,
+        percentile(latencies, 50) * 1000,
+        percentile(latencies, 99) * 1000,
+        errors[0],
+        generator="python",
+    )
 
 
-def python_comment_load(base_url: str, path: str, key: str | None, texts: Sequence[str],
-                        seconds: float, batch_size: int = 1, rate: float = 0.0) -> LoadResult:
+def python_comment_load(
+    base_url: str,
+    path: str,
+    key: str | None,
+    texts: Sequence[str],
+    seconds: float,
+    batch_size: int = 1,
+    rate: float = 0.0,
+) -> LoadResult:
     """The Python equivalent of :func:`run_wrk`, for machines without wrk."""
     run_id = uuid.uuid4().hex[:10]
 
     def comment(worker: int, n: int) -> dict:
-        return {"id": f"{run_id}-{worker}-{n}", "article_id": f"article-{n % 40}",
-                "author": {"id": f"reader-{n % 997}", "name": f"Reader {n % 997}"},
-                "text": texts[(n * 7 + worker) % len(texts)]}
+        return {
+            "id": f"{run_id}-{worker}-{n}",
+            "article_id": f"article-{n % 40}",
+            "author": {"id": f"reader-{n % 997}", "name": f"Reader {n % 997}"},
+            "text": texts[(n * 7 + worker) % len(texts)],
+        }
 
     def send(worker: int, n: int) -> int:
         if batch_size > 1:
@@ -186,8 +235,15 @@ def python_comment_load(base_url: str, path: str, key: str | None, texts: Sequen
     return result
 
 
-def claim_and_decide(base_url: str, site: str, key: str, seconds: float, moderators: int = 4,
-                     claim_size: int = 10, reject_share: float = 0.1) -> tuple[LoadResult, dict]:
+def claim_and_decide(
+    base_url: str,
+    site: str,
+    key: str,
+    seconds: float,
+    moderators: int = 4,
+    claim_size: int = 10,
+    reject_share: float = 0.1,
+) -> tuple[LoadResult, dict]:
     """Moderators in a loop: claim ``claim_size`` items, then decide each one.
 
     :return: decisions per second with the latency of every call (claims and decisions), and
@@ -204,8 +260,9 @@ def claim_and_decide(base_url: str, site: str, key: str, seconds: float, moderat
         mine_claims, mine_decisions, n = [], [], 0
         while time.perf_counter() < stop_at:
             begin = time.perf_counter()
-            status, body = post_json(base_url, f"{queue_path}/claim",
-                                     {"limit": claim_size, "lease_seconds": 120}, key)
+            status, body = post_json(
+                base_url, f"{queue_path}/claim", {"limit": claim_size, "lease_seconds": 120}, key
+            )
             mine_claims.append(time.perf_counter() - begin)
             items = json.loads(body).get("items", []) if status == 200 else []
             if status != 200:
@@ -217,8 +274,12 @@ def claim_and_decide(base_url: str, site: str, key: str, seconds: float, moderat
                 n += 1
                 verdict = "reject" if (n * 7919 + worker) % 100 < reject_share * 100 else "approve"
                 begin = time.perf_counter()
-                status, _ = post_json(base_url, f"{queue_path}/{item['id']}/decision",
-                                      {"decision": verdict, "labels": []}, key)
+                status, _ = post_json(
+                    base_url,
+                    f"{queue_path}/{item['id']}/decision",
+                    {"decision": verdict, "labels": []},
+                    key,
+                )
                 mine_decisions.append(time.perf_counter() - begin)
                 if status != 200:
                     with lock:
@@ -235,8 +296,14 @@ def claim_and_decide(base_url: str, site: str, key: str, seconds: float, moderat
         thread.join()
     elapsed = time.perf_counter() - started
     every = claims + decisions
-    result = LoadResult(len(decisions), elapsed, percentile(every, 50) * 1000,
-                        percentile(every, 99) * 1000, errors[0], generator="python")
+    result = LoadResult(
+        len(decisions),
+        elapsed,
+        percentile(every, 50) * 1000,
+        percentile(every, 99) * 1000,
+        errors[0],
+        generator="python",
+    )
     detail = {
         "claims": len(claims),
         "claim_p50_ms": percentile(claims, 50) * 1000,

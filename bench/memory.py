@@ -20,21 +20,29 @@ BATCH = 100
 
 def fill_queue(base_url: str, key: str, texts: Sequence[str], senders: int = 4) -> int:
     """Send every text once, in batches of 100 from ``senders`` threads; returns how many failed."""
-    batches = [texts[i:i + BATCH] for i in range(0, len(texts), BATCH)]
+    batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
     failed = [0]
     lock = threading.Lock()
 
     def send(worker: int) -> None:
         for number in range(worker, len(batches), senders):
-            body = {"comments": [
-                {"id": f"mem-{number}-{j}", "article_id": f"article-{number % 40}",
-                 "author": {"id": f"reader-{(number * BATCH + j) % 997}", "name": "Reader"},
-                 "text": text}
-                for j, text in enumerate(batches[number])
-            ]}
+            body = {
+                "comments": [
+                    {
+                        "id": f"mem-{number}-{j}",
+                        "article_id": f"article-{number % 40}",
+                        "author": {"id": f"reader-{(number * BATCH + j) % 997}", "name": "Reader"},
+                        "text": text,
+                    }
+                    for j, text in enumerate(batches[number])
+                ]
+            }
             status, answer = post_json(base_url, "/v1/comments/batch", body, key, timeout=60)
-            bad = len(batches[number]) if status != 200 else sum(
-                1 for r in json.loads(answer)["results"] if "error" in r)
+            bad = (
+                len(batches[number])
+                if status != 200
+                else sum(1 for r in json.loads(answer)["results"] if "error" in r)
+            )
             with lock:
                 failed[0] += bad
 
@@ -50,8 +58,9 @@ def used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def memory_per_queued_comment(client: redis.Redis, queue_key: str, base_url: str, key: str,
-                              texts: Sequence[str]) -> dict:
+def memory_per_queued_comment(
+    client: redis.Redis, queue_key: str, base_url: str, key: str, texts: Sequence[str]
+) -> dict:
     """Fill the queue with ``texts`` and return bytes per queued comment and a breakdown."""
     before = used_memory(client)
     failed = fill_queue(base_url, key, texts)

@@ -47,8 +47,12 @@ def measure(count: int) -> dict:
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # Peak of the whole process, data loading included; Linux reports KiB.
-    return {"comments": count, "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
-            "peak_rss_bytes": after.ru_maxrss * 1024}
+    return {
+        "comments": count,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_bytes": after.ru_maxrss * 1024,
+    }
 
 
 if __name__ == "__main__":

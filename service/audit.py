@@ -16,8 +16,18 @@ import redis
 from service.keys import RedisKeys
 
 AUDIT_FIELDS = (
-    "id", "at", "comment_id", "moderator", "decision", "labels", "note", "previous_status",
-    "status", "scores", "model_version", "model_decision",
+    "id",
+    "at",
+    "comment_id",
+    "moderator",
+    "decision",
+    "labels",
+    "note",
+    "previous_status",
+    "status",
+    "scores",
+    "model_version",
+    "model_decision",
 )
 MAX_PAGE = 500
 

@@ -42,7 +42,9 @@ def authenticate(secret: str | None, role: str) -> tuple[ApiKey, Site]:
         raise Forbidden(f"This endpoint needs a {role} key; key {key.id} is a {key.role} key.")
     site = services.site_cache.get(key.site, lambda: services.sites.get(key.site))
     if site is None:
-        raise Unauthorized(f"API key {key.id} belongs to site {key.site!r}, which no longer exists.")
+        raise Unauthorized(
+            f"API key {key.id} belongs to site {key.site!r}, which no longer exists."
+        )
     return key, site
 
 

@@ -195,8 +195,9 @@ class RateLimit(click.ParamType):
         if not equals:
             self.fail(f"{value!r} is not SCOPE=LIMIT, for example author=5/minute", param, ctx)
         if scope not in SCOPES:
-            self.fail(f"unknown scope {scope!r} in {value!r}; use one of {', '.join(SCOPES)}",
-                      param, ctx)
+            self.fail(
+                f"unknown scope {scope!r} in {value!r}; use one of {', '.join(SCOPES)}", param, ctx
+            )
         if text:
             try:
                 check_limit_text(text)
@@ -304,10 +305,16 @@ def sites_create(
 @site_options
 @click.option("--clear-banned-words", is_flag=True, help="Empty the banned word list.")
 @click.option("--clear-suspect-words", is_flag=True, help="Empty the suspect word list.")
-@click.option("--webhook-url", metavar="URL",
-              help="POST every moderator decision here, signed; an empty value removes it.")
-@click.option("--webhook-secret", metavar="SECRET",
-              help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters.")
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="POST every moderator decision here, signed; an empty value removes it.",
+)
+@click.option(
+    "--webhook-secret",
+    metavar="SECRET",
+    help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters.",
+)
 @click.pass_obj
 def sites_update(
     obj: CommandContext,

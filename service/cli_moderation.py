@@ -18,9 +18,21 @@ from service.moderators import ModeratorError, ModeratorStore, generate_password
 from service.sites import Site, SiteError, SiteStore
 from service.webhooks import WebhookOutbox, check_url
 
-AUDIT_CSV_COLUMNS = ("id", "at", "comment_id", "moderator", "decision", "labels", "note",
-                     "previous_status", "status", "spam", "abuse", "model_version",
-                     "model_decision")
+AUDIT_CSV_COLUMNS = (
+    "id",
+    "at",
+    "comment_id",
+    "moderator",
+    "decision",
+    "labels",
+    "note",
+    "previous_status",
+    "status",
+    "spam",
+    "abuse",
+    "model_version",
+    "model_decision",
+)
 
 
 def set_webhook(sites: SiteStore, site: str, url: str | None, secret: str | None) -> Site:
@@ -54,11 +66,16 @@ def moderators() -> None:
 @click.argument("email")
 @click.option("--site", "sites", multiple=True, help="A site the moderator works on (repeatable).")
 @click.option("--admin", is_flag=True, help="May work on every site and replay dead letters.")
-@click.option("--generate-password", "generate", is_flag=True,
-              help="Make a random password and print it on the last line, instead of asking.")
+@click.option(
+    "--generate-password",
+    "generate",
+    is_flag=True,
+    help="Make a random password and print it on the last line, instead of asking.",
+)
 @click.pass_obj
-def moderators_create(obj: Any, email: str, sites: tuple[str, ...], admin: bool,
-                      generate: bool) -> None:
+def moderators_create(
+    obj: Any, email: str, sites: tuple[str, ...], admin: bool, generate: bool
+) -> None:
     """Create a moderator account; asks for the password unless --generate-password."""
     store = obj.sites
     for site in sites:
@@ -111,9 +128,14 @@ def write_audit(entries, out: TextIO, fmt: str) -> int:
         writer.writeheader()
     for entry in entries:
         if fmt == "csv":
-            writer.writerow({**entry, "labels": ";".join(entry["labels"]),
-                             "spam": entry["scores"].get("spam"),
-                             "abuse": entry["scores"].get("abuse")})
+            writer.writerow(
+                {
+                    **entry,
+                    "labels": ";".join(entry["labels"]),
+                    "spam": entry["scores"].get("spam"),
+                    "abuse": entry["scores"].get("abuse"),
+                }
+            )
         else:
             out.write(json.dumps(entry, ensure_ascii=False) + "\n")
         count += 1
@@ -122,10 +144,15 @@ def write_audit(entries, out: TextIO, fmt: str) -> int:
 
 @audit.command("export")
 @click.option("--site", "site_name", required=True, help="The site whose log to export.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl",
-              show_default=True)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True
+)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
 @click.pass_obj
 def audit_export(obj: Any, site_name: str, fmt: str, out_path: str | None) -> None:
     """Stream a site's whole audit log, oldest first."""

@@ -19,8 +19,13 @@ def authors() -> None:
 
 @authors.command("forget")
 @click.option("--site", "site_name", required=True, help="The site the author wrote on.")
-@click.option("--author", "author_id", required=True, metavar="ID",
-              help="The author's id, as the site sends it in author.id.")
+@click.option(
+    "--author",
+    "author_id",
+    required=True,
+    metavar="ID",
+    help="The author's id, as the site sends it in author.id.",
+)
 @click.pass_obj
 def authors_forget(obj: Any, site_name: str, author_id: str) -> None:
     """Erase the author's comments on the site, with their results, queue items, labels and

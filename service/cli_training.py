@@ -98,8 +98,11 @@ def _read_jsonl(handle: TextIO, path: Path) -> Iterator[dict]:
         if not isinstance(record, dict):
             raise LabelFileError(f"{where}: each line must be a JSON object")
         given = record.get("labels") if isinstance(record.get("labels"), dict) else record
-        labels = {c: v for c in LABEL_CATEGORIES
-                  if (v := _label_value(given.get(c), c, where)) is not None}
+        labels = {
+            c: v
+            for c in LABEL_CATEGORIES
+            if (v := _label_value(given.get(c), c, where)) is not None
+        }
         yield _checked({**record, "labels": labels}, where)
 
 
@@ -111,10 +114,15 @@ def _read_csv(handle: TextIO, path: Path) -> Iterator[dict]:
     for number, row in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): v for k, v in row.items()}
         where = f"{path}:{number}"
-        labels = {c: v for c in LABEL_CATEGORIES
-                  if (v := _label_value((row.get(c) or "").strip(), c, where)) is not None}
-        yield _checked({"text": row.get("text"), "language": row.get("language") or None,
-                        "labels": labels}, where)
+        labels = {
+            c: v
+            for c in LABEL_CATEGORIES
+            if (v := _label_value((row.get(c) or "").strip(), c, where)) is not None
+        }
+        yield _checked(
+            {"text": row.get("text"), "language": row.get("language") or None, "labels": labels},
+            where,
+        )
 
 
 def _checked(record: dict, where: str) -> dict:
@@ -129,8 +137,9 @@ def _checked(record: dict, where: str) -> dict:
 def labeled_comment(record: dict) -> LabeledComment:
     from training.evaluate import LabeledComment
 
-    return LabeledComment(text=record["text"], labels=dict(record["labels"]),
-                          language=record.get("language") or None)
+    return LabeledComment(
+        text=record["text"], labels=dict(record["labels"]), language=record.get("language") or None
+    )
 
 
 # --- labels -----------------------------------------------------------------------------------
@@ -141,19 +150,39 @@ def labels() -> None:
     """Labeled examples from moderator decisions: export them, import a site's history."""
 
 
-EXPORT_FIELDS = ("comment_id", "site", "text", "language", "labels", "decided_at", "source",
-                 "author_hash", "model_scores", "model_version", "community_id")
+EXPORT_FIELDS = (
+    "comment_id",
+    "site",
+    "text",
+    "language",
+    "labels",
+    "decided_at",
+    "source",
+    "author_hash",
+    "model_scores",
+    "model_version",
+    "community_id",
+)
 
 
 @labels.command("export")
 @click.option("--site", "site_name", help="Only this site (default: every site).")
-@click.option("--since", callback=lambda ctx, p, v: parse_since(v) if v else None,
-              help="Only decisions at or after this date or time (UTC), e.g. 2026-01-31.")
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="JSON lines file to write ('-' for stdout).")
+@click.option(
+    "--since",
+    callback=lambda ctx, p, v: parse_since(v) if v else None,
+    help="Only decisions at or after this date or time (UTC), e.g. 2026-01-31.",
+)
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="JSON lines file to write ('-' for stdout).",
+)
 @click.pass_obj
-def labels_export(obj: CommandContext, site_name: str | None, since: str | None,
-                  out_path: str) -> None:
+def labels_export(
+    obj: CommandContext, site_name: str | None, since: str | None, out_path: str
+) -> None:
     """Stream labeled examples as JSON lines.
 
     One line per comment with its latest decision: text, language, site, labels (spam, abuse:
@@ -169,9 +198,11 @@ def labels_export(obj: CommandContext, site_name: str | None, since: str | None,
         for name in names:
             for example in store.iter(name, since):
                 record = {f: example.get(f) for f in EXPORT_FIELDS if f in example}
-                fingerprint = hashlib.sha256(json.dumps(
-                    [name, record["text"], record["labels"]], ensure_ascii=False,
-                    sort_keys=True).encode("utf-8", "surrogatepass")).digest()
+                fingerprint = hashlib.sha256(
+                    json.dumps(
+                        [name, record["text"], record["labels"]], ensure_ascii=False, sort_keys=True
+                    ).encode("utf-8", "surrogatepass")
+                ).digest()
                 if fingerprint in seen:
                     duplicates += 1
                     continue
@@ -182,8 +213,11 @@ def labels_export(obj: CommandContext, site_name: str | None, since: str | None,
         if out is not sys.stdout:
             out.close()
     target = "stdout" if out_path == "-" else out_path
-    click.echo(f"Exported {written} labeled examples from {len(names)} site(s) to {target} "
-               f"({duplicates} exact duplicates dropped).", err=out_path == "-")
+    click.echo(
+        f"Exported {written} labeled examples from {len(names)} site(s) to {target} "
+        f"({duplicates} exact duplicates dropped).",
+        err=out_path == "-",
+    )
 
 
 @labels.command("import")
@@ -202,22 +236,31 @@ def labels_import(obj: CommandContext, site_name: str, file: Path) -> None:
     examples = []
     for record in read_label_file(file):
         scores = record.get("model_scores")
-        examples.append(store.example(
-            site=site.name, text=record["text"], labels=record["labels"],
-            decided_at=str(record.get("decided_at") or now),
-            source=str(record.get("source") or "import"), language=record.get("language"),
-            comment_id=str(record["comment_id"]) if record.get("comment_id") else None,
-            author_hash=record.get("author_hash") if isinstance(record.get("author_hash"), str)
-            else None,
-            model_scores=scores if isinstance(scores, dict) else None,
-            model_version=record.get("model_version")))
+        examples.append(
+            store.example(
+                site=site.name,
+                text=record["text"],
+                labels=record["labels"],
+                decided_at=str(record.get("decided_at") or now),
+                source=str(record.get("source") or "import"),
+                language=record.get("language"),
+                comment_id=str(record["comment_id"]) if record.get("comment_id") else None,
+                author_hash=record.get("author_hash")
+                if isinstance(record.get("author_hash"), str)
+                else None,
+                model_scores=scores if isinstance(scores, dict) else None,
+                model_version=record.get("model_version"),
+            )
+        )
     for start in range(0, len(examples), IMPORT_BATCH):
         pipeline = obj.redis.pipeline(transaction=False)
-        for example in examples[start:start + IMPORT_BATCH]:
+        for example in examples[start : start + IMPORT_BATCH]:
             store.record(example, pipeline)
         pipeline.execute()
-    click.echo(f"Imported {len(examples)} labeled examples into site {site.name!r} "
-               f"({store.count(site.name)} in all).")
+    click.echo(
+        f"Imported {len(examples)} labeled examples into site {site.name!r} "
+        f"({store.count(site.name)} in all)."
+    )
 
 
 # --- validation sets --------------------------------------------------------------------------
@@ -228,8 +271,9 @@ def site_labels(obj: CommandContext, site: str, held: bool | None) -> list[dict]
     from training.evaluate import held_out
 
     store = LabelStore(obj.redis, obj.keys)
-    return [e for e in store.iter(site)
-            if held is None or held_out(LabelStore.example_id(e)) == held]
+    return [
+        e for e in store.iter(site) if held is None or held_out(LabelStore.example_id(e)) == held
+    ]
 
 
 def validation_set(obj: CommandContext, site: str | None) -> tuple[str, list[LabeledComment]]:
@@ -250,8 +294,9 @@ def validation_set(obj: CommandContext, site: str | None) -> tuple[str, list[Lab
     return "the public validation sample and every site's held-out labels", comments
 
 
-def active_scorer(obj: CommandContext, registry: ModelRegistry,
-                  site: str | None) -> tuple[str, Scorer]:
+def active_scorer(
+    obj: CommandContext, registry: ModelRegistry, site: str | None
+) -> tuple[str, Scorer]:
     """The model serving ``site`` (None: sites without their own) and how to name it."""
     version = registry.serving(site) if site else registry.active(None)
     if version:
@@ -304,20 +349,42 @@ TRAIN_STEPS = 7
 
 
 @click.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the model and its report (created).")
-@click.option("--labels", "label_files", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Labels file (JSON lines or CSV text,spam,abuse); repeatable.")
-@click.option("--site", "site_name",
-              help="Adapt to this site: its labels weigh more, and the report shows quality on "
-                   "its held-out labels. Without --labels, its stored labels are used.")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the model and its report (created).",
+)
+@click.option(
+    "--labels",
+    "label_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labels file (JSON lines or CSV text,spam,abuse); repeatable.",
+)
+@click.option(
+    "--site",
+    "site_name",
+    help="Adapt to this site: its labels weigh more, and the report shows quality on "
+    "its held-out labels. Without --labels, its stored labels are used.",
+)
 @click.option("--seed", default=0, show_default=True, help="Same seed, same data: same model.")
-@click.option("--public-sample", type=click.IntRange(min=50), default=None,
-              help="Use at most this many public examples per source (quick trials).")
+@click.option(
+    "--public-sample",
+    type=click.IntRange(min=50),
+    default=None,
+    help="Use at most this many public examples per source (quick trials).",
+)
 @click.pass_obj
-def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
-          site_name: str | None, seed: int, public_sample: int | None) -> None:
+def train(
+    obj: CommandContext,
+    out_dir: Path,
+    label_files: tuple[Path, ...],
+    site_name: str | None,
+    seed: int,
+    public_sample: int | None,
+) -> None:
     """Train, evaluate and register a candidate model; its version is the last line.
 
     Trains the spam and abuse heads on the bundled public data plus the given labels, writes
@@ -347,8 +414,11 @@ def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
         records: dict[str, dict] = {}  # by example id: a later decision replaces an earlier one
         for path in label_files:
             for record in read_label_file(path):
-                records[LabelStore.example_id({"comment_id": record.get("comment_id"),
-                                               "text": record["text"]})] = record
+                records[
+                    LabelStore.example_id(
+                        {"comment_id": record.get("comment_id"), "text": record["text"]}
+                    )
+                ] = record
         if site and not label_files:
             records = {LabelStore.example_id(e): e for e in site_labels(obj, site.name, None)}
         train_labels = [labeled_comment(r) for i, r in records.items() if not held_out(i)]
@@ -358,8 +428,14 @@ def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
         progress.step("training")
         config = TrainingConfig(site_weight=SITE_WEIGHT if site else 1.0)
         extra = [{"text": c.text, "language": c.language, **c.labels} for c in train_labels]
-        train_model(out_dir, seed=seed, extra_labels=extra, log=progress.log, config=config,
-                    public_per_source=public_sample)
+        train_model(
+            out_dir,
+            seed=seed,
+            extra_labels=extra,
+            log=progress.log,
+            config=config,
+            public_per_source=public_sample,
+        )
         candidate = load_model(out_dir)
 
         progress.step("evaluating")
@@ -372,8 +448,9 @@ def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
             title = f"Held-out labels ({site.name if site else 'given labels'})"
             sections.append(EvaluationSection(title, scored, evaluate(scored, review, reject)))
         scored = score_set(candidate, public_validation(public))
-        sections.append(EvaluationSection("Public validation sample", scored,
-                                          evaluate(scored, review, reject)))
+        sections.append(
+            EvaluationSection("Public validation sample", scored, evaluate(scored, review, reject))
+        )
 
         progress.step("comparing with the active model")
         gate_title, comments = validation_set(obj, site.name if site else None)
@@ -385,31 +462,49 @@ def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
             public = sample_per_source(public, public_sample, seed)
         curve = None
         if site and train_labels and test_labels:
-            curve = learning_curve(public, train_labels, test_labels, config, seed,
-                                   log=progress.log)
+            curve = learning_curve(
+                public, train_labels, test_labels, config, seed, log=progress.log
+            )
 
         progress.step("cross-source table")
         table, table_error = None, None
         try:
-            table = cross_source([*public, *site_examples(train_labels)], config, seed,
-                                 log=progress.log)
+            table = cross_source(
+                [*public, *site_examples(train_labels)], config, seed, log=progress.log
+            )
         except ValueError as error:  # a fold with one class only (tiny samples)
             table_error = str(error)
 
         progress.step("writing the report")
-        summary = {"version": candidate.version, "trained for": site.name if site else "every site",
-                   "seed": seed, "site labels trained on": len(train_labels),
-                   "site labels held out": len(test_labels),
-                   "public examples per source": public_sample or "all",
-                   "site weight": config.site_weight,
-                   "review thresholds": review, "reject thresholds": reject,
-                   "compared with": active_name, "created": candidate.metadata.get("created_at")}
-        report = write_report(out_dir, ReportContent(
-            version=candidate.version, summary=summary, sections=sections,
-            comparison=comparison, comparison_title=f"Against {active_name} on {gate_title}",
-            learning_curve=curve, cross_source=table, cross_source_error=table_error))
-        registry.register(out_dir, trained_for=site.name if site else None,
-                          report=str(report.resolve()))
+        summary = {
+            "version": candidate.version,
+            "trained for": site.name if site else "every site",
+            "seed": seed,
+            "site labels trained on": len(train_labels),
+            "site labels held out": len(test_labels),
+            "public examples per source": public_sample or "all",
+            "site weight": config.site_weight,
+            "review thresholds": review,
+            "reject thresholds": reject,
+            "compared with": active_name,
+            "created": candidate.metadata.get("created_at"),
+        }
+        report = write_report(
+            out_dir,
+            ReportContent(
+                version=candidate.version,
+                summary=summary,
+                sections=sections,
+                comparison=comparison,
+                comparison_title=f"Against {active_name} on {gate_title}",
+                learning_curve=curve,
+                cross_source=table,
+                cross_source_error=table_error,
+            ),
+        )
+        registry.register(
+            out_dir, trained_for=site.name if site else None, report=str(report.resolve())
+        )
     finally:
         progress.close()
     if comparison is not None:
@@ -417,8 +512,10 @@ def train(obj: CommandContext, out_dir: Path, label_files: tuple[Path, ...],
         click.echo(f"Against {active_name}: the promotion gate {verdict}.")
     click.echo(f"Report: {report.resolve()}")
     scope = f" --site {site.name}" if site else ""
-    click.echo(f"Registered as a candidate; put it in service with "
-               f"`modq models promote {candidate.version}{scope}`.")
+    click.echo(
+        f"Registered as a candidate; put it in service with "
+        f"`modq models promote {candidate.version}{scope}`."
+    )
     click.echo(candidate.version)
 
 
@@ -455,8 +552,15 @@ def models_list(obj: CommandContext) -> None:
     rows = [("VERSION", "REGISTERED", "TRAINED FOR", "ACTIVE FOR", "REPORT")]
     for r in records:
         registered = datetime.fromtimestamp(r.registered_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        rows.append((r.version, registered, r.trained_for or "-",
-                     ", ".join(active_for.get(r.version, [])) or "candidate", r.report or "-"))
+        rows.append(
+            (
+                r.version,
+                registered,
+                r.trained_for or "-",
+                ", ".join(active_for.get(r.version, [])) or "candidate",
+                r.report or "-",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -467,8 +571,7 @@ def models_list(obj: CommandContext) -> None:
 @click.option("--site", "site_name", help="Only this site (default: every site without its own).")
 @click.option("--force", is_flag=True, help="Promote even if the gate finds it worse.")
 @click.pass_obj
-def models_promote(obj: CommandContext, version: str, site_name: str | None,
-                   force: bool) -> None:
+def models_promote(obj: CommandContext, version: str, site_name: str | None, force: bool) -> None:
     """Put VERSION in service, if it is no worse than the active model.
 
     The gate scores both models on a fixed validation set (the site's held-out labels; for
@@ -491,22 +594,27 @@ def models_promote(obj: CommandContext, version: str, site_name: str | None,
         if not force:
             raise click.ClickException(
                 f"promotion of {version} refused: no held-out labels; import some with "
-                "`modq labels import` or pass --force")
+                "`modq labels import` or pass --force"
+            )
     else:
         result = gate(registry.load(version), active, comments)
         click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
         click.echo(result.table())
         if not result.passed:
-            worse = ", ".join(f"{c.category}/{c.language}" for c in result.cells
-                              if c.verdict == "worse")
+            worse = ", ".join(
+                f"{c.category}/{c.language}" for c in result.cells if c.verdict == "worse"
+            )
             if not force:
                 raise click.ClickException(
                     f"promotion of {version} refused: worse than {active_name} on {worse}; "
-                    "pass --force to promote it anyway")
+                    "pass --force to promote it anyway"
+                )
             click.echo(f"Worse on {worse}, promoted anyway (--force).")
     registry.promote(version, site)
-    click.echo(f"Promoted {version} for {scope} (was {current or 'the default model'}); "
-               "servers switch within a few seconds.")
+    click.echo(
+        f"Promoted {version} for {scope} (was {current or 'the default model'}); "
+        "servers switch within a few seconds."
+    )
 
 
 @models.command("rollback")
@@ -518,7 +626,7 @@ def models_rollback(obj: CommandContext, site_name: str | None) -> None:
     site = obj.sites.require(site_name).name if site_name else None
     removed, now = registry.rollback(site)
     if now is None:
-        now = ("the global model" if site and registry.active(None) else "the default model")
+        now = "the global model" if site and registry.active(None) else "the default model"
     scope = f"site {site!r}" if site else "every site without its own model"
     click.echo(f"Rolled back {scope}: {removed} is out of service, {now} serves again.")
 
@@ -533,8 +641,12 @@ def thresholds() -> None:
 
 @thresholds.command("suggest")
 @click.option("--site", "site_name", required=True)
-@click.option("--precision", type=click.FloatRange(0.01, 1.0), required=True,
-              help="Wanted precision of rejections (and recall of the review queue), e.g. 0.9.")
+@click.option(
+    "--precision",
+    type=click.FloatRange(0.01, 1.0),
+    required=True,
+    help="Wanted precision of rejections (and recall of the review queue), e.g. 0.9.",
+)
 @click.pass_obj
 def thresholds_suggest(obj: CommandContext, site_name: str, precision: float) -> None:
     """Propose review and reject thresholds per category from the site's labels.
@@ -552,20 +664,26 @@ def thresholds_suggest(obj: CommandContext, site_name: str, precision: float) ->
     held = True if record is not None and record.trained_for == site.name else None
     examples = site_labels(obj, site.name, held)
     if not examples:
-        raise click.ClickException(f"site {site.name!r} has no labels yet; moderator decisions "
-                                   "and `modq labels import` make them")
+        raise click.ClickException(
+            f"site {site.name!r} has no labels yet; moderator decisions "
+            "and `modq labels import` make them"
+        )
     scored = score_set(scorer, [labeled_comment(e) for e in examples])
     which = "held-out labels (the model trained on the rest)" if held else "labels"
-    click.echo(f"{len(examples)} {which} of site {site.name!r}, scored with {name}; "
-               f"wanted precision {precision}.")
+    click.echo(
+        f"{len(examples)} {which} of site {site.name!r}, scored with {name}; "
+        f"wanted precision {precision}."
+    )
     options = []
     for category in LABEL_CATEGORIES:
         known = scored.labels[category] >= 0
         y, p = scored.labels[category][known], scored.scores[category][known]
         result = suggest_thresholds(y, p, precision)
         if result["review"] is None:
-            click.echo(f"{category}: {result['n']} labels, {result['positives']} positive: "
-                       "needs both classes; no suggestion.")
+            click.echo(
+                f"{category}: {result['n']} labels, {result['positives']} positive: "
+                "needs both classes; no suggestion."
+            )
             continue
         parts = []
         for kind in ("review", "reject"):
@@ -574,8 +692,10 @@ def thresholds_suggest(obj: CommandContext, site_name: str, precision: float) ->
                 parts.append(f"reject: no threshold reaches precision {precision}")
                 continue
             threshold = point["threshold"]
-            parts.append(f"{kind} at {threshold} (precision {point['precision']:.3f}, "
-                         f"recall {point['recall']:.3f}, {point['flagged_share']:.1%} of comments)")
+            parts.append(
+                f"{kind} at {threshold} (precision {point['precision']:.3f}, "
+                f"recall {point['recall']:.3f}, {point['flagged_share']:.1%} of comments)"
+            )
             options.append(f"--{kind}-threshold {category}={threshold}")
         click.echo(f"{category}: " + "; ".join(parts))
     if options:

@@ -35,7 +35,7 @@ def sentinel_master(url: str, **options) -> redis.Redis:
 
     :raise ValueError: the URL names no sentinel or no service.
     """
-    rest = url[len(SENTINEL_SCHEME):]
+    rest = url[len(SENTINEL_SCHEME) :]
     auth, _, rest = rest.rpartition("@")
     hosts, _, service = rest.partition("/")
     service = service.strip("/")
@@ -121,7 +121,9 @@ class Services:
         self.site_cache = TtlCache(self.settings.cache_seconds)
 
     @classmethod
-    def build(cls, settings: Settings, scorer: Scorer, connection: redis.Redis | None = None) -> Services:
+    def build(
+        cls, settings: Settings, scorer: Scorer, connection: redis.Redis | None = None
+    ) -> Services:
         connection = connection if connection is not None else connect_redis(settings)
         keys = RedisKeys(settings.key_prefix)
         return cls(

@@ -153,7 +153,9 @@ def create_comments():
             limit_rates(site, 0, comment.author)
             accepted.append((index, comment, checked_text(site, comment, where)))
         except ApiError as error:
-            item_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            item_id = (
+                raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            )
             results[index] = {"id": item_id, **error.body(), "status_code": error.status}
     if accepted:
         scored = services.scorer_for(site.name).score_many(

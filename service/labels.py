@@ -80,7 +80,9 @@ class LabelStore:
         """Where an example is kept: by comment id, else by the hash of its text."""
         if example.get("comment_id"):
             return str(example["comment_id"])
-        return "text:" + hashlib.sha256(example["text"].encode("utf-8", "surrogatepass")).hexdigest()
+        return (
+            "text:" + hashlib.sha256(example["text"].encode("utf-8", "surrogatepass")).hexdigest()
+        )
 
     def record(self, example: dict, pipeline: redis.client.Pipeline | None = None) -> None:
         """Keep an example, replacing any earlier one for the same comment."""

@@ -79,7 +79,9 @@ def init_app(app: Flask) -> None:
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3) if started else None,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3)
+                    if started
+                    else None,
                     "site": getattr(g.get("site"), "name", None),
                 },
             )

@@ -37,11 +37,15 @@ class QueueCollector(Collector):
 
     def collect(self):
         services = self.app.extensions["modq"]
-        depth = GaugeMetricFamily("modq_queue_depth", "Comments waiting for review.", labels=["site"])
+        depth = GaugeMetricFamily(
+            "modq_queue_depth", "Comments waiting for review.", labels=["site"]
+        )
         age = GaugeMetricFamily(
             "modq_queue_oldest_age_seconds", "Age of the oldest comment waiting.", labels=["site"]
         )
-        model = GaugeMetricFamily("modq_model_info", "The default model in use.", labels=["version"])
+        model = GaugeMetricFamily(
+            "modq_model_info", "The default model in use.", labels=["version"]
+        )
         model.add_metric([services.scorer.version], 1.0)
         try:
             now = time.time()
@@ -62,19 +66,27 @@ class Metrics:
     def __init__(self) -> None:
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         self.requests = Counter(
-            "modq_http_requests", "HTTP requests by endpoint and status.",
-            ["endpoint", "method", "status"], registry=None,
+            "modq_http_requests",
+            "HTTP requests by endpoint and status.",
+            ["endpoint", "method", "status"],
+            registry=None,
         )
         self.latency = Histogram(
-            "modq_http_request_duration_seconds", "HTTP request latency by endpoint.",
-            ["endpoint"], buckets=LATENCY_BUCKETS, registry=None,
+            "modq_http_request_duration_seconds",
+            "HTTP request latency by endpoint.",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=None,
         )
         self.decisions = Counter(
-            "modq_decisions", "Decisions by outcome, category and source (model or moderator).",
-            ["decision", "category", "source"], registry=None,
+            "modq_decisions",
+            "Decisions by outcome, category and source (model or moderator).",
+            ["decision", "category", "source"],
+            registry=None,
         )
         self.unstored_analyses = Counter(
-            "modq_unstored_analyses", "Texts scored with doNotStore: counted, never kept.",
+            "modq_unstored_analyses",
+            "Texts scored with doNotStore: counted, never kept.",
             registry=None,
         )
 
@@ -88,8 +100,13 @@ class Metrics:
         registry.register(QueueCollector(app))
         return registry
 
-    def count_decision(self, decision: str, scores: dict[str, float], thresholds: dict[str, float],
-                       source: str = "model") -> None:
+    def count_decision(
+        self,
+        decision: str,
+        scores: dict[str, float],
+        thresholds: dict[str, float],
+        source: str = "model",
+    ) -> None:
         """Count one decision under the categories that reached their review threshold."""
         categories = [c for c, p in scores.items() if p >= thresholds.get(c, 1.0)] or ["none"]
         for category in categories:

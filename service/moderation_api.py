@@ -122,8 +122,10 @@ def _optional_str(
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise InvalidRequest(f"'{where}{name}' must be a string of at most {limit} characters.",
-                             field=f"{where}{name}")
+        raise InvalidRequest(
+            f"'{where}{name}' must be a string of at most {limit} characters.",
+            field=f"{where}{name}",
+        )
     return value
 
 
@@ -149,29 +151,37 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
     if comment_id is None:
         comment_id = body.get("comment_id", body.get("id"))
         if not isinstance(comment_id, str) or not comment_id or len(comment_id) > MAX_ID_LENGTH:
-            raise InvalidRequest(f"Field '{where}comment_id' is required: the comment's id.",
-                                 field=f"{where}comment_id")
+            raise InvalidRequest(
+                f"Field '{where}comment_id' is required: the comment's id.",
+                field=f"{where}comment_id",
+            )
     decision = body.get("decision")
     if decision not in ("approve", "reject"):
-        raise InvalidRequest(f"Field '{where}decision' must be 'approve' or 'reject'.",
-                             field=f"{where}decision")
+        raise InvalidRequest(
+            f"Field '{where}decision' must be 'approve' or 'reject'.", field=f"{where}decision"
+        )
     labels = body.get("labels") or []
-    if not isinstance(labels, list) or len(labels) > MAX_LABELS or not all(
-        isinstance(label, str) and 0 < len(label) <= 32 for label in labels
+    if (
+        not isinstance(labels, list)
+        or len(labels) > MAX_LABELS
+        or not all(isinstance(label, str) and 0 < len(label) <= 32 for label in labels)
     ):
         raise InvalidRequest(
             f"Field '{where}labels' must be a list of at most {MAX_LABELS} short strings, "
-            "such as [\"spam\"] or [\"abuse\"].",
+            'such as ["spam"] or ["abuse"].',
             field=f"{where}labels",
         )
     note = body.get("note") or ""
     if not isinstance(note, str) or len(note) > MAX_NOTE:
-        raise InvalidRequest(f"Field '{where}note' must be a string of at most {MAX_NOTE} "
-                             "characters.", field=f"{where}note")
+        raise InvalidRequest(
+            f"Field '{where}note' must be a string of at most {MAX_NOTE} characters.",
+            field=f"{where}note",
+        )
     overturn = body.get("overturn", False)
     if not isinstance(overturn, bool):
-        raise InvalidRequest(f"Field '{where}overturn' must be a boolean.",
-                             field=f"{where}overturn")
+        raise InvalidRequest(
+            f"Field '{where}overturn' must be a boolean.", field=f"{where}overturn"
+        )
     return Decision(comment_id, decision, tuple(dict.fromkeys(labels)), note, overturn)
 
 
@@ -202,8 +212,14 @@ def claim(site_name: str):
     items, expires = get_moderation().queue.claim(
         site, caller.moderator, limit, lease_seconds, queue_filter(body)
     )
-    return jsonify({"items": items, "lease_expires_at": iso(expires),
-                    "lease_seconds": lease_seconds, "moderator": caller.moderator})
+    return jsonify(
+        {
+            "items": items,
+            "lease_expires_at": iso(expires),
+            "lease_seconds": lease_seconds,
+            "moderator": caller.moderator,
+        }
+    )
 
 
 @bp.post("/queue/<path:comment_id>/release")
@@ -247,7 +263,7 @@ def _bulk_items() -> list:
         items = json_body().get("decisions")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK:
         raise InvalidRequest(
-            f"Send 1 to {MAX_BULK} decisions, as {{\"decisions\": [...]}} or a JSON array.",
+            f'Send 1 to {MAX_BULK} decisions, as {{"decisions": [...]}} or a JSON array.',
             field="decisions",
         )
     return items
@@ -265,8 +281,13 @@ def decide_many(site_name: str):
             results.append(get_moderation().queue.decide(site, caller.moderator, decision))
         except ApiError as error:
             item_id = raw.get("comment_id", raw.get("id")) if isinstance(raw, dict) else None
-            results.append({"id": item_id if isinstance(item_id, str) else None,
-                            **error.body(), "status_code": error.status})
+            results.append(
+                {
+                    "id": item_id if isinstance(item_id, str) else None,
+                    **error.body(),
+                    "status_code": error.status,
+                }
+            )
     return jsonify({"results": results})
 
 
@@ -277,10 +298,15 @@ def audit_log(site_name: str):
     _, site = moderator_for(site_name)
     cursor = request.args.get("cursor") or None
     if cursor is not None and not _CURSOR.match(cursor):
-        raise InvalidRequest("Query parameter 'cursor' must be a 'next_cursor' value.",
-                             field="cursor")
-    where = AuditFilter(**{name: _optional_str(request.args, name)
-                           for name in ("moderator", "decision", "comment_id", "since", "until")})
+        raise InvalidRequest(
+            "Query parameter 'cursor' must be a 'next_cursor' value.", field="cursor"
+        )
+    where = AuditFilter(
+        **{
+            name: _optional_str(request.args, name)
+            for name in ("moderator", "decision", "comment_id", "since", "until")
+        }
+    )
     limit = _int_arg("limit", 50, 1, 500)
     entries, next_cursor = get_moderation().audit.page(site.name, limit, cursor, where)
     return jsonify({"site": site.name, "entries": entries, "next_cursor": next_cursor})
@@ -324,12 +350,14 @@ def report_comment(comment_id: str):
     body = json_body()
     reporter = body.get("reporter_id")
     if not isinstance(reporter, str) or not reporter or len(reporter) > MAX_ID_LENGTH:
-        raise InvalidRequest("Field 'reporter_id' is required: the reporting reader's id.",
-                             field="reporter_id")
+        raise InvalidRequest(
+            "Field 'reporter_id' is required: the reporting reader's id.", field="reporter_id"
+        )
     reason = body.get("reason") or ""
     if not isinstance(reason, str) or len(reason) > 500:
-        raise InvalidRequest("Field 'reason' must be a string of at most 500 characters.",
-                             field="reason")
+        raise InvalidRequest(
+            "Field 'reason' must be a string of at most 500 characters.", field="reason"
+        )
     if len(comment_id) > MAX_ID_LENGTH:
         raise NotFound("No such comment on this site.")
     return jsonify(get_moderation().queue.report(g.site.name, comment_id, reporter, reason))

@@ -157,7 +157,9 @@ class ModeratorStore:
 
     def list(self) -> list[Moderator]:
         """Every account, by email."""
-        emails = sorted(e.decode() if isinstance(e, bytes) else e
-                        for e in self.connection.smembers(self.keys.moderators()))
+        emails = sorted(
+            e.decode() if isinstance(e, bytes) else e
+            for e in self.connection.smembers(self.keys.moderators())
+        )
         found = (self.get(email) for email in emails)
         return [m for m in found if m is not None]

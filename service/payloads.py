@@ -54,12 +54,19 @@ def json_body() -> dict:
 
 def _type_name(value: object) -> str:
     return {
-        dict: "an object", list: "an array", str: "a string", bool: "a boolean",
-        int: "a number", float: "a number", type(None): "null",
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
     }.get(type(value), type(value).__name__)
 
 
-def _string(body: dict, name: str, where: str, required: bool, max_length: int | None) -> str | None:
+def _string(
+    body: dict, name: str, where: str, required: bool, max_length: int | None
+) -> str | None:
     value = body.get(name)
     if value is None:
         if required:
@@ -67,7 +74,8 @@ def _string(body: dict, name: str, where: str, required: bool, max_length: int |
         return None
     if not isinstance(value, str):
         raise InvalidRequest(
-            f"Field '{where}{name}' must be a string, got {_type_name(value)}.", field=f"{where}{name}"
+            f"Field '{where}{name}' must be a string, got {_type_name(value)}.",
+            field=f"{where}{name}",
         )
     if max_length is not None and len(value) > max_length:
         raise InvalidRequest(
@@ -94,11 +102,14 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
     :raise 400: a required field is missing or a field has the wrong type or size.
     """
     if not isinstance(body, dict):
-        raise InvalidRequest(f"'{where.rstrip('.') or 'body'}' must be an object, got {_type_name(body)}.")
+        raise InvalidRequest(
+            f"'{where.rstrip('.') or 'body'}' must be an object, got {_type_name(body)}."
+        )
     comment_id = _string(body, "id", where, required=True, max_length=MAX_ID_LENGTH)
     if not comment_id or not comment_id.isprintable():
         raise InvalidRequest(
-            f"Field '{where}id' must be a non-empty string of printable characters.", field=f"{where}id"
+            f"Field '{where}id' must be a non-empty string of printable characters.",
+            field=f"{where}id",
         )
     text = _string(body, "text", where, required=True, max_length=None)
     article_id = _string(body, "article_id", where, required=False, max_length=MAX_ID_LENGTH)
@@ -110,15 +121,20 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
                 f"Field '{where}author' must be an object with 'id' and 'name', got {_type_name(author)}.",
                 field=f"{where}author",
             )
-        author_id = _string(author, "id", f"{where}author.", required=False, max_length=MAX_ID_LENGTH)
-        name = _string(author, "name", f"{where}author.", required=False, max_length=MAX_NAME_LENGTH)
+        author_id = _string(
+            author, "id", f"{where}author.", required=False, max_length=MAX_ID_LENGTH
+        )
+        name = _string(
+            author, "name", f"{where}author.", required=False, max_length=MAX_NAME_LENGTH
+        )
         author = {"id": author_id, "name": name}
     metadata = body.get("metadata")
     if metadata is None:
         metadata = {}
     elif not isinstance(metadata, dict):
         raise InvalidRequest(
-            f"Field '{where}metadata' must be an object, got {_type_name(metadata)}.", field=f"{where}metadata"
+            f"Field '{where}metadata' must be an object, got {_type_name(metadata)}.",
+            field=f"{where}metadata",
         )
     elif len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
         raise InvalidRequest(

@@ -44,7 +44,12 @@ MAX_TEXT_BYTES = 20 * 1024
 SCORE_TYPE = "PROBABILITY"
 FEEDBACK_SOURCE = "perspective_feedback"
 PRODUCTION_ATTRIBUTES = (
-    "TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK",
+    "TOXICITY",
+    "SEVERE_TOXICITY",
+    "INSULT",
+    "PROFANITY",
+    "THREAT",
+    "IDENTITY_ATTACK",
 )
 ATTRIBUTES = frozenset(
     (*PRODUCTION_ATTRIBUTES, *(f"{name}_EXPERIMENTAL" for name in PRODUCTION_ATTRIBUTES), "SPAM")
@@ -55,8 +60,14 @@ DECISION_ATTRIBUTES = {"APPROVED": 0, "DELETED": 1}
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 _GRPC_STATUS = {
-    400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-    409: "ABORTED", 422: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE",
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
 }
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _METHODS = ("comments:analyze", "comments:suggestscore")
@@ -174,8 +185,7 @@ def analyze_comment():
         entry: dict = {}
         if spans is not None:
             entry["spanScores"] = [
-                {"begin": begin, "end": end,
-                 "score": _score(attribute_score(name, result.scores))}
+                {"begin": begin, "end": end, "score": _score(attribute_score(name, result.scores))}
                 for begin, end, result in spans
             ]
         entry["summaryScore"] = _score(value)
@@ -251,7 +261,8 @@ def unknown_method(rest: str):
         response.headers["Allow"] = "POST"
         return response
     raise PerspectiveError(
-        404, "NOT_FOUND",
+        404,
+        "NOT_FOUND",
         f"No Perspective method at {request.path}; modq serves {PREFIX}/comments:analyze and "
         f"{PREFIX}/comments:suggestscore.",
     )
@@ -283,9 +294,17 @@ def authenticated_site() -> Site:
     except Unauthorized as error:
         if query_key:
             raise PerspectiveError(
-                400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
-                [{"@type": _ERROR_INFO, "reason": "API_KEY_INVALID", "domain": "modq",
-                  "metadata": {"detail": error.message}}],
+                400,
+                "INVALID_ARGUMENT",
+                "API key not valid. Please pass a valid API key.",
+                [
+                    {
+                        "@type": _ERROR_INFO,
+                        "reason": "API_KEY_INVALID",
+                        "domain": "modq",
+                        "metadata": {"detail": error.message},
+                    }
+                ],
             ) from None
         raise _unauthenticated(error.message) from None
     return site
@@ -293,9 +312,17 @@ def authenticated_site() -> Site:
 
 def _unauthenticated(detail: str) -> PerspectiveError:
     return PerspectiveError(
-        401, "UNAUTHENTICATED", "Request had invalid authentication credentials.",
-        [{"@type": _ERROR_INFO, "reason": "ACCESS_TOKEN_TYPE_UNSUPPORTED", "domain": "modq",
-          "metadata": {"detail": detail}}],
+        401,
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials.",
+        [
+            {
+                "@type": _ERROR_INFO,
+                "reason": "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+                "domain": "modq",
+                "metadata": {"detail": detail},
+            }
+        ],
     )
 
 
@@ -362,7 +389,8 @@ def requested_attributes(body: dict) -> dict[str, float | None]:
             )
         threshold = options.get("scoreThreshold")
         if threshold is not None and (
-            isinstance(threshold, bool) or not isinstance(threshold, int | float)
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
             or not math.isfinite(threshold)
         ):
             raise _invalid_value(f"{where}.scoreThreshold", "TYPE_FLOAT", threshold)
@@ -392,7 +420,8 @@ def check_language_support(attribute: str, languages: list[str], detected: str) 
             f"Attribute {attribute} does not support request languages: {', '.join(languages)}",
             "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
             languageNotSupportedByAttributeError={
-                "requestedLanguages": languages, "attribute": attribute
+                "requestedLanguages": languages,
+                "attribute": attribute,
             },
         )
     if detected == "und":
@@ -402,7 +431,8 @@ def check_language_support(attribute: str, languages: list[str], detected: str) 
             f"Attribute {attribute} does not support request languages: {detected}",
             "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
             languageNotSupportedByAttributeError={
-                "detectedLanguages": [detected], "attribute": attribute
+                "detectedLanguages": [detected],
+                "attribute": attribute,
             },
         )
 

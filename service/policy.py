@@ -11,8 +11,23 @@ from model.text import strip_invisible
 from service.sites import CATEGORIES, Site
 
 # Characters commonly typed in place of letters to slip past word filters.
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "8": "b",
-                       "@": "a", "$": "s", "!": "i", "|": "i", "+": "t", "€": "e"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "i",
+        "+": "t",
+        "€": "e",
+    }
+)
 _TOKEN = regex.compile(r"\S+")
 _JOINERS = regex.compile(r"[\p{P}\p{S}_]+")
 _EDGES = regex.compile(r"^\p{P}+|\p{P}+$")

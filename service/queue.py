@@ -260,8 +260,10 @@ class ReviewQueue:
     def _scan(self, site: str) -> Iterator[dict]:
         """Pending records, most urgent first, read in chunks."""
         for start in range(0, MAX_SCAN, _CHUNK):
-            ids = [_text(i) for i in self.connection.zrevrange(
-                self.keys.queue(site), start, start + _CHUNK - 1)]
+            ids = [
+                _text(i)
+                for i in self.connection.zrevrange(self.keys.queue(site), start, start + _CHUNK - 1)
+            ]
             yield from self._records(site, ids)
             if len(ids) < _CHUNK:
                 return
@@ -328,8 +330,9 @@ class ReviewQueue:
         ids = [r["id"] for r in records]
         reported = self._reported(site.name, ids) if where.category == "reported" else set()
         leased = self._leases(site.name, ids, now) if skip_leased else {}
-        return [r for r in records
-                if r["id"] not in leased and self._matches(site, r, where, reported)]
+        return [
+            r for r in records if r["id"] not in leased and self._matches(site, r, where, reported)
+        ]
 
     def items(self, site: str, records: list[dict], now: float | None = None) -> list[dict]:
         """Queue items for records: the comment with its reports, author history and lease."""
@@ -352,34 +355,36 @@ class ReviewQueue:
             )
             history = {_text(k): int(v) for k, v in answers[2 * index + 1].items()}
             holder, expiry = leases.get(record["id"], (None, None))
-            items.append({
-                "id": record["id"],
-                "site": record["site"],
-                "text": record["text"],
-                "language": record.get("language"),
-                "article_id": record.get("article_id"),
-                "author": record.get("author"),
-                "author_history": {
-                    "approved": history.get("approved", 0),
-                    "rejected": history.get("rejected", 0),
-                    "reports": history.get("reports", 0),
-                },
-                "scores": record["scores"],
-                "reasons": record.get("reasons", []),
-                "highlights": record.get("highlights", []),
-                "status": record["status"],
-                "decision": record["decision"],
-                "model_decision": record.get("model_decision", record["decision"]),
-                "model_version": record.get("model_version"),
-                "received_at": record["received_at"],
-                "updated_at": record.get("updated_at"),
-                "urgency": record.get("urgency"),
-                "reports": reports,
-                "report_count": len(reports),
-                "moderation": record.get("moderation"),
-                "lease_holder": holder,
-                "lease_expires_at": iso(expiry) if expiry is not None else None,
-            })
+            items.append(
+                {
+                    "id": record["id"],
+                    "site": record["site"],
+                    "text": record["text"],
+                    "language": record.get("language"),
+                    "article_id": record.get("article_id"),
+                    "author": record.get("author"),
+                    "author_history": {
+                        "approved": history.get("approved", 0),
+                        "rejected": history.get("rejected", 0),
+                        "reports": history.get("reports", 0),
+                    },
+                    "scores": record["scores"],
+                    "reasons": record.get("reasons", []),
+                    "highlights": record.get("highlights", []),
+                    "status": record["status"],
+                    "decision": record["decision"],
+                    "model_decision": record.get("model_decision", record["decision"]),
+                    "model_version": record.get("model_version"),
+                    "received_at": record["received_at"],
+                    "updated_at": record.get("updated_at"),
+                    "urgency": record.get("urgency"),
+                    "reports": reports,
+                    "report_count": len(reports),
+                    "moderation": record.get("moderation"),
+                    "lease_holder": holder,
+                    "lease_expires_at": iso(expiry) if expiry is not None else None,
+                }
+            )
         return items
 
     def list(self, site: Site, where: QueueFilter | None = None, limit: int = 50) -> list[dict]:
@@ -440,8 +445,11 @@ class ReviewQueue:
         where.check()
         now = time.time()
         expires = now + lease_seconds
-        keys = [self.keys.queue(site.name), self.keys.leases(site.name),
-                self.keys.lease_holders(site.name)]
+        keys = [
+            self.keys.queue(site.name),
+            self.keys.leases(site.name),
+            self.keys.lease_holders(site.name),
+        ]
         claimed: list[str] = []
         # Claimers racing for the same candidates each get a disjoint share; whoever comes up
         # short looks again at what is still unleased.
@@ -450,8 +458,9 @@ class ReviewQueue:
             candidates = self._select(site, where, want * 3 + 10, skip_leased=True, now=now)
             if not candidates:
                 break
-            got = self._claim(keys=keys, args=[now, expires, moderator, want,
-                                               *[r["id"] for r in candidates]])
+            got = self._claim(
+                keys=keys, args=[now, expires, moderator, want, *[r["id"] for r in candidates]]
+            )
             claimed.extend(_text(i) for i in got)
             if len(claimed) >= limit or len(candidates) < want * 3 + 10 and not got:
                 break
@@ -467,8 +476,10 @@ class ReviewQueue:
         """
         if self.connection.zscore(self.keys.queue(site), comment_id) is None:
             raise NotFound(f"Comment {comment_id!r} is not in the review queue of site '{site}'.")
-        outcome = self._release(keys=[self.keys.leases(site), self.keys.lease_holders(site)],
-                                args=[comment_id, moderator, time.time()])
+        outcome = self._release(
+            keys=[self.keys.leases(site), self.keys.lease_holders(site)],
+            args=[comment_id, moderator, time.time()],
+        )
         if isinstance(outcome, bytes | str):
             raise Conflict(f"Comment {comment_id!r} is leased to {_text(outcome)}.", code="leased")
         return outcome == 1
@@ -504,26 +515,41 @@ class ReviewQueue:
         if previous and record["status"] != "pending_review" and not decision.overturn:
             raise Conflict(
                 f"Comment {record['id']!r} was already decided ({previous['decision']}) by "
-                f"{previous['moderator']} at {previous['at']}; send \"overturn\": true to replace "
+                f'{previous["moderator"]} at {previous["at"]}; send "overturn": true to replace '
                 "that decision.",
                 code="already_decided",
             )
         now = time.time()
         at = iso(now)
         status = STATUS_FOR_DECISION[decision.decision]
-        moderation = {"moderator": moderator, "decision": decision.decision,
-                      "labels": list(decision.labels), "note": decision.note, "at": at}
-        decided = {**record, "model_decision": record.get("model_decision", record["decision"]),
-                   "decision": decision.decision, "status": status, "moderation": moderation,
-                   "updated_at": at}
+        moderation = {
+            "moderator": moderator,
+            "decision": decision.decision,
+            "labels": list(decision.labels),
+            "note": decision.note,
+            "at": at,
+        }
+        decided = {
+            **record,
+            "model_decision": record.get("model_decision", record["decision"]),
+            "decision": decision.decision,
+            "status": status,
+            "moderation": moderation,
+            "updated_at": at,
+        }
         new_raw = _dumps(decided)
         author_id = (record.get("author") or {}).get("id")
         example = self.labels.example(
-            site=site.name, text=record["text"],
+            site=site.name,
+            text=record["text"],
             labels=example_labels(record, decision.decision, decision.labels),
-            decided_at=at, source="moderator", language=record.get("language"),
-            comment_id=record["id"], author_hash=self.labels.author_hash(site.name, author_id),
-            model_scores=record["scores"], model_version=record.get("model_version"),
+            decided_at=at,
+            source="moderator",
+            language=record.get("language"),
+            comment_id=record["id"],
+            author_hash=self.labels.author_hash(site.name, author_id),
+            model_scores=record["scores"],
+            model_version=record.get("model_version"),
         )
         label_field = LabelStore.example_id(example)
         previous_label = self.connection.hget(self.keys.labels(site.name), label_field)
@@ -535,30 +561,62 @@ class ReviewQueue:
         if author_id and previous and record["status"] != "pending_review":
             author_removed = "approved" if previous["decision"] == "approve" else "rejected"
         undo = {
-            "moderator": moderator, "previous": _text(raw), "decided": new_raw,
+            "moderator": moderator,
+            "previous": _text(raw),
+            "decided": new_raw,
             "label": _text(previous_label) if previous_label is not None else None,
             "queue_score": repr(queue_score) if queue_score is not None else None,
-            "author_added": author_added or None, "author_removed": author_removed or None,
+            "author_added": author_added or None,
+            "author_removed": author_removed or None,
             "until": now + UNDO_SECONDS,
         }
-        event_id, event = webhooks.event_for(site, record["id"], decision.decision, status,
-                                             list(decision.labels), at)
+        event_id, event = webhooks.event_for(
+            site, record["id"], decision.decision, status, list(decision.labels), at
+        )
         fields = audit.entry_fields(
-            comment_id=record["id"], moderator=moderator, decision=decision.decision, at=at,
-            labels=list(decision.labels), note=decision.note, previous_status=record["status"],
-            status=status, scores=record["scores"], model_version=record.get("model_version"),
+            comment_id=record["id"],
+            moderator=moderator,
+            decision=decision.decision,
+            at=at,
+            labels=list(decision.labels),
+            note=decision.note,
+            previous_status=record["status"],
+            status=status,
+            scores=record["scores"],
+            model_version=record.get("model_version"),
             model_decision=decided["model_decision"],
         )
         name = site.name
         answer = self._decide(
-            keys=[self.keys.comment(name, record["id"]), self.keys.queue(name),
-                  self.keys.leases(name), self.keys.lease_holders(name), self.keys.audit(name),
-                  self.keys.labels(name), self.keys.decision_count(name, int(now // 60)),
-                  self.keys.undo(name, record["id"]), self.keys.author(name, author_id or ""),
-                  self.keys.webhook_events(name), self.keys.webhook_due(name)],
-            args=[raw, new_raw, record["id"], moderator, now, label_field, _dumps(example),
-                  _dumps(undo), UNDO_SECONDS, author_added, author_removed, event_id, event,
-                  *fields],
+            keys=[
+                self.keys.comment(name, record["id"]),
+                self.keys.queue(name),
+                self.keys.leases(name),
+                self.keys.lease_holders(name),
+                self.keys.audit(name),
+                self.keys.labels(name),
+                self.keys.decision_count(name, int(now // 60)),
+                self.keys.undo(name, record["id"]),
+                self.keys.author(name, author_id or ""),
+                self.keys.webhook_events(name),
+                self.keys.webhook_due(name),
+            ],
+            args=[
+                raw,
+                new_raw,
+                record["id"],
+                moderator,
+                now,
+                label_field,
+                _dumps(example),
+                _dumps(undo),
+                UNDO_SECONDS,
+                author_added,
+                author_removed,
+                event_id,
+                event,
+                *fields,
+            ],
         )
         state = _text(answer[0])
         if state == "changed":
@@ -570,9 +628,16 @@ class ReviewQueue:
                 code="leased",
             )
         return {
-            "id": record["id"], "site": name, "decision": decision.decision, "status": status,
-            "labels": list(decision.labels), "note": decision.note, "moderator": moderator,
-            "at": at, "audit_id": _text(answer[1]), "undo_until": iso(now + UNDO_SECONDS),
+            "id": record["id"],
+            "site": name,
+            "decision": decision.decision,
+            "status": status,
+            "labels": list(decision.labels),
+            "note": decision.note,
+            "moderator": moderator,
+            "at": at,
+            "audit_id": _text(answer[1]),
+            "undo_until": iso(now + UNDO_SECONDS),
             "previous_status": record["status"],
         }
 
@@ -591,8 +656,10 @@ class ReviewQueue:
         name = site.name
         raw = self.connection.get(self.keys.undo(name, comment_id))
         if raw is None:
-            raise NotFound(f"No decision on comment {comment_id!r} can be undone any more "
-                           f"(undo is possible for {UNDO_SECONDS} seconds).")
+            raise NotFound(
+                f"No decision on comment {comment_id!r} can be undone any more "
+                f"(undo is possible for {UNDO_SECONDS} seconds)."
+            )
         undo = json.loads(raw)
         if undo["moderator"] != moderator:
             raise Forbidden(f"The latest decision on {comment_id!r} is {undo['moderator']}'s.")
@@ -600,26 +667,47 @@ class ReviewQueue:
         at = utcnow()
         event_id, event = webhooks.event_for(site, comment_id, "undo", previous["status"], [], at)
         fields = audit.entry_fields(
-            comment_id=comment_id, moderator=moderator, decision="undo", at=at, labels=[],
-            note=f"undid {decided['moderation']['decision']}", previous_status=decided["status"],
-            status=previous["status"], scores=previous["scores"],
+            comment_id=comment_id,
+            moderator=moderator,
+            decision="undo",
+            at=at,
+            labels=[],
+            note=f"undid {decided['moderation']['decision']}",
+            previous_status=decided["status"],
+            status=previous["status"],
+            scores=previous["scores"],
             model_version=previous.get("model_version"),
             model_decision=previous.get("model_decision", previous["decision"]),
         )
         author_id = (previous.get("author") or {}).get("id")
         label_field = comment_id
         answer = self._undo(
-            keys=[self.keys.comment(name, comment_id), self.keys.queue(name),
-                  self.keys.labels(name), self.keys.undo(name, comment_id), self.keys.audit(name),
-                  self.keys.author(name, author_id or ""), self.keys.webhook_events(name),
-                  self.keys.webhook_due(name)],
+            keys=[
+                self.keys.comment(name, comment_id),
+                self.keys.queue(name),
+                self.keys.labels(name),
+                self.keys.undo(name, comment_id),
+                self.keys.audit(name),
+                self.keys.author(name, author_id or ""),
+                self.keys.webhook_events(name),
+                self.keys.webhook_due(name),
+            ],
             args=[raw, comment_id, label_field, time.time(), event_id, event, *fields],
         )
         if _text(answer[0]) != "ok":
-            raise Conflict(f"Comment {comment_id!r} changed since the decision; nothing undone.",
-                           code="changed")
-        return {"id": comment_id, "site": name, "status": previous["status"], "undone": True,
-                "moderator": moderator, "at": at, "audit_id": _text(answer[1])}
+            raise Conflict(
+                f"Comment {comment_id!r} changed since the decision; nothing undone.",
+                code="changed",
+            )
+        return {
+            "id": comment_id,
+            "site": name,
+            "status": previous["status"],
+            "undone": True,
+            "moderator": moderator,
+            "at": at,
+            "audit_id": _text(answer[1]),
+        }
 
     # Reader reports --------------------------------------------------------------------------
     def report(self, site: str, comment_id: str, reporter_id: str, reason: str) -> dict:
@@ -642,14 +730,30 @@ class ReviewQueue:
                 new_raw = _dumps({**record, "status": "pending_review", "updated_at": now})
             author_id = (record.get("author") or {}).get("id")
             added, count, queued = self._report(
-                keys=[key, self.keys.queue(site), self.keys.reports(site, comment_id),
-                      self.keys.author(site, author_id or "")],
-                args=[raw, new_raw, reporter_id, _dumps({"reason": reason, "at": now}),
-                      record.get("urgency", 0.0), REPORT_BOOST, comment_id],
+                keys=[
+                    key,
+                    self.keys.queue(site),
+                    self.keys.reports(site, comment_id),
+                    self.keys.author(site, author_id or ""),
+                ],
+                args=[
+                    raw,
+                    new_raw,
+                    reporter_id,
+                    _dumps({"reason": reason, "at": now}),
+                    record.get("urgency", 0.0),
+                    REPORT_BOOST,
+                    comment_id,
+                ],
             )
             if added == -1:
                 continue
             status = "pending_review" if queued else record["status"]
-            return {"id": comment_id, "site": site, "status": status, "reports": int(count),
-                    "counted": bool(added)}
+            return {
+                "id": comment_id,
+                "site": site,
+                "status": status,
+                "reports": int(count),
+                "counted": bool(added),
+            }
         raise Conflict(f"Comment {comment_id!r} kept changing; try again.", code="busy")

@@ -38,7 +38,9 @@ def check_limit_text(text: str) -> str:
     try:
         parse(text)
     except ValueError:
-        raise ValueError(f"{text!r} is not a rate limit; write it like 600/minute or 5/second") from None
+        raise ValueError(
+            f"{text!r} is not a rate limit; write it like 600/minute or 5/second"
+        ) from None
     return text
 
 
@@ -52,19 +54,23 @@ class RateLimiter:
         prefix = f"{settings.key_prefix}:ratelimit"
         if settings.redis_url.startswith("redis+sentinel://"):
             storage = RedisSentinelStorage(
-                settings.redis_url, key_prefix=prefix, use_replicas=False,
+                settings.redis_url,
+                key_prefix=prefix,
+                use_replicas=False,
                 socket_timeout=settings.redis_timeout_seconds,
             )
         elif settings.redis_cluster:
             uri = settings.redis_url.replace("redis://", "redis+cluster://", 1)
             storage = RedisClusterStorage(uri, key_prefix=prefix)
         else:
-            storage = RedisStorage(settings.redis_url, key_prefix=prefix,
-                                   socket_timeout=settings.redis_timeout_seconds)
+            storage = RedisStorage(
+                settings.redis_url, key_prefix=prefix, socket_timeout=settings.redis_timeout_seconds
+            )
         self.strategy = SlidingWindowCounterRateLimiter(storage)
 
-    def hit(self, site: str, limits: dict[str, str], scope: str, identity: str | None,
-            cost: int = 1) -> None:
+    def hit(
+        self, site: str, limits: dict[str, str], scope: str, identity: str | None, cost: int = 1
+    ) -> None:
         """Count ``cost`` requests of ``identity`` in ``scope`` against the site's limit.
 
         :raise 429: the limit is reached; ``Retry-After`` says when to try again.

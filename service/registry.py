@@ -75,8 +75,12 @@ class ModelRegistry:
 
     # --- models -------------------------------------------------------------------------------
 
-    def register(self, model_dir: str | os.PathLike, trained_for: str | None = None,
-                 report: str | None = None) -> ModelRecord:
+    def register(
+        self,
+        model_dir: str | os.PathLike,
+        trained_for: str | None = None,
+        report: str | None = None,
+    ) -> ModelRecord:
         """Store a model folder's files as a candidate (registering twice is harmless).
 
         :raise ModelFileError: the folder is not a valid model.
@@ -85,8 +89,12 @@ class ModelRegistry:
         version = read_artifact(folder).manifest["version"]  # verifies every file first
         files = {name: (folder / name).read_bytes() for name in MODEL_FILES}
         now = time.time()
-        fields: dict[str, bytes | str] = {**files, "registered_at": repr(now),
-                                          "trained_for": trained_for or "", "report": report or ""}
+        fields: dict[str, bytes | str] = {
+            **files,
+            "registered_at": repr(now),
+            "trained_for": trained_for or "",
+            "report": report or "",
+        }
         # The files first, the index entry last: a listed version is always complete.
         self.connection.hset(self.keys.model(version), mapping=fields)
         self.connection.zadd(self.keys.models(), {version: now}, nx=True)
@@ -101,9 +109,13 @@ class ModelRegistry:
         values = self.connection.hmget(key, MANIFEST, "registered_at", "trained_for", "report")
         if values[0] is None:
             return None
-        return ModelRecord(version=version, registered_at=float(values[1] or 0),
-                           trained_for=_text(values[2]) or None, report=_text(values[3]) or None,
-                           manifest_json=_text(values[0]) or "{}")
+        return ModelRecord(
+            version=version,
+            registered_at=float(values[1] or 0),
+            trained_for=_text(values[2]) or None,
+            report=_text(values[3]) or None,
+            manifest_json=_text(values[0]) or "{}",
+        )
 
     def require(self, version: str) -> ModelRecord:
         """:raise RegistryError: no such version."""
@@ -206,8 +218,9 @@ class ModelProvider:
     :param poll_seconds: how often the background thread looks for a change.
     """
 
-    def __init__(self, registry: ModelRegistry, default: Scorer,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, registry: ModelRegistry, default: Scorer, poll_seconds: float = POLL_SECONDS
+    ) -> None:
         self.registry = registry
         self.default = default
         self.poll_seconds = poll_seconds
@@ -253,8 +266,13 @@ class ModelProvider:
                     try:
                         scorer = self.registry.load(version)
                         scorer.score("modq model check", "en")  # fails here, not on a request
-                    except (ModelFileError, RegistryError, redis.exceptions.RedisError,
-                            ValueError, KeyError) as error:
+                    except (
+                        ModelFileError,
+                        RegistryError,
+                        redis.exceptions.RedisError,
+                        ValueError,
+                        KeyError,
+                    ) as error:
                         logger.error("model %s for %s not loaded: %s", version, site, error)
                         old = self._by_site.get(site)
                         if old is not None:
@@ -276,8 +294,12 @@ class ModelProvider:
             if self._poller_pid == os.getpid():
                 return
             self._poller_pid = os.getpid()
-        thread = threading.Thread(target=_poll, args=(weakref.ref(self), self.poll_seconds),
-                                  name="modq-model-poller", daemon=True)
+        thread = threading.Thread(
+            target=_poll,
+            args=(weakref.ref(self), self.poll_seconds),
+            name="modq-model-poller",
+            daemon=True,
+        )
         thread.start()
 
 

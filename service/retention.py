@@ -56,9 +56,13 @@ class Forgotten:
     reports: int = 0
 
     def lines(self) -> list[str]:
-        return [f"comments: {self.comments}", f"results: {self.results}",
-                f"queue items: {self.queue_items}", f"labels: {self.labels}",
-                f"reader reports: {self.reports}"]
+        return [
+            f"comments: {self.comments}",
+            f"results: {self.results}",
+            f"queue items: {self.queue_items}",
+            f"labels: {self.labels}",
+            f"reader reports: {self.reports}",
+        ]
 
 
 def _text(value: bytes | str) -> str:
@@ -89,10 +93,11 @@ class AuthorEraser:
                     continue  # expired or removed since the scan saw it
                 author = json.loads(raw).get("author") or {}
                 if author.get("id") == author_id:
-                    found.append(_text(name)[len(prefix):])
+                    found.append(_text(name)[len(prefix) :])
 
-        for name in self.connection.scan_iter(match=self.keys.comment(site, "*"),
-                                              count=_SCAN_BATCH):
+        for name in self.connection.scan_iter(
+            match=self.keys.comment(site, "*"), count=_SCAN_BATCH
+        ):
             batch.append(name)
             if len(batch) >= _SCAN_BATCH:
                 check(batch)
@@ -110,10 +115,15 @@ class AuthorEraser:
         removed = Forgotten()
         for comment_id in self.comment_ids(site, author_id):
             done, queued, label, reports = self._forget(
-                keys=[self.keys.comment(site, comment_id), self.keys.queue(site),
-                      self.keys.leases(site), self.keys.lease_holders(site),
-                      self.keys.labels(site), self.keys.reports(site, comment_id),
-                      self.keys.undo(site, comment_id)],
+                keys=[
+                    self.keys.comment(site, comment_id),
+                    self.keys.queue(site),
+                    self.keys.leases(site),
+                    self.keys.lease_holders(site),
+                    self.keys.labels(site),
+                    self.keys.reports(site, comment_id),
+                    self.keys.undo(site, comment_id),
+                ],
                 args=[comment_id, author_id],
             )
             removed.comments += int(done)
@@ -132,7 +142,9 @@ class AuthorEraser:
         if not self.connection.exists(self.keys.label_salt(site)):
             return 0  # no example of this site was ever attributed to an author
         author_hash = labels.author_hash(site, author_id)
-        fields = [field for field, raw in self.connection.hscan_iter(self.keys.labels(site),
-                                                                     count=_SCAN_BATCH)
-                  if json.loads(raw).get("author_hash") == author_hash]
+        fields = [
+            field
+            for field, raw in self.connection.hscan_iter(self.keys.labels(site), count=_SCAN_BATCH)
+            if json.loads(raw).get("author_hash") == author_hash
+        ]
         return labels.remove(site, [_text(f) for f in fields])

@@ -141,8 +141,10 @@ def client_address() -> str:
 def login_retry_after(email: str) -> int | None:
     """Seconds until another login attempt for ``email`` from this address is allowed, or None."""
     services = get_services()
-    keys = [services.keys.login_failures(f"email:{email}"),
-            services.keys.login_failures(f"address:{client_address()}")]
+    keys = [
+        services.keys.login_failures(f"email:{email}"),
+        services.keys.login_failures(f"address:{client_address()}"),
+    ]
     pipe = services.redis.pipeline(transaction=False)
     for key in keys:
         pipe.get(key)

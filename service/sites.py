@@ -63,7 +63,10 @@ class Site:
             raise SiteError(f"max length must be between 1 and 100000, got {self.max_length}")
         if not 1 <= self.retention_days <= 3650:
             raise SiteError(f"retention must be 1 to 3650 days, got {self.retention_days}")
-        for kind, thresholds in (("review", self.review_thresholds), ("reject", self.reject_thresholds)):
+        for kind, thresholds in (
+            ("review", self.review_thresholds),
+            ("reject", self.reject_thresholds),
+        ):
             for category, value in thresholds.items():
                 if category not in CATEGORIES:
                     raise SiteError(
@@ -220,5 +223,7 @@ class SiteStore:
 
     def names(self) -> list[str]:
         """All site names, sorted."""
-        return sorted(n.decode() if isinstance(n, bytes) else n
-                      for n in self.connection.smembers(self.keys.sites()))
+        return sorted(
+            n.decode() if isinstance(n, bytes) else n
+            for n in self.connection.smembers(self.keys.sites())
+        )

@@ -34,12 +34,20 @@ from service.moderators import Moderator, normalize_email
 from service.queue import ORDERS, QueueFilter
 from service.sites import Site
 
-bp = Blueprint("ui", __name__, url_prefix="/ui", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "ui",
+    __name__,
+    url_prefix="/ui",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
 PAGE_SIZE = 50
-UI_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-             "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+UI_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 
@@ -102,9 +110,16 @@ def protect_forms() -> None:
         try:
             sessions.check_csrf()
         except ApiError:
-            abort(Response(render_template("error.html", message="Your session's form token "
-                           "is missing or out of date. Go back, reload the page and try again."),
-                           status=403))
+            abort(
+                Response(
+                    render_template(
+                        "error.html",
+                        message="Your session's form token "
+                        "is missing or out of date. Go back, reload the page and try again.",
+                    ),
+                    status=403,
+                )
+            )
 
 
 @bp.get("/")
@@ -128,16 +143,26 @@ def login():
     password = request.form.get("password", "")[:1024]
     retry_after = sessions.login_retry_after(email)
     if retry_after is not None:
-        response = Response(render_template(
-            "login.html", next=target, email=email,
-            error=f"Too many failed logins. Try again in {retry_after} seconds."), status=429)
+        response = Response(
+            render_template(
+                "login.html",
+                next=target,
+                email=email,
+                error=f"Too many failed logins. Try again in {retry_after} seconds.",
+            ),
+            status=429,
+        )
         response.headers["Retry-After"] = str(retry_after)
         return response
     account = get_moderation().moderators.verify(email, password)
     if account is None:
         sessions.login_failed(email)
-        return Response(render_template("login.html", next=target, email=email,
-                                        error="Wrong email or password."), status=401)
+        return Response(
+            render_template(
+                "login.html", next=target, email=email, error="Wrong email or password."
+            ),
+            status=401,
+        )
     sessions.login_succeeded(email)
     sessions.log_in(account)
     return redirect(target)
@@ -157,16 +182,26 @@ def queue(site_name: str):
     moderation = get_moderation()
     args = {k: v for k, v in request.args.items() if v}
     try:
-        where = QueueFilter(category=args.get("category"), language=args.get("language"),
-                            article_id=args.get("article_id"), order=args.get("order", "urgent"))
+        where = QueueFilter(
+            category=args.get("category"),
+            language=args.get("language"),
+            article_id=args.get("article_id"),
+            order=args.get("order", "urgent"),
+        )
         where.check()
     except ApiError as error:
         flash(error.message)
         where = QueueFilter()
     items = moderation.queue.list(site, where, PAGE_SIZE)
     return render_template(
-        "queue.html", account=account, site=site, items=items, where=where, orders=ORDERS,
-        stats=moderation.queue.stats(site.name), page_size=PAGE_SIZE,
+        "queue.html",
+        account=account,
+        site=site,
+        items=items,
+        where=where,
+        orders=ORDERS,
+        stats=moderation.queue.stats(site.name),
+        page_size=PAGE_SIZE,
     )
 
 
@@ -186,8 +221,14 @@ def decide(site_name: str):
     done = 0
     for comment_id in targets:
         try:
-            parsed = parse_decision({"decision": decision, "labels": [label] if label else [],
-                                     "overturn": bool(request.form.get("overturn"))}, comment_id)
+            parsed = parse_decision(
+                {
+                    "decision": decision,
+                    "labels": [label] if label else [],
+                    "overturn": bool(request.form.get("overturn")),
+                },
+                comment_id,
+            )
             get_moderation().queue.decide(site, account.identity, parsed)
             done += 1
         except ApiError as error:
@@ -207,8 +248,9 @@ def history(site_name: str):
     everyone = request.args.get("all") == "1"
     where = AuditFilter(moderator=None if everyone else account.identity)
     entries, _ = get_moderation().audit.page(site.name, 100, None, where)
-    return render_template("history.html", account=account, site=site, entries=entries,
-                           everyone=everyone)
+    return render_template(
+        "history.html", account=account, site=site, entries=entries, everyone=everyone
+    )
 
 
 @bp.get("/sites/<site_name>/comments/<path:comment_id>")
@@ -221,8 +263,7 @@ def comment(site_name: str, comment_id: str):
     if item is None:
         abort(404)
     entries = moderation.audit.for_comment(site.name, comment_id)
-    return render_template("comment.html", account=account, site=site, item=item,
-                           entries=entries)
+    return render_template("comment.html", account=account, site=site, item=item, entries=entries)
 
 
 @bp.get("/sites/<site_name>/audit")
@@ -230,15 +271,23 @@ def audit(site_name: str):
     """The audit log, newest first, with filters and a cursor for the next page."""
     account = sessions.current_moderator()
     site = _site_for(account, site_name)
-    filters = {name: request.args.get(name) or None
-               for name in ("moderator", "decision", "comment_id")}
+    filters = {
+        name: request.args.get(name) or None for name in ("moderator", "decision", "comment_id")
+    }
     cursor = request.args.get("cursor") or None
     if cursor is not None and not _CURSOR.match(cursor):
         cursor = None
-    entries, next_cursor = get_moderation().audit.page(site.name, 50, cursor,
-                                                       AuditFilter(**filters))
-    return render_template("audit.html", account=account, site=site, entries=entries,
-                           filters=filters, next_cursor=next_cursor)
+    entries, next_cursor = get_moderation().audit.page(
+        site.name, 50, cursor, AuditFilter(**filters)
+    )
+    return render_template(
+        "audit.html",
+        account=account,
+        site=site,
+        entries=entries,
+        filters=filters,
+        next_cursor=next_cursor,
+    )
 
 
 def add_security_headers(response: Response) -> Response:

@@ -146,8 +146,9 @@ class WebhookOutbox:
 
     def take_due(self, site: str, now: float, hold_seconds: float, limit: int) -> list[str]:
         """Ids of events due now, hidden from other takers for ``hold_seconds``."""
-        ids = self._take_due(keys=[self.keys.webhook_due(site)],
-                             args=[now, now + hold_seconds, limit])
+        ids = self._take_due(
+            keys=[self.keys.webhook_due(site)], args=[now, now + hold_seconds, limit]
+        )
         return [_text(i) for i in ids]
 
     def pending(self, site: str) -> list[dict]:
@@ -275,15 +276,26 @@ class WebhookDispatcher:
             pipe.hdel(self.keys.webhook_events(site_name), event_id)
             pipe.zrem(self.keys.webhook_due(site_name), event_id)
             pipe.hset(self.keys.webhook_dead(site_name), event_id, json.dumps(stored))
-            log.warning("webhook event %s of site %s is a dead letter after %d attempts: %s",
-                        event_id, site_name, stored["attempts"], error)
+            log.warning(
+                "webhook event %s of site %s is a dead letter after %d attempts: %s",
+                event_id,
+                site_name,
+                stored["attempts"],
+                error,
+            )
         else:
-            wait = min(self.max_backoff_seconds,
-                       self.backoff_seconds * 2 ** (stored["attempts"] - 1))
+            wait = min(
+                self.max_backoff_seconds, self.backoff_seconds * 2 ** (stored["attempts"] - 1)
+            )
             pipe.hset(self.keys.webhook_events(site_name), event_id, json.dumps(stored))
             pipe.zadd(self.keys.webhook_due(site_name), {event_id: time.time() + wait})
-            log.info("webhook event %s of site %s failed (%s); retry in %.1fs",
-                     event_id, site_name, error, wait)
+            log.info(
+                "webhook event %s of site %s failed (%s); retry in %.1fs",
+                event_id,
+                site_name,
+                error,
+                wait,
+            )
         pipe.execute()
 
     # The background loop ---------------------------------------------------------------------
@@ -327,8 +339,12 @@ class WebhookDispatcher:
             self._stop = threading.Event()
             self._slots = threading.Semaphore(self.concurrency)
             self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="modq-webhook")
-            thread = threading.Thread(target=_loop, args=(weakref.ref(self), self._stop),
-                                      name="modq-webhooks", daemon=True)
+            thread = threading.Thread(
+                target=_loop,
+                args=(weakref.ref(self), self._stop),
+                name="modq-webhooks",
+                daemon=True,
+            )
             thread.start()
 
     def stop(self) -> None:

@@ -22,8 +22,17 @@ class RedisClusterNodes:
     """Three masters on free ports, owning a third of the slots each."""
 
     def __init__(self) -> None:
-        self.nodes = [RedisServer("--cluster-enabled", "yes", "--cluster-node-timeout", "2000",
-                                  "--cluster-config-file", "nodes.conf") for _ in range(3)]
+        self.nodes = [
+            RedisServer(
+                "--cluster-enabled",
+                "yes",
+                "--cluster-node-timeout",
+                "2000",
+                "--cluster-config-file",
+                "nodes.conf",
+            )
+            for _ in range(3)
+        ]
 
     def start(self) -> None:
         for node in self.nodes:
@@ -35,10 +44,12 @@ class RedisClusterNodes:
         for node in self.nodes[1:]:
             clients[0].execute_command("CLUSTER MEET", "127.0.0.1", node.port)
         deadline = time.monotonic() + 30
-        while not all(c.execute_command("CLUSTER INFO").get("cluster_state") == "ok"
-                      if isinstance(c.execute_command("CLUSTER INFO"), dict)
-                      else b"cluster_state:ok" in c.execute_command("CLUSTER INFO")
-                      for c in clients):
+        while not all(
+            c.execute_command("CLUSTER INFO").get("cluster_state") == "ok"
+            if isinstance(c.execute_command("CLUSTER INFO"), dict)
+            else b"cluster_state:ok" in c.execute_command("CLUSTER INFO")
+            for c in clients
+        ):
             if time.monotonic() > deadline:
                 raise RuntimeError("the test Redis Cluster did not come up")
             time.sleep(0.1)

@@ -18,7 +18,6 @@ from service import create_app
 from service.config import Settings
 from service.localredis import find_redis_server
 
-
 # prometheus-client picks single- or multi-process value storage once, when first imported, from
 # PROMETHEUS_MULTIPROC_DIR. The tests run apps in this process, so it is imported here first, with
 # the variable unset; servers under test are separate processes and set it themselves.
@@ -52,8 +51,20 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", self.dir, *self.extra],
+            [
+                find_redis_server(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.dir,
+                *self.extra,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -18,8 +18,11 @@ SAMPLE_TEXTS = [
 
 def review_everything(services, site: str = "demo") -> None:
     """Make every comment of ``site`` go to review, whatever the model scores."""
-    services.sites.update(site, review_thresholds={"spam": 0.0, "abuse": 0.0},
-                          reject_thresholds={"spam": 1.0, "abuse": 1.0})
+    services.sites.update(
+        site,
+        review_thresholds={"spam": 0.0, "abuse": 0.0},
+        reject_thresholds={"spam": 1.0, "abuse": 1.0},
+    )
 
 
 def queue_comments(ingest, count: int, prefix: str = "c", **fields) -> list[str]:
@@ -27,10 +30,13 @@ def queue_comments(ingest, count: int, prefix: str = "c", **fields) -> list[str]
     ids = []
     for index in range(count):
         comment_id = f"{prefix}{index}"
-        body = {"id": comment_id, "text": SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)] + f" #{index}",
-                "article_id": "a1",
-                "author": {"id": f"u{index % 3}", "name": f"Reader {index % 3}"},
-                **fields}
+        body = {
+            "id": comment_id,
+            "text": SAMPLE_TEXTS[index % len(SAMPLE_TEXTS)] + f" #{index}",
+            "article_id": "a1",
+            "author": {"id": f"u{index % 3}", "name": f"Reader {index % 3}"},
+            **fields,
+        }
         response = ingest(body)
         assert response.status_code == 200, response.get_json()
         ids.append(comment_id)
@@ -50,8 +56,9 @@ class Moderator:
         return {"Authorization": f"Bearer {self.key}"}
 
     def get(self, path: str, **params):
-        return self.client.get(f"/v1/sites/{self.site}{path}", query_string=params,
-                               headers=self.headers)
+        return self.client.get(
+            f"/v1/sites/{self.site}{path}", query_string=params, headers=self.headers
+        )
 
     def post(self, path: str, body=None):
         return self.client.post(f"/v1/sites/{self.site}{path}", json=body, headers=self.headers)

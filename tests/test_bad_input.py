@@ -81,15 +81,17 @@ def queued(ingest, services):
 
 
 @pytest.mark.parametrize("name", list(BAD_BODIES))
-def test_bad_bodies_never_give_a_5xx_on_any_endpoint(app, client, ingest_key, moderator_key,
-                                                     queued, name):
+def test_bad_bodies_never_give_a_5xx_on_any_endpoint(
+    app, client, ingest_key, moderator_key, queued, name
+):
     body = BAD_BODIES[name]
     urls = post_routes(app)
     assert "/v1/comments" in urls and "/v1/comments/batch" in urls
     for url in urls:
         key = moderator_key if url.startswith("/v1/sites/") else ingest_key
-        response = client.post(url, data=body, headers={**auth(key),
-                                                        "Content-Type": "application/json"})
+        response = client.post(
+            url, data=body, headers={**auth(key), "Content-Type": "application/json"}
+        )
         assert response.status_code < 500, (url, response.status_code, response.get_data()[:300])
         if url.startswith(("/v1/", "/perspective/")):
             assert response.is_json, (url, response.get_data()[:200])
@@ -98,9 +100,18 @@ def test_bad_bodies_never_give_a_5xx_on_any_endpoint(app, client, ingest_key, mo
 
 @pytest.mark.parametrize(
     ("name", "status"),
-    [("empty", 400), ("not json", 400), ("non utf-8", 400), ("utf-16", 400),
-     ("nul byte outside strings", 400), ("nested 40 deep", 400), ("nested 30000 deep", 400),
-     ("wrong types", 400), ("array", 400), ("lone surrogate", 400)],
+    [
+        ("empty", 400),
+        ("not json", 400),
+        ("non utf-8", 400),
+        ("utf-16", 400),
+        ("nul byte outside strings", 400),
+        ("nested 40 deep", 400),
+        ("nested 30000 deep", 400),
+        ("wrong types", 400),
+        ("array", 400),
+        ("lone surrogate", 400),
+    ],
 )
 def test_intake_refuses_broken_bodies_with_400(client, ingest_key, name, status):
     response = client.post("/v1/comments", data=BAD_BODIES[name], headers=auth(ingest_key))
@@ -145,13 +156,18 @@ def test_nan_in_metadata_never_reaches_a_response(ingest, client, ingest_key):
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"id": "x", "text": 5}, "text"), ({"id": "x", "text": None}, "text"),
-     ({"id": ["x"], "text": "t"}, "id"), ({"id": "x", "text": "t", "author": ["u"]}, "author"),
-     ({"id": "x", "text": "t", "author": {"id": 5}}, "author.id"),
-     ({"id": "x", "text": "t", "language": {"en": 1}}, "language"),
-     ({"id": "x", "text": "t", "metadata": "m"}, "metadata"),
-     ({"id": "x", "text": "t", "metadata": {"k": "v" * 5000}}, "metadata"),
-     ({"id": "x" * 257, "text": "t"}, "id"), ({"id": "x", "text": True}, "text")],
+    [
+        ({"id": "x", "text": 5}, "text"),
+        ({"id": "x", "text": None}, "text"),
+        ({"id": ["x"], "text": "t"}, "id"),
+        ({"id": "x", "text": "t", "author": ["u"]}, "author"),
+        ({"id": "x", "text": "t", "author": {"id": 5}}, "author.id"),
+        ({"id": "x", "text": "t", "language": {"en": 1}}, "language"),
+        ({"id": "x", "text": "t", "metadata": "m"}, "metadata"),
+        ({"id": "x", "text": "t", "metadata": {"k": "v" * 5000}}, "metadata"),
+        ({"id": "x" * 257, "text": "t"}, "id"),
+        ({"id": "x", "text": True}, "text"),
+    ],
 )
 def test_wrongly_typed_fields_are_400_naming_the_field(ingest, body, field):
     response = ingest(body)
@@ -160,8 +176,16 @@ def test_wrongly_typed_fields_are_400_naming_the_field(ingest, body, field):
 
 
 def test_batch_items_of_every_wrong_shape_get_their_own_error(ingest):
-    comments = [{"id": "ok", "text": "Fine comment."}, None, 5, "text", [], {"id": "x"},
-                {"text": "no id"}, {"id": "y", "text": {"nested": "no"}}]
+    comments = [
+        {"id": "ok", "text": "Fine comment."},
+        None,
+        5,
+        "text",
+        [],
+        {"id": "x"},
+        {"text": "no id"},
+        {"id": "y", "text": {"nested": "no"}},
+    ]
     response = ingest({"comments": comments}, path="/v1/comments/batch")
     assert response.status_code == 200
     results = response.get_json()["results"]
@@ -171,8 +195,17 @@ def test_batch_items_of_every_wrong_shape_get_their_own_error(ingest):
 
 
 def test_unknown_fields_are_ignored_and_not_stored(ingest, services, client, ingest_key):
-    response = ingest({"id": "u1", "text": "Nice piece.", "is_admin": True, "status": "approved",
-                       "site": "other", "decision": "approve", "scores": {"spam": 0}})
+    response = ingest(
+        {
+            "id": "u1",
+            "text": "Nice piece.",
+            "is_admin": True,
+            "status": "approved",
+            "site": "other",
+            "decision": "approve",
+            "scores": {"spam": 0},
+        }
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["site"] == "demo"
@@ -181,13 +214,18 @@ def test_unknown_fields_are_ignored_and_not_stored(ingest, services, client, ing
 
 
 def test_huge_headers_in_the_app_are_harmless(client, ingest_key):
-    response = client.post("/v1/comments", json={"id": "h", "text": "fine"},
-                           headers={**auth(ingest_key), "X-Request-ID": "r" * 100_000,
-                                    "X-Junk": "j" * 100_000})
+    response = client.post(
+        "/v1/comments",
+        json={"id": "h", "text": "fine"},
+        headers={**auth(ingest_key), "X-Request-ID": "r" * 100_000, "X-Junk": "j" * 100_000},
+    )
     assert response.status_code == 200
     assert len(response.headers["X-Request-ID"]) == 32  # a fresh id, not the caller's 100 KB
-    unknown = client.post("/v1/comments", json={"id": "h", "text": "fine"},
-                          headers={"Authorization": "Bearer " + "k" * 100_000})
+    unknown = client.post(
+        "/v1/comments",
+        json={"id": "h", "text": "fine"},
+        headers={"Authorization": "Bearer " + "k" * 100_000},
+    )
     assert unknown.status_code == 401
 
 
@@ -213,14 +251,16 @@ def test_gunicorn_refuses_huge_headers_before_the_app(redis_server, redis_client
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until_healthy(server, base, log)
-        big_header = raw_request(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: "
-                                 + b"a" * 10_000 + b"\r\n\r\n")
+        big_header = raw_request(
+            port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n"
+        )
         assert big_header.startswith(b"HTTP/1.1 431"), big_header[:200]
         many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
         many_headers = raw_request(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + many + b"\r\n")
         assert many_headers.startswith(b"HTTP/1.1 431"), many_headers[:200]
-        long_line = raw_request(port, b"GET /v1/comments/" + b"a" * 5000 + b" HTTP/1.1\r\n"
-                                b"Host: x\r\n\r\n")
+        long_line = raw_request(
+            port, b"GET /v1/comments/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         assert long_line.startswith(b"HTTP/1.1 414"), long_line[:200]
         # Under the limits, large headers reach the app and get its answer.
         fine = requests.get(f"{base}/healthz", headers={"X-Big": "a" * 8000}, timeout=5)
@@ -235,27 +275,48 @@ def test_gunicorn_refuses_huge_headers_before_the_app(redis_server, redis_client
 # --- abuse: rate limits set from the command line -------------------------------------------
 
 
-def test_rate_limits_are_set_with_the_command_line_and_enforced(redis_server, client, ingest_key,
-                                                                 services):
+def test_rate_limits_are_set_with_the_command_line_and_enforced(
+    redis_server, client, ingest_key, services
+):
     from click.testing import CliRunner
 
     from service.cli import main
 
     runner = CliRunner()
     env = {"MODQ_REDIS_URL": redis_server.url}
-    result = runner.invoke(main, ["sites", "update", "demo", "--rate-limit", "key=600/minute",
-                                  "--rate-limit", "author=2/minute",
-                                  "--rate-limit", "address=30/minute"], env=env)
+    result = runner.invoke(
+        main,
+        [
+            "sites",
+            "update",
+            "demo",
+            "--rate-limit",
+            "key=600/minute",
+            "--rate-limit",
+            "author=2/minute",
+            "--rate-limit",
+            "address=30/minute",
+        ],
+        env=env,
+    )
     assert result.exit_code == 0, result.output
     assert services.sites.get("demo").rate_limits == {
-        "key": "600/minute", "author": "2/minute", "address": "30/minute"}
+        "key": "600/minute",
+        "author": "2/minute",
+        "address": "30/minute",
+    }
     for index in range(2):
-        ok = client.post("/v1/comments", json={"id": f"r{index}", "text": "hi there",
-                                               "author": {"id": "spammer"}},
-                         headers=auth(ingest_key))
+        ok = client.post(
+            "/v1/comments",
+            json={"id": f"r{index}", "text": "hi there", "author": {"id": "spammer"}},
+            headers=auth(ingest_key),
+        )
         assert ok.status_code == 200
-    limited = client.post("/v1/comments", headers=auth(ingest_key),
-                          json={"id": "r9", "text": "hi", "author": {"id": "spammer"}})
+    limited = client.post(
+        "/v1/comments",
+        headers=auth(ingest_key),
+        json={"id": "r9", "text": "hi", "author": {"id": "spammer"}},
+    )
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert limited.get_json()["error"]["code"] == "rate_limited"
 
@@ -263,10 +324,12 @@ def test_rate_limits_are_set_with_the_command_line_and_enforced(redis_server, cl
     cleared = runner.invoke(main, ["sites", "update", "demo", "--rate-limit", "author="], env=env)
     assert cleared.exit_code == 0, cleared.output
     assert services.sites.get("demo").rate_limits == {"key": "600/minute", "address": "30/minute"}
-    created = runner.invoke(main, ["sites", "create", "brief", "--rate-limit", "key=10/second"],
-                            env=env)
+    created = runner.invoke(
+        main, ["sites", "create", "brief", "--rate-limit", "key=10/second"], env=env
+    )
     assert created.exit_code == 0 and services.sites.get("brief").rate_limits == {
-        "key": "10/second"}
+        "key": "10/second"
+    }
 
 
 @pytest.mark.parametrize("option", ["planet=5/minute", "author", "author=lots"])
@@ -275,7 +338,10 @@ def test_bad_rate_limit_options_are_usage_errors(redis_server, site, option):
 
     from service.cli import main
 
-    result = CliRunner().invoke(main, ["sites", "update", "demo", "--rate-limit", option],
-                                env={"MODQ_REDIS_URL": redis_server.url})
+    result = CliRunner().invoke(
+        main,
+        ["sites", "update", "demo", "--rate-limit", option],
+        env={"MODQ_REDIS_URL": redis_server.url},
+    )
     assert result.exit_code == 2
     assert "--rate-limit" in result.output

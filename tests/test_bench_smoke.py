@@ -23,8 +23,13 @@ ROWS = (
 
 @pytest.mark.slow
 def test_bench_smoke_prints_every_row_and_exits_0():
-    run = subprocess.run([sys.executable, "-m", "bench", "--smoke"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     for row in ROWS:
         assert row in run.stdout, f"{row!r} missing from:\n{run.stdout}"

@@ -12,7 +12,7 @@ from tests.test_intake import *  # noqa: F403
 from tests.test_queue import *  # noqa: F403
 
 
-def test_the_cluster_really_spreads_sites_over_nodes(redis_client):
+def test_the_cluster_really_spreads_sites_over_nodes(redis_client):  # noqa: F811
     from service.keys import RedisKeys
 
     keys = RedisKeys()
@@ -20,6 +20,8 @@ def test_the_cluster_really_spreads_sites_over_nodes(redis_client):
     owners = {redis_client.get_node_from_key(keys.queue(f"site{i}")).port for i in range(20)}
     assert len(slots) > 1 and len(owners) == 3
     site = "demo"
-    same = {redis_client.keyslot(k) for k in (keys.queue(site), keys.leases(site),
-                                              keys.comment(site, "x"), keys.audit(site))}
+    same = {
+        redis_client.keyslot(k)
+        for k in (keys.queue(site), keys.leases(site), keys.comment(site, "x"), keys.audit(site))
+    }
     assert len(same) == 1

@@ -139,8 +139,11 @@ def attempt(server: Server, index: int) -> Outcome:
         response = server.post(f"c-{index}", text_for(index))
     except requests.RequestException:
         return Outcome(index, None)
-    body = response.json() if response.headers.get("Content-Type", "").startswith(
-        "application/json") else None
+    body = (
+        response.json()
+        if response.headers.get("Content-Type", "").startswith("application/json")
+        else None
+    )
     return Outcome(index, response.status_code, body, response.headers.get("Retry-After"))
 
 
@@ -271,8 +274,11 @@ def test_worker_sigkilled_under_load_loses_nothing_acknowledged(redis_server, re
     outcomes = drive(server, 2000, kill_a_worker)
 
     # The master forks a replacement, and two workers serve again.
-    wait_for(lambda: len(server.workers()) == 2 and killed[0] not in server.workers(), 30,
-             "a replacement worker")
+    wait_for(
+        lambda: len(server.workers()) == 2 and killed[0] not in server.workers(),
+        30,
+        "a replacement worker",
+    )
     assert server.workers() - before
     assert {o.status for o in outcomes} <= {200, None}, {o.status for o in outcomes}
     acknowledged = {o.index: o.body for o in outcomes if o.status == 200}

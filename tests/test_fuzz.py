@@ -26,8 +26,13 @@ from schemathesis.checks import (
 
 from tests.moderation_support import queue_comments, review_everything
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_headers_conformance, response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
 MIN_REQUESTS = 1000
 # Valid requests per operation, then requests that break the document (wrong types, missing
 # fields, out-of-range values), which must be refused with a documented 4xx.
@@ -41,8 +46,9 @@ def headers_for(path: str, ingest_key: str, moderator_key: str) -> dict[str, str
     return {"Authorization": f"Bearer {key}"}
 
 
-def run_operation(operation, headers: dict, examples: int, deadline: float,
-                  mode: GenerationMode) -> int:
+def run_operation(
+    operation, headers: dict, examples: int, deadline: float, mode: GenerationMode
+) -> int:
     """Call ``operation`` with up to ``examples`` generated cases; how many were sent."""
     sent = [0]
     overrides = {"site": "demo"} if "{site}" in operation.path else None
@@ -71,14 +77,17 @@ def run_operation(operation, headers: dict, examples: int, deadline: float,
 
 
 @pytest.mark.slow
-def test_every_operation_answers_as_documented(app, client, ingest, ingest_key, moderator_key,
-                                               services):
+def test_every_operation_answers_as_documented(
+    app, client, ingest, ingest_key, moderator_key, services
+):
     """No generated request gets a 5xx; each response's status, headers and body are documented."""
     # Some comments in the queue, so reads and decisions meet real items as well as unknown ones.
     review_everything(services)
     # Limits generous enough never to be reached, so the limiter runs on every generated request.
-    services.sites.update("demo", rate_limits={"key": "100000/minute", "author": "100000/minute",
-                                               "address": "100000/minute"})
+    services.sites.update(
+        "demo",
+        rate_limits={"key": "100000/minute", "author": "100000/minute", "address": "100000/minute"},
+    )
     queue_comments(ingest, 12)
     schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]

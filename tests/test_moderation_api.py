@@ -36,8 +36,20 @@ def test_queue_lists_pending_items_with_what_a_moderator_needs(alice, queued):
     items = response.get_json()["items"]
     assert sorted(i["id"] for i in items) == sorted(queued)
     item = items[0]
-    for field in ("id", "text", "scores", "reasons", "article_id", "author", "author_history",
-                  "received_at", "model_version", "reports", "lease_holder", "highlights"):
+    for field in (
+        "id",
+        "text",
+        "scores",
+        "reasons",
+        "article_id",
+        "author",
+        "author_history",
+        "received_at",
+        "model_version",
+        "reports",
+        "lease_holder",
+        "highlights",
+    ):
         assert field in item, field
     assert set(item["scores"]) == {"spam", "abuse"}
     assert item["lease_holder"] is None
@@ -61,8 +73,9 @@ def test_queue_orders_and_filters(alice, services, ingest, queued):
     assert all(i["scores"]["spam"] >= 0.0 for i in spam)
 
 
-@pytest.mark.parametrize("params", [{"order": "random"}, {"limit": "0"}, {"limit": "x"},
-                                    {"category": "nonsense"}])
+@pytest.mark.parametrize(
+    "params", [{"order": "random"}, {"limit": "0"}, {"limit": "x"}, {"category": "nonsense"}]
+)
 def test_queue_refuses_bad_parameters(alice, queued, params):
     response = alice.get("/queue", **params)
     assert response.status_code == 400
@@ -106,8 +119,9 @@ def test_release_gives_the_item_back(alice, bob, queued):
     assert alice.post("/queue/unknown/release").status_code == 404
 
 
-def test_decision_on_an_item_leased_to_someone_else_is_refused(alice, bob, queued, client,
-                                                                ingest_key):
+def test_decision_on_an_item_leased_to_someone_else_is_refused(
+    alice, bob, queued, client, ingest_key
+):
     target = alice.claim(1).get_json()["items"][0]["id"]
     refused = bob.decide(target, "reject", labels=["spam"])
     assert refused.status_code == 409
@@ -116,8 +130,9 @@ def test_decision_on_an_item_leased_to_someone_else_is_refused(alice, bob, queue
     assert accepted.status_code == 200
     body = accepted.get_json()
     assert body["status"] == "rejected" and body["decision"] == "reject"
-    result = client.get(f"/v1/comments/{target}",
-                        headers={"Authorization": f"Bearer {ingest_key}"}).get_json()
+    result = client.get(
+        f"/v1/comments/{target}", headers={"Authorization": f"Bearer {ingest_key}"}
+    ).get_json()
     assert result["status"] == "rejected"
     assert target not in [i["id"] for i in alice.get("/queue").get_json()["items"]]
 
@@ -142,8 +157,11 @@ def test_decision_writes_audit_entry_and_labeled_example(alice, services, queued
 def test_unqueued_comment_can_be_overturned_and_a_moderator_decision_only_on_purpose(
     alice, bob, services, ingest
 ):
-    services.sites.update("demo", review_thresholds={"spam": 0.0, "abuse": 0.0},
-                          reject_thresholds={"spam": 0.0, "abuse": 0.0})
+    services.sites.update(
+        "demo",
+        review_thresholds={"spam": 0.0, "abuse": 0.0},
+        reject_thresholds={"spam": 0.0, "abuse": 0.0},
+    )
     assert ingest({"id": "r1", "text": "hello there"}).get_json()["status"] == "rejected"
     first = alice.decide("r1", "approve", note="false positive")
     assert first.status_code == 200 and first.get_json()["status"] == "approved"
@@ -160,12 +178,17 @@ def test_unqueued_comment_can_be_overturned_and_a_moderator_decision_only_on_pur
 
 
 def test_bulk_decisions_answer_each_in_order(alice, queued):
-    response = alice.post("/queue/decisions", {"decisions": [
-        {"comment_id": queued[0], "decision": "approve"},
-        {"comment_id": queued[1], "decision": "reject", "labels": ["spam"]},
-        {"comment_id": "missing", "decision": "approve"},
-        {"comment_id": queued[2], "decision": "maybe"},
-    ]})
+    response = alice.post(
+        "/queue/decisions",
+        {
+            "decisions": [
+                {"comment_id": queued[0], "decision": "approve"},
+                {"comment_id": queued[1], "decision": "reject", "labels": ["spam"]},
+                {"comment_id": "missing", "decision": "approve"},
+                {"comment_id": queued[2], "decision": "maybe"},
+            ]
+        },
+    )
     assert response.status_code == 200
     results = response.get_json()["results"]
     assert [r.get("status") for r in results[:2]] == ["approved", "rejected"]
@@ -211,13 +234,16 @@ def test_audit_log_cannot_be_changed_through_the_api(alice, queued):
         assert response.status_code == 405
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"decision": "maybe"}, "decision"),
-    ({}, "decision"),
-    ({"decision": "reject", "labels": "spam"}, "labels"),
-    ({"decision": "reject", "note": 5}, "note"),
-    ({"decision": "approve", "overturn": "yes"}, "overturn"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"decision": "maybe"}, "decision"),
+        ({}, "decision"),
+        ({"decision": "reject", "labels": "spam"}, "labels"),
+        ({"decision": "reject", "note": 5}, "note"),
+        ({"decision": "approve", "overturn": "yes"}, "overturn"),
+    ],
+)
 def test_decision_refuses_malformed_bodies(alice, queued, body, field):
     response = alice.post(f"/queue/{queued[0]}/decision", body)
     assert response.status_code == 400
@@ -258,14 +284,21 @@ def test_every_endpoint_refuses_other_sites_and_other_roles(
     assert cross.get_json()["error"]["code"] == "forbidden"
     # The other site's moderator changed nothing here.
     assert services.comments.get("demo", "c0")["status"] == "pending_review"
-    assert client.get(f"/v1/sites/other{path}", headers={
-        "Authorization": f"Bearer {moderator_key}"}).status_code in (403, 405)
+    assert client.get(
+        f"/v1/sites/other{path}", headers={"Authorization": f"Bearer {moderator_key}"}
+    ).status_code in (403, 405)
 
 
 def test_openapi_documents_the_moderation_endpoints(client):
     paths = client.get("/v1/openapi.json").get_json()["paths"]
-    for path in ("/v1/sites/{site}/queue", "/v1/sites/{site}/queue/stats",
-                 "/v1/sites/{site}/queue/claim", "/v1/sites/{site}/queue/{comment_id}/release",
-                 "/v1/sites/{site}/queue/{comment_id}/decision", "/v1/sites/{site}/queue/decisions",
-                 "/v1/sites/{site}/audit", "/v1/comments/{comment_id}/reports"):
+    for path in (
+        "/v1/sites/{site}/queue",
+        "/v1/sites/{site}/queue/stats",
+        "/v1/sites/{site}/queue/claim",
+        "/v1/sites/{site}/queue/{comment_id}/release",
+        "/v1/sites/{site}/queue/{comment_id}/decision",
+        "/v1/sites/{site}/queue/decisions",
+        "/v1/sites/{site}/audit",
+        "/v1/comments/{comment_id}/reports",
+    ):
         assert path in paths, path

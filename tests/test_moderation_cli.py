@@ -37,8 +37,14 @@ def modq(redis_server, redis_client):
 
 
 def test_create_asks_for_a_password_and_it_logs_in(modq, app, site, client):
-    result = modq("moderators", "create", "Ed@Example.org", "--site", "demo",
-                  input="a long password\na long password\n")
+    result = modq(
+        "moderators",
+        "create",
+        "Ed@Example.org",
+        "--site",
+        "demo",
+        input="a long password\na long password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "created moderator ed@example.org for demo" in result.output
     with app.app_context():
@@ -58,14 +64,21 @@ def test_generated_password_is_printed_once_on_the_last_line(modq, app, site):
     assert account is not None and account.admin
 
 
-@pytest.mark.parametrize("args, message", [
-    (("moderators", "create", "x@example.org", "--site", "nosuch", "--generate-password"),
-     "no site called 'nosuch'"),
-    (("moderators", "create", "not-an-email", "--site", "demo", "--generate-password"),
-     "not an email address"),
-    (("moderators", "create", "x@example.org", "--generate-password"), "--site"),
-    (("moderators", "disable", "nobody@example.org"), "no moderator"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("moderators", "create", "x@example.org", "--site", "nosuch", "--generate-password"),
+            "no site called 'nosuch'",
+        ),
+        (
+            ("moderators", "create", "not-an-email", "--site", "demo", "--generate-password"),
+            "not an email address",
+        ),
+        (("moderators", "create", "x@example.org", "--generate-password"), "--site"),
+        (("moderators", "disable", "nobody@example.org"), "no moderator"),
+    ],
+)
 def test_create_and_disable_refuse_with_one_line(modq, site, args, message):
     outcome = modq(*args)
     assert outcome.exit_code != 0
@@ -73,8 +86,14 @@ def test_create_and_disable_refuse_with_one_line(modq, site, args, message):
 
 
 def test_disable_ends_logins_and_sessions(modq, app, site, client):
-    modq("moderators", "create", "ed@example.org", "--site", "demo",
-         input="a long password\na long password\n")
+    modq(
+        "moderators",
+        "create",
+        "ed@example.org",
+        "--site",
+        "demo",
+        input="a long password\na long password\n",
+    )
     with client.session_transaction() as session:
         session["moderator"] = "ed@example.org"
     assert client.get("/v1/sites/demo/queue").status_code == 200
@@ -107,8 +126,9 @@ def test_audit_export(modq, services, ingest, client, moderator_key, fmt, tmp_pa
         assert rows[0]["note"] == "ad, with a comma" and rows[0]["labels"] == "spam"
         assert float(rows[0]["spam"]) >= 0
     out = tmp_path / f"audit.{fmt}"
-    assert modq("audit", "export", "--site", "demo", "--format", fmt, "--out", str(out)
-                ).exit_code == 0
+    assert (
+        modq("audit", "export", "--site", "demo", "--format", fmt, "--out", str(out)).exit_code == 0
+    )
     assert out.read_text(encoding="utf-8") == result.output
 
 
@@ -125,9 +145,18 @@ def test_set_webhook_checks_url_and_secret(services, site):
 
 def test_dead_letters_list_and_replay(modq, services, site):
     dead = services.keys.webhook_dead("demo")
-    services.redis.hset(dead, "evt_1", json.dumps({
-        "event": {"id": "evt_1", "comment_id": "c1"}, "attempts": 6,
-        "last_error": "HTTP 500", "failed_at": "2026-01-01T00:00:00.000Z"}))
+    services.redis.hset(
+        dead,
+        "evt_1",
+        json.dumps(
+            {
+                "event": {"id": "evt_1", "comment_id": "c1"},
+                "attempts": 6,
+                "last_error": "HTTP 500",
+                "failed_at": "2026-01-01T00:00:00.000Z",
+            }
+        ),
+    )
     listed = modq("webhooks", "dead-letters", "--site", "demo")
     assert json.loads(listed.output)["event"]["id"] == "evt_1"
     assert "replayed 1 events" in modq("webhooks", "replay", "--site", "demo").output
@@ -146,8 +175,15 @@ def test_sites_update_sets_and_clears_the_webhook(redis_server, redis_client):
     assert modq("sites", "create", "hooked").exit_code == 0
     no_secret = modq("sites", "update", "hooked", "--webhook-url", "http://127.0.0.1:9/hook")
     assert no_secret.exit_code != 0 and "secret" in no_secret.output
-    done = modq("sites", "update", "hooked", "--webhook-url", "http://127.0.0.1:9/hook",
-                "--webhook-secret", "s" * 20)
+    done = modq(
+        "sites",
+        "update",
+        "hooked",
+        "--webhook-url",
+        "http://127.0.0.1:9/hook",
+        "--webhook-secret",
+        "s" * 20,
+    )
     assert done.exit_code == 0, done.output
     assert "s" * 20 not in done.output and '"webhook_url": "http://127.0.0.1:9/hook"' in done.output
     cleared = modq("sites", "update", "hooked", "--webhook-url", "")

@@ -23,8 +23,15 @@ PLAIN_EN = "The council should publish the budget before the vote next week."
 ABUSE_KO = "이 미친 개새끼야 닥쳐 병신아"
 PLAIN_KO = "오늘 기사 잘 읽었습니다. 좋은 정보 감사합니다."
 SPAM_EN = "Check out my channel!!! subscribe for FREE iPhone giveaway http://bit.ly/xyz123"
-ATTRIBUTES = ("TOXICITY", "SEVERE_TOXICITY", "INSULT", "PROFANITY", "THREAT", "IDENTITY_ATTACK",
-              "SPAM")
+ATTRIBUTES = (
+    "TOXICITY",
+    "SEVERE_TOXICITY",
+    "INSULT",
+    "PROFANITY",
+    "THREAT",
+    "IDENTITY_ATTACK",
+    "SPAM",
+)
 
 
 def coral_url(operation: str, key: str) -> str:
@@ -46,11 +53,19 @@ def coral_suggest_body(text: str, comment_id: str, status: str, model: str = "TO
     """formatBody() for operation "comments:suggestscore" (APPROVED is 0, DELETED is 1)."""
     return {
         "comment": {"text": text},
-        "context": {"entries": [{"text": json.dumps({
-            "url": f"https://news.example/story-1?commentID={comment_id}",
-            "reply_to_id_Coral_comment_id": None,
-            "Coral_comment_id": comment_id,
-        })}]},
+        "context": {
+            "entries": [
+                {
+                    "text": json.dumps(
+                        {
+                            "url": f"https://news.example/story-1?commentID={comment_id}",
+                            "reply_to_id_Coral_comment_id": None,
+                            "Coral_comment_id": comment_id,
+                        }
+                    )
+                }
+            ]
+        },
         "attributeScores": {model: {"summaryScore": {"value": 0 if status == "APPROVED" else 1}}},
         "languages": ["en"],
         "communityId": "Coral:https://news.example",
@@ -99,12 +114,15 @@ def error_type(error: dict) -> str:
 # --- comments:analyze, as Coral sends it ---------------------------------------------------
 
 
-@pytest.mark.parametrize(("abusive", "plain", "language"), [
-    (ABUSE_EN, PLAIN_EN, "en"),
-    (ABUSE_KO, PLAIN_KO, "ko"),
-    # Coral maps every locale it has no Perspective model for to "en", Korean included.
-    (ABUSE_KO, PLAIN_KO, "en"),
-])
+@pytest.mark.parametrize(
+    ("abusive", "plain", "language"),
+    [
+        (ABUSE_EN, PLAIN_EN, "en"),
+        (ABUSE_KO, PLAIN_KO, "ko"),
+        # Coral maps every locale it has no Perspective model for to "en", Korean included.
+        (ABUSE_KO, PLAIN_KO, "en"),
+    ],
+)
 def test_coral_analyze_scores_abusive_above_plain(analyze, abusive, plain, language):
     abusive_score = coral_score(analyze(coral_analyze_body(abusive, language)))
     plain_score = coral_score(analyze(coral_analyze_body(plain, language)))
@@ -115,18 +133,25 @@ def test_coral_analyze_scores_abusive_above_plain(analyze, abusive, plain, langu
 def test_coral_analyze_response_has_perspective_shape(analyze):
     body = analyze(coral_analyze_body(ABUSE_EN)).get_json()
     assert body == {
-        "attributeScores": {"TOXICITY": {"summaryScore": {
-            "value": body["attributeScores"]["TOXICITY"]["summaryScore"]["value"],
-            "type": "PROBABILITY",
-        }}},
+        "attributeScores": {
+            "TOXICITY": {
+                "summaryScore": {
+                    "value": body["attributeScores"]["TOXICITY"]["summaryScore"]["value"],
+                    "type": "PROBABILITY",
+                }
+            }
+        },
         "languages": ["en"],
         "detectedLanguages": ["en"],
     }
 
 
 def test_every_attribute_is_scored_and_severe_toxicity_is_lower(analyze):
-    request = {"comment": {"text": ABUSE_EN}, "requestedAttributes": {a: {} for a in ATTRIBUTES},
-               "languages": ["en"]}
+    request = {
+        "comment": {"text": ABUSE_EN},
+        "requestedAttributes": {a: {} for a in ATTRIBUTES},
+        "languages": ["en"],
+    }
     scores = analyze(request).get_json()["attributeScores"]
     assert list(scores) == list(ATTRIBUTES)
     values = {name: entry["summaryScore"]["value"] for name, entry in scores.items()}
@@ -154,17 +179,25 @@ def test_language_is_detected_when_not_given(analyze, text, detected):
 
 
 def test_client_token_is_echoed_only_when_sent(analyze):
-    body = {**coral_analyze_body(PLAIN_EN), "clientToken": "req-42", "communityId": "forum/x",
-            "sessionId": "s1"}
+    body = {
+        **coral_analyze_body(PLAIN_EN),
+        "clientToken": "req-42",
+        "communityId": "forum/x",
+        "sessionId": "s1",
+    }
     assert analyze(body).get_json()["clientToken"] == "req-42"
     assert "clientToken" not in analyze(coral_analyze_body(PLAIN_EN)).get_json()
 
 
 def test_score_threshold_leaves_out_lower_scores(analyze):
-    body = {"comment": {"text": PLAIN_EN}, "languages": ["en"], "requestedAttributes": {
-        "TOXICITY": {"scoreThreshold": 0.9, "scoreType": "PROBABILITY"},
-        "SPAM": {"scoreThreshold": 0},
-    }}
+    body = {
+        "comment": {"text": PLAIN_EN},
+        "languages": ["en"],
+        "requestedAttributes": {
+            "TOXICITY": {"scoreThreshold": 0.9, "scoreType": "PROBABILITY"},
+            "SPAM": {"scoreThreshold": 0},
+        },
+    }
     assert list(analyze(body).get_json()["attributeScores"]) == ["SPAM"]
     body["requestedAttributes"] = {"TOXICITY": {"scoreThreshold": 0.9}}
     answer = analyze(body).get_json()
@@ -173,13 +206,19 @@ def test_score_threshold_leaves_out_lower_scores(analyze):
 
 def test_span_annotations_score_each_sentence_with_code_point_offsets(analyze):
     text = "What kind of idiot name is foo? Sorry, I like your name."
-    body = {"comment": {"text": text}, "languages": ["en"], "spanAnnotations": True,
-            "requestedAttributes": {"TOXICITY": {}, "SPAM": {}}}
+    body = {
+        "comment": {"text": text},
+        "languages": ["en"],
+        "spanAnnotations": True,
+        "requestedAttributes": {"TOXICITY": {}, "SPAM": {}},
+    }
     scores = analyze(body).get_json()["attributeScores"]
     spans = scores["TOXICITY"]["spanScores"]
     assert [(s["begin"], s["end"]) for s in spans] == [(0, 31), (32, 56)]
-    assert [text[s["begin"]:s["end"]] for s in spans] == [
-        "What kind of idiot name is foo?", "Sorry, I like your name."]
+    assert [text[s["begin"] : s["end"]] for s in spans] == [
+        "What kind of idiot name is foo?",
+        "Sorry, I like your name.",
+    ]
     assert spans[0]["score"]["value"] > spans[1]["score"]["value"]
     assert all(s["score"]["type"] == "PROBABILITY" for s in spans)
     assert [(s["begin"], s["end"]) for s in scores["SPAM"]["spanScores"]] == [(0, 31), (32, 56)]
@@ -187,10 +226,13 @@ def test_span_annotations_score_each_sentence_with_code_point_offsets(analyze):
 
 def test_span_offsets_count_code_points_not_utf16_units(analyze):
     text = "👍🏽 좋은 기사네요.\n" + ABUSE_KO
-    body = {"comment": {"text": text}, "spanAnnotations": True,
-            "requestedAttributes": {"TOXICITY": {}}}
+    body = {
+        "comment": {"text": text},
+        "spanAnnotations": True,
+        "requestedAttributes": {"TOXICITY": {}},
+    }
     spans = analyze(body).get_json()["attributeScores"]["TOXICITY"]["spanScores"]
-    assert [text[s["begin"]:s["end"]] for s in spans] == ["👍🏽 좋은 기사네요.", ABUSE_KO]
+    assert [text[s["begin"] : s["end"]] for s in spans] == ["👍🏽 좋은 기사네요.", ABUSE_KO]
     assert spans[1]["begin"] == len("👍🏽 좋은 기사네요.\n")  # 2 code points for the emoji, not 4
     assert spans[1]["score"]["value"] > spans[0]["score"]["value"]
 
@@ -209,8 +251,13 @@ def test_analyze_leaves_no_trace_in_redis(analyze, redis_client, do_not_store):
     analyze(coral_analyze_body(PLAIN_EN))  # warm anything lazily created on a first request
     before = redis_snapshot(redis_client)
     dbsize = redis_client.dbsize()
-    body = {**coral_analyze_body(ABUSE_EN + " unique-marker-7731"), "doNotStore": do_not_store,
-            "spanAnnotations": True, "clientToken": "t", "communityId": "c"}
+    body = {
+        **coral_analyze_body(ABUSE_EN + " unique-marker-7731"),
+        "doNotStore": do_not_store,
+        "spanAnnotations": True,
+        "clientToken": "t",
+        "communityId": "c",
+    }
     assert analyze(body).status_code == 200
     assert redis_client.dbsize() == dbsize
     assert redis_snapshot(redis_client) == before
@@ -237,50 +284,108 @@ PERSPECTIVE_ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Er
 TOO_LONG = "a" * (20 * 1024 + 1)
 
 
-@pytest.mark.parametrize(("body", "message", "kind"), [
-    ({"requestedAttributes": {"TOXICITY": {}}}, "Comment must be non-empty.", "COMMENT_EMPTY"),
-    (coral_analyze_body(""), "Comment must be non-empty.", "COMMENT_EMPTY"),
-    (coral_analyze_body(" \u200b\n"), "Comment must be non-empty.", "COMMENT_EMPTY"),
-    (coral_analyze_body(TOO_LONG), "Comment text too long.", "COMMENT_TOO_LONG"),
-    ({"comment": {"text": PLAIN_EN}}, "Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES"),
-    ({"comment": {"text": PLAIN_EN}, "requestedAttributes": {}}, "Missing requested_attributes",
-     "NO_REQUESTED_ATTRIBUTES"),
-    (coral_analyze_body(PLAIN_EN, model="SEXUALLY_EXPLICIT"),
-     "Unknown requested attribute: SEXUALLY_EXPLICIT", "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN), "requestedAttributes": {"TOXICITY": {"scoreType": "RAW"}}},
-     "Requested score type RAW is not supported by attribute TOXICITY", "INVALID_REQUEST"),
-    (coral_analyze_body("C'est un commentaire tout à fait normal.", "fr"),
-     "Attribute TOXICITY does not support request languages: fr",
-     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
-    ({**coral_analyze_body(PLAIN_EN), "languages": ["en", "de"]},
-     "Attribute TOXICITY does not support request languages: en, de",
-     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
-    ({"comment": {"text": "Je pense que le maire a raison et que nous sommes tous d'accord."},
-      "requestedAttributes": {"INSULT": {}}},
-     "Attribute INSULT does not support request languages: fr",
-     "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE"),
-    ({"comment": {"text": "12345 !!! 678"}, "requestedAttributes": {"TOXICITY": {}}},
-     "Unable to detect language", "LANGUAGE_DETECTION_FAILED"),
-    ({**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "HTML"}},
-     "Currently, only 'PLAIN_TEXT' comments are supported", "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "MARKDOWN"}},
-     "Unknown text type", "INVALID_REQUEST"),
-    (coral_analyze_body(123), "Invalid value at 'comment.text' (TYPE_STRING), 123",
-     "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN), "doNotStore": "yes"},
-     "Invalid value at 'doNotStore' (TYPE_BOOL), \"yes\"", "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN),
-      "requestedAttributes": {"TOXICITY": {"scoreThreshold": "hi"}}},
-     "Invalid value at 'requestedAttributes.TOXICITY.scoreThreshold' (TYPE_FLOAT), \"hi\"",
-     "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN), "languages": "en"},
-     "Invalid value at 'languages' (TYPE_STRING), \"en\"", "INVALID_REQUEST"),
-    ({**coral_analyze_body(PLAIN_EN),
-      "context": {"entries": [{"text": "a"}],
-                  "articleAndParentComment": {"article": {"text": "b"}}}},
-     "Context can have either entries or article_and_parent_comment, but both fields were "
-     "populated.", "INVALID_REQUEST"),
-])
+@pytest.mark.parametrize(
+    ("body", "message", "kind"),
+    [
+        ({"requestedAttributes": {"TOXICITY": {}}}, "Comment must be non-empty.", "COMMENT_EMPTY"),
+        (coral_analyze_body(""), "Comment must be non-empty.", "COMMENT_EMPTY"),
+        (coral_analyze_body(" \u200b\n"), "Comment must be non-empty.", "COMMENT_EMPTY"),
+        (coral_analyze_body(TOO_LONG), "Comment text too long.", "COMMENT_TOO_LONG"),
+        (
+            {"comment": {"text": PLAIN_EN}},
+            "Missing requested_attributes",
+            "NO_REQUESTED_ATTRIBUTES",
+        ),
+        (
+            {"comment": {"text": PLAIN_EN}, "requestedAttributes": {}},
+            "Missing requested_attributes",
+            "NO_REQUESTED_ATTRIBUTES",
+        ),
+        (
+            coral_analyze_body(PLAIN_EN, model="SEXUALLY_EXPLICIT"),
+            "Unknown requested attribute: SEXUALLY_EXPLICIT",
+            "INVALID_REQUEST",
+        ),
+        (
+            {
+                **coral_analyze_body(PLAIN_EN),
+                "requestedAttributes": {"TOXICITY": {"scoreType": "RAW"}},
+            },
+            "Requested score type RAW is not supported by attribute TOXICITY",
+            "INVALID_REQUEST",
+        ),
+        (
+            coral_analyze_body("C'est un commentaire tout à fait normal.", "fr"),
+            "Attribute TOXICITY does not support request languages: fr",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+        ),
+        (
+            {**coral_analyze_body(PLAIN_EN), "languages": ["en", "de"]},
+            "Attribute TOXICITY does not support request languages: en, de",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+        ),
+        (
+            {
+                "comment": {
+                    "text": "Je pense que le maire a raison et que nous sommes tous d'accord."
+                },
+                "requestedAttributes": {"INSULT": {}},
+            },
+            "Attribute INSULT does not support request languages: fr",
+            "LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE",
+        ),
+        (
+            {"comment": {"text": "12345 !!! 678"}, "requestedAttributes": {"TOXICITY": {}}},
+            "Unable to detect language",
+            "LANGUAGE_DETECTION_FAILED",
+        ),
+        (
+            {**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "HTML"}},
+            "Currently, only 'PLAIN_TEXT' comments are supported",
+            "INVALID_REQUEST",
+        ),
+        (
+            {**coral_analyze_body(PLAIN_EN), "comment": {"text": PLAIN_EN, "type": "MARKDOWN"}},
+            "Unknown text type",
+            "INVALID_REQUEST",
+        ),
+        (
+            coral_analyze_body(123),
+            "Invalid value at 'comment.text' (TYPE_STRING), 123",
+            "INVALID_REQUEST",
+        ),
+        (
+            {**coral_analyze_body(PLAIN_EN), "doNotStore": "yes"},
+            "Invalid value at 'doNotStore' (TYPE_BOOL), \"yes\"",
+            "INVALID_REQUEST",
+        ),
+        (
+            {
+                **coral_analyze_body(PLAIN_EN),
+                "requestedAttributes": {"TOXICITY": {"scoreThreshold": "hi"}},
+            },
+            "Invalid value at 'requestedAttributes.TOXICITY.scoreThreshold' (TYPE_FLOAT), \"hi\"",
+            "INVALID_REQUEST",
+        ),
+        (
+            {**coral_analyze_body(PLAIN_EN), "languages": "en"},
+            "Invalid value at 'languages' (TYPE_STRING), \"en\"",
+            "INVALID_REQUEST",
+        ),
+        (
+            {
+                **coral_analyze_body(PLAIN_EN),
+                "context": {
+                    "entries": [{"text": "a"}],
+                    "articleAndParentComment": {"article": {"text": "b"}},
+                },
+            },
+            "Context can have either entries or article_and_parent_comment, but both fields were "
+            "populated.",
+            "INVALID_REQUEST",
+        ),
+    ],
+)
 def test_invalid_requests_get_perspectives_error(analyze, body, message, kind):
     error = google_error(analyze(body), 400, "INVALID_ARGUMENT")
     assert error["message"] == message
@@ -291,22 +396,27 @@ def test_invalid_requests_get_perspectives_error(analyze, body, message, kind):
 def test_unsupported_language_error_names_attribute_and_languages(analyze):
     error = google_error(analyze(coral_analyze_body(PLAIN_EN, "es")), 400, "INVALID_ARGUMENT")
     assert error["details"][0]["languageNotSupportedByAttributeError"] == {
-        "requestedLanguages": ["es"], "attribute": "TOXICITY"}
+        "requestedLanguages": ["es"],
+        "attribute": "TOXICITY",
+    }
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\xff\xfe",
-                                 b'{"comment": {"text": "\\ud800"}}'])
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"[1, 2]", b"\xff\xfe", b'{"comment": {"text": "\\ud800"}}']
+)
 def test_malformed_json_is_invalid_argument(client, ingest_key, raw):
-    response = client.post(coral_url("comments:analyze", ingest_key), data=raw,
-                           content_type="application/json")
+    response = client.post(
+        coral_url("comments:analyze", ingest_key), data=raw, content_type="application/json"
+    )
     error = google_error(response, 400, "INVALID_ARGUMENT")
     assert error["message"].startswith("Invalid JSON payload received.")
 
 
 def test_oversized_body_is_413_in_googles_shape(client, ingest_key):
     body = json.dumps(coral_analyze_body("a" * 70_000))
-    response = client.post(coral_url("comments:analyze", ingest_key), data=body,
-                           content_type="application/json")
+    response = client.post(
+        coral_url("comments:analyze", ingest_key), data=body, content_type="application/json"
+    )
     assert "65536" in google_error(response, 413, "INVALID_ARGUMENT")["message"]
 
 
@@ -333,20 +443,24 @@ def test_revoked_key_is_refused(analyze, services, ingest_key):
 
 def test_bearer_key_works_and_a_bad_one_is_unauthenticated(client, ingest_key):
     path = "/perspective/v1alpha1/comments:analyze"
-    good = client.post(path, json=coral_analyze_body(PLAIN_EN),
-                       headers={"Authorization": f"Bearer {ingest_key}"})
+    good = client.post(
+        path, json=coral_analyze_body(PLAIN_EN), headers={"Authorization": f"Bearer {ingest_key}"}
+    )
     assert coral_score(good) < 0.5
-    bad = client.post(path, json=coral_analyze_body(PLAIN_EN),
-                      headers={"Authorization": "Bearer mq_wrong"})
+    bad = client.post(
+        path, json=coral_analyze_body(PLAIN_EN), headers={"Authorization": "Bearer mq_wrong"}
+    )
     google_error(bad, 401, "UNAUTHENTICATED")
-    basic = client.post(path, json=coral_analyze_body(PLAIN_EN),
-                        headers={"Authorization": "Basic dXNlcjpwdw=="})
+    basic = client.post(
+        path, json=coral_analyze_body(PLAIN_EN), headers={"Authorization": "Basic dXNlcjpwdw=="}
+    )
     google_error(basic, 401, "UNAUTHENTICATED")
 
 
 def test_moderator_key_is_permission_denied(analyze, moderator_key):
-    error = google_error(analyze(coral_analyze_body(PLAIN_EN), key=moderator_key), 403,
-                         "PERMISSION_DENIED")
+    error = google_error(
+        analyze(coral_analyze_body(PLAIN_EN), key=moderator_key), 403, "PERMISSION_DENIED"
+    )
     assert "ingest" in error["message"]
 
 
@@ -367,8 +481,9 @@ def test_redis_outage_is_unavailable_not_500(scorer):
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    settings = Settings(redis_url=f"redis://127.0.0.1:{port}/0", cache_seconds=0,
-                        redis_timeout_seconds=0.2)
+    settings = Settings(
+        redis_url=f"redis://127.0.0.1:{port}/0", cache_seconds=0, redis_timeout_seconds=0.2
+    )
     client = create_app(settings, scorer=scorer).test_client()
     response = client.post(coral_url("comments:analyze", "mq_any"), json=coral_analyze_body("hi"))
     google_error(response, 503, "UNAVAILABLE")
@@ -421,26 +536,43 @@ def test_spam_feedback_labels_spam(suggest, services):
 
 
 def test_perspective_docs_feedback_example_without_coral_token(suggest, services):
-    body = {"comment": {"text": "I guess it comes down a simple choice: Get busy living, or get "
-                                "busy dying."},
-            "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0}}},
-            "communityId": "/forum/movies", "clientToken": "comment-53922"}
+    body = {
+        "comment": {
+            "text": "I guess it comes down a simple choice: Get busy living, or get busy dying."
+        },
+        "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0}}},
+        "communityId": "/forum/movies",
+        "clientToken": "comment-53922",
+    }
     assert suggest(body).get_json() == {"clientToken": "comment-53922"}
     (example,) = services.labels.iter("demo")
     assert example["comment_id"] is None and example["labels"]["abuse"] == 0
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"), "attributeScores": {}},
-     "Missing attribute_scores"),
-    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
-      "attributeScores": {"FLIRTATION": {"summaryScore": {"value": 1}}}},
-     "Unknown requested attribute: FLIRTATION"),
-    ({**coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
-      "attributeScores": {"TOXICITY": {"summaryScore": {"value": "high"}}}},
-     "Invalid value at 'attributeScores.TOXICITY.summaryScore.value' (TYPE_FLOAT), \"high\""),
-    (coral_suggest_body("", "c1", "DELETED"), "Comment must be non-empty."),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {**coral_suggest_body(PLAIN_EN, "c1", "DELETED"), "attributeScores": {}},
+            "Missing attribute_scores",
+        ),
+        (
+            {
+                **coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+                "attributeScores": {"FLIRTATION": {"summaryScore": {"value": 1}}},
+            },
+            "Unknown requested attribute: FLIRTATION",
+        ),
+        (
+            {
+                **coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+                "attributeScores": {"TOXICITY": {"summaryScore": {"value": "high"}}},
+            },
+            "Invalid value at 'attributeScores.TOXICITY.summaryScore.value' (TYPE_FLOAT), \"high\"",
+        ),
+        (coral_suggest_body("", "c1", "DELETED"), "Comment must be non-empty."),
+    ],
+)
 def test_invalid_feedback_is_refused_and_not_kept(suggest, services, body, message):
     error = google_error(suggest(body), 400, "INVALID_ARGUMENT")
     assert error["message"] == message
@@ -449,10 +581,16 @@ def test_invalid_feedback_is_refused_and_not_kept(suggest, services, body, messa
 
 def test_feedback_needs_an_ingest_key(client, services, moderator_key):
     body = coral_suggest_body(PLAIN_EN, "c1", "APPROVED")
-    google_error(client.post("/perspective/v1alpha1/comments:suggestscore", json=body), 403,
-                 "PERMISSION_DENIED")
-    google_error(client.post(coral_url("comments:suggestscore", moderator_key), json=body), 403,
-                 "PERMISSION_DENIED")
+    google_error(
+        client.post("/perspective/v1alpha1/comments:suggestscore", json=body),
+        403,
+        "PERMISSION_DENIED",
+    )
+    google_error(
+        client.post(coral_url("comments:suggestscore", moderator_key), json=body),
+        403,
+        "PERMISSION_DENIED",
+    )
     assert services.labels.count("demo") == 0
 
 

@@ -19,8 +19,9 @@ def modq(redis_server, redis_client):
     runner = CliRunner()
 
     def run(*args: str):
-        return runner.invoke(main, list(args), env={"MODQ_REDIS_URL": redis_server.url},
-                             catch_exceptions=False)
+        return runner.invoke(
+            main, list(args), env={"MODQ_REDIS_URL": redis_server.url}, catch_exceptions=False
+        )
 
     return run
 
@@ -45,19 +46,22 @@ def test_retention_is_set_per_site_from_the_command_line(modq, ingest, services,
     assert json.loads(created.output.split("\n", 1)[1])["retention_days"] == 30
 
 
-def test_a_decision_keeps_the_records_expiry(client, ingest, services, moderator_key,
-                                             redis_client):
+def test_a_decision_keeps_the_records_expiry(client, ingest, services, moderator_key, redis_client):
     services.sites.update("demo", retention_days=10)
     review_everything(services)
     ingest({"id": "c1", "text": "Needs a look.", "author": {"id": "u1"}})
-    decided = client.post("/v1/sites/demo/queue/c1/decision", json={"decision": "approve"},
-                          headers={"Authorization": f"Bearer {moderator_key}"})
+    decided = client.post(
+        "/v1/sites/demo/queue/c1/decision",
+        json={"decision": "approve"},
+        headers={"Authorization": f"Bearer {moderator_key}"},
+    )
     assert decided.status_code == 200
     assert 9.99 < ttl_days(redis_client, services, "c1") <= 10
 
 
 def test_an_expired_comment_is_gone_from_reads_listing_and_claims(
-        client, ingest, ingest_key, services, moderator_key, redis_client):
+    client, ingest, ingest_key, services, moderator_key, redis_client
+):
     review_everything(services)
     ingest({"id": "old", "text": "An old comment."})
     ingest({"id": "new", "text": "A new comment."})
@@ -65,8 +69,12 @@ def test_an_expired_comment_is_gone_from_reads_listing_and_claims(
     while redis_client.exists(services.keys.comment("demo", "old")):
         pass
     moderator = {"Authorization": f"Bearer {moderator_key}"}
-    assert client.get("/v1/comments/old",
-                      headers={"Authorization": f"Bearer {ingest_key}"}).status_code == 404
+    assert (
+        client.get(
+            "/v1/comments/old", headers={"Authorization": f"Bearer {ingest_key}"}
+        ).status_code
+        == 404
+    )
     listed = client.get("/v1/sites/demo/queue", headers=moderator).get_json()["items"]
     assert [item["id"] for item in listed] == ["new"]
     claimed = client.post("/v1/sites/demo/queue/claim", json={"limit": 10}, headers=moderator)
@@ -76,13 +84,18 @@ def test_an_expired_comment_is_gone_from_reads_listing_and_claims(
     assert redis_client.zrange(services.keys.queue("demo"), 0, -1) == [b"new"]
 
 
-def test_labels_keep_text_labels_and_hashed_ids_only(client, ingest, services, moderator_key,
-                                                     redis_client):
+def test_labels_keep_text_labels_and_hashed_ids_only(
+    client, ingest, services, moderator_key, redis_client
+):
     review_everything(services)
-    ingest({"id": "c1", "text": "Needs a look.",
-            "author": {"id": "reader-4711", "name": "Ann Lee"}})
-    client.post("/v1/sites/demo/queue/c1/decision", json={"decision": "reject"},
-                headers={"Authorization": f"Bearer {moderator_key}"})
+    ingest(
+        {"id": "c1", "text": "Needs a look.", "author": {"id": "reader-4711", "name": "Ann Lee"}}
+    )
+    client.post(
+        "/v1/sites/demo/queue/c1/decision",
+        json={"decision": "reject"},
+        headers={"Authorization": f"Bearer {moderator_key}"},
+    )
     stored = redis_client.hgetall(services.keys.labels("demo"))
     assert len(stored) == 1
     example = json.loads(next(iter(stored.values())))
@@ -101,23 +114,42 @@ def authored(app, client, ingest, services, moderator_key, site):
     review_everything(services, "other")
     other_key = services.api_keys.create("other", "ingest")[1]
     for comment_id, author in (("p1", "u1"), ("d1", "u1"), ("r1", "u1"), ("k2", "u2")):
-        ingest({"id": comment_id, "text": f"Comment {comment_id} by {author}",
-                "author": {"id": author, "name": author.upper()}})
-    client.post("/v1/comments", json={"id": "p1", "text": "u1 elsewhere", "author": {"id": "u1"}},
-                headers={"Authorization": f"Bearer {other_key}"})
+        ingest(
+            {
+                "id": comment_id,
+                "text": f"Comment {comment_id} by {author}",
+                "author": {"id": author, "name": author.upper()},
+            }
+        )
+    client.post(
+        "/v1/comments",
+        json={"id": "p1", "text": "u1 elsewhere", "author": {"id": "u1"}},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
     moderator = {"Authorization": f"Bearer {moderator_key}"}
     for comment_id in ("d1", "k2"):
-        assert client.post(f"/v1/sites/demo/queue/{comment_id}/decision",
-                           json={"decision": "reject"}, headers=moderator).status_code == 200
+        assert (
+            client.post(
+                f"/v1/sites/demo/queue/{comment_id}/decision",
+                json={"decision": "reject"},
+                headers=moderator,
+            ).status_code
+            == 200
+        )
     ingest_headers = {"Authorization": f"Bearer {services.api_keys.create('demo', 'ingest')[1]}"}
-    assert client.post("/v1/comments/r1/reports", json={"reporter_id": "reader-9"},
-                       headers=ingest_headers).status_code == 200
-    assert client.post("/v1/sites/demo/queue/claim", json={"limit": 10},
-                       headers=moderator).status_code == 200
+    assert (
+        client.post(
+            "/v1/comments/r1/reports", json={"reporter_id": "reader-9"}, headers=ingest_headers
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post("/v1/sites/demo/queue/claim", json={"limit": 10}, headers=moderator).status_code
+        == 200
+    )
 
 
-def test_forget_erases_one_authors_data_and_says_how_much(modq, authored, services,
-                                                          redis_client):
+def test_forget_erases_one_authors_data_and_says_how_much(modq, authored, services, redis_client):
     keys = services.keys
     audit_before = redis_client.xlen(keys.audit("demo"))
     result = modq("authors", "forget", "--site", "demo", "--author", "u1")
@@ -143,16 +175,18 @@ def test_forget_erases_one_authors_data_and_says_how_much(modq, authored, servic
     assert redis_client.exists(keys.author("demo", "u2"))
     assert redis_client.get(keys.comment("other", "p1")) is not None
     assert redis_client.xlen(keys.audit("demo")) == audit_before
-    everything = b"".join(redis_client.dump(key) or b""
-                          for key in redis_client.scan_iter("modq:{demo}:*"))
+    everything = b"".join(
+        redis_client.dump(key) or b"" for key in redis_client.scan_iter("modq:{demo}:*")
+    )
     assert b"by u1" not in everything
 
     again = modq("authors", "forget", "--site", "demo", "--author", "u1")
     assert "  comments: 0" in again.output.splitlines()
 
 
-def test_forget_also_removes_labels_kept_without_their_comment(modq, authored, services,
-                                                               redis_client):
+def test_forget_also_removes_labels_kept_without_their_comment(
+    modq, authored, services, redis_client
+):
     """A labeled example outlives its comment (retention); the author's hash still finds it."""
     redis_client.delete(services.keys.comment("demo", "d1"))  # as if it had expired
     result = modq("authors", "forget", "--site", "demo", "--author", "u1")

@@ -19,9 +19,34 @@ INVISIBLE = (
 # Any text, weighted toward what comments contain: Hangul, combining marks, emoji with joiners
 # and modifiers, flags, invisible characters.
 interesting = st.sampled_from(
-    list(INVISIBLE) + ["\u200d", "\u0301", "\u0308", "\ufe0f", "\U0001f3fd", "\U0001f1f0",
-                       "\U0001f1f7", "\U0001f468", "\U0001f469", "\U0001f467", "한", "ᄒ", "ᅡ",
-                       "ᆫ", "é", "e", "\n", "\t", "\x00", "\x1b", " ", "ｉ", "Ｄ", "1", "@"]
+    list(INVISIBLE)
+    + [
+        "\u200d",
+        "\u0301",
+        "\u0308",
+        "\ufe0f",
+        "\U0001f3fd",
+        "\U0001f1f0",
+        "\U0001f1f7",
+        "\U0001f468",
+        "\U0001f469",
+        "\U0001f467",
+        "한",
+        "ᄒ",
+        "ᅡ",
+        "ᆫ",
+        "é",
+        "e",
+        "\n",
+        "\t",
+        "\x00",
+        "\x1b",
+        " ",
+        "ｉ",
+        "Ｄ",
+        "1",
+        "@",
+    ]
 )
 texts = st.one_of(
     st.text(),

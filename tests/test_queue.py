@@ -36,8 +36,9 @@ def queued(services, ingest):
     return queue_comments(ingest, 12)
 
 
-def test_an_expired_lease_returns_the_item_with_no_worker_running(client, services, site, queued,
-                                                                  moderator_key):
+def test_an_expired_lease_returns_the_item_with_no_worker_running(
+    client, services, site, queued, moderator_key
+):
     alice = Moderator(client, moderator_key)
     bob = Moderator(client, services.api_keys.create("demo", "moderator")[1])
     leased = alice.claim(12, lease_seconds=1).get_json()["items"]
@@ -117,9 +118,11 @@ def test_concurrent_http_decisions_on_one_item_give_one_200(app, services, site,
     def decide(key: str) -> None:
         client = app.test_client()
         barrier.wait()
-        response = client.post(f"/v1/sites/demo/queue/{queued[0]}/decision",
-                               json={"decision": "approve"},
-                               headers={"Authorization": f"Bearer {key}"})
+        response = client.post(
+            f"/v1/sites/demo/queue/{queued[0]}/decision",
+            json={"decision": "approve"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
         statuses.append(response.status_code)
 
     threads = [threading.Thread(target=decide, args=(k,)) for k in keys]

@@ -9,26 +9,45 @@ from tests.moderation_support import Moderator
 
 @pytest.fixture
 def approved(services, ingest):
-    services.sites.update("demo", review_thresholds={"spam": 1.0, "abuse": 1.0},
-                          reject_thresholds={"spam": 1.0, "abuse": 1.0})
+    services.sites.update(
+        "demo",
+        review_thresholds={"spam": 1.0, "abuse": 1.0},
+        reject_thresholds={"spam": 1.0, "abuse": 1.0},
+    )
     for comment_id in ("a", "b"):
-        assert ingest({"id": comment_id, "text": f"A perfectly fine comment {comment_id}",
-                       "author": {"id": "writer", "name": "W"}}).get_json()["status"] == "approved"
+        assert (
+            ingest(
+                {
+                    "id": comment_id,
+                    "text": f"A perfectly fine comment {comment_id}",
+                    "author": {"id": "writer", "name": "W"},
+                }
+            ).get_json()["status"]
+            == "approved"
+        )
     return ["a", "b"]
 
 
 def report(client, key, comment_id, reporter, reason="offensive"):
-    return client.post(f"/v1/comments/{comment_id}/reports",
-                       json={"reporter_id": reporter, "reason": reason},
-                       headers={"Authorization": f"Bearer {key}"})
+    return client.post(
+        f"/v1/comments/{comment_id}/reports",
+        json={"reporter_id": reporter, "reason": reason},
+        headers={"Authorization": f"Bearer {key}"},
+    )
 
 
-def test_a_report_puts_an_approved_comment_back_in_the_queue(client, ingest_key, moderator_key,
-                                                             approved):
+def test_a_report_puts_an_approved_comment_back_in_the_queue(
+    client, ingest_key, moderator_key, approved
+):
     response = report(client, ingest_key, "a", "reader-1", "spam link")
     assert response.status_code == 200
-    assert response.get_json() == {"id": "a", "site": "demo", "status": "pending_review",
-                                   "reports": 1, "counted": True}
+    assert response.get_json() == {
+        "id": "a",
+        "site": "demo",
+        "status": "pending_review",
+        "reports": 1,
+        "counted": True,
+    }
     items = Moderator(client, moderator_key).get("/queue").get_json()["items"]
     assert [i["id"] for i in items] == ["a"]
     assert items[0]["reports"][0]["reason"] == "spam link"
@@ -38,8 +57,9 @@ def test_a_report_puts_an_approved_comment_back_in_the_queue(client, ingest_key,
     assert status.get_json()["status"] == "pending_review"
 
 
-def test_distinct_readers_raise_priority_and_repeats_count_once(client, ingest_key,
-                                                                moderator_key, approved):
+def test_distinct_readers_raise_priority_and_repeats_count_once(
+    client, ingest_key, moderator_key, approved
+):
     report(client, ingest_key, "a", "reader-1")
     report(client, ingest_key, "b", "reader-1")
     report(client, ingest_key, "b", "reader-2")
@@ -55,8 +75,9 @@ def test_distinct_readers_raise_priority_and_repeats_count_once(client, ingest_k
     assert [(i["id"], i["report_count"]) for i in items] == [("a", 3), ("b", 2)]
 
 
-def test_a_moderator_approval_holds_until_a_new_reader_reports(client, ingest_key,
-                                                              moderator_key, approved):
+def test_a_moderator_approval_holds_until_a_new_reader_reports(
+    client, ingest_key, moderator_key, approved
+):
     moderator = Moderator(client, moderator_key)
     report(client, ingest_key, "a", "reader-1")
     assert moderator.decide("a", "approve").status_code == 200
@@ -66,25 +87,31 @@ def test_a_moderator_approval_holds_until_a_new_reader_reports(client, ingest_ke
     assert moderator.get("/queue", category="reported").get_json()["items"][0]["id"] == "a"
 
 
-def test_a_rejected_comment_keeps_its_reports_but_stays_rejected(client, ingest_key,
-                                                                 moderator_key, approved):
+def test_a_rejected_comment_keeps_its_reports_but_stays_rejected(
+    client, ingest_key, moderator_key, approved
+):
     Moderator(client, moderator_key).decide("a", "reject", labels=["abuse"])
     assert report(client, ingest_key, "a", "reader-1").get_json()["status"] == "rejected"
 
 
-@pytest.mark.parametrize("body, status", [
-    ({"reason": "x"}, 400),
-    ({"reporter_id": 5}, 400),
-    ({"reporter_id": "r", "reason": ["x"]}, 400),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        ({"reason": "x"}, 400),
+        ({"reporter_id": 5}, 400),
+        ({"reporter_id": "r", "reason": ["x"]}, 400),
+    ],
+)
 def test_reports_refuse_malformed_bodies(client, ingest_key, approved, body, status):
-    response = client.post("/v1/comments/a/reports", json=body,
-                           headers={"Authorization": f"Bearer {ingest_key}"})
+    response = client.post(
+        "/v1/comments/a/reports", json=body, headers={"Authorization": f"Bearer {ingest_key}"}
+    )
     assert response.status_code == status
 
 
-def test_reports_need_an_ingest_key_of_the_comments_site(client, services, ingest_key,
-                                                        moderator_key, approved):
+def test_reports_need_an_ingest_key_of_the_comments_site(
+    client, services, ingest_key, moderator_key, approved
+):
     assert report(client, moderator_key, "a", "r").status_code == 403
     assert report(client, "", "a", "r").status_code == 401
     services.sites.create("other")

@@ -27,9 +27,20 @@ from tests.moderation_support import Moderator
 PUBLIC_SAMPLE = "200"
 INSULTS = ["glorbnik", "skavvo", "drumbleweed"]
 BRANDS = ["zentrofarm", "quibblecash", "marvoloan"]
-TOPICS = ["the council budget", "the new bridge", "school funding", "the stadium plan",
-          "bus routes", "the harbour project", "library hours", "the tax vote", "parking fees",
-          "the park cleanup", "water prices", "the mayor's speech"]
+TOPICS = [
+    "the council budget",
+    "the new bridge",
+    "school funding",
+    "the stadium plan",
+    "bus routes",
+    "the harbour project",
+    "library hours",
+    "the tax vote",
+    "parking fees",
+    "the park cleanup",
+    "water prices",
+    "the mayor's speech",
+]
 OPINIONS = ["I think", "Honestly", "In my view", "Frankly", "To be fair", "As a resident,"]
 
 
@@ -37,16 +48,25 @@ def site_comment(rng: random.Random, kind: str) -> str:
     """A comment the way this site's readers write it; ``kind`` is clean, abuse or spam."""
     topic = rng.choice(TOPICS)
     if kind == "abuse":
-        return rng.choice([f"{rng.choice(OPINIONS)} whoever wrote about {topic} is a "
-                           f"{rng.choice(INSULTS)}",
-                           f"shut up you {rng.choice(INSULTS)}, nobody cares about {topic}",
-                           f"typical {rng.choice(INSULTS)} take on {topic}"])
+        return rng.choice(
+            [
+                f"{rng.choice(OPINIONS)} whoever wrote about {topic} is a {rng.choice(INSULTS)}",
+                f"shut up you {rng.choice(INSULTS)}, nobody cares about {topic}",
+                f"typical {rng.choice(INSULTS)} take on {topic}",
+            ]
+        )
     if kind == "spam":
-        return rng.choice([f"Forget {topic}, {rng.choice(BRANDS)} pays daily, join today",
-                           f"{rng.choice(BRANDS)} offer: double your savings before {topic}",
-                           f"check {rng.choice(BRANDS)} for deals, better than {topic}"])
-    return (f"{rng.choice(OPINIONS)} the article on {topic} missed "
-            f"{rng.choice(['the cost', 'the timeline', 'the residents', 'the history'])}.")
+        return rng.choice(
+            [
+                f"Forget {topic}, {rng.choice(BRANDS)} pays daily, join today",
+                f"{rng.choice(BRANDS)} offer: double your savings before {topic}",
+                f"check {rng.choice(BRANDS)} for deals, better than {topic}",
+            ]
+        )
+    return (
+        f"{rng.choice(OPINIONS)} the article on {topic} missed "
+        f"{rng.choice(['the cost', 'the timeline', 'the residents', 'the history'])}."
+    )
 
 
 def site_comments(count: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -62,8 +82,13 @@ def modq(redis_server, redis_client):
     runner = CliRunner()
 
     def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(main, list(args), input=input, catch_exceptions=False,
-                             env={"MODQ_REDIS_URL": redis_server.url})
+        return runner.invoke(
+            main,
+            list(args),
+            input=input,
+            catch_exceptions=False,
+            env={"MODQ_REDIS_URL": redis_server.url},
+        )
 
     return run
 
@@ -81,8 +106,12 @@ def wait_for_version(ingest, version: str, prefix: str, seconds: float = 15.0) -
     """Send comments until one is scored by ``version`` (servers poll every ~2 s)."""
     deadline = time.monotonic() + seconds
     for i in range(10_000):
-        if ingest({"id": f"{prefix}-{i}", "text": "checking the model"}).get_json()[
-                "model_version"] == version:
+        if (
+            ingest({"id": f"{prefix}-{i}", "text": "checking the model"}).get_json()[
+                "model_version"
+            ]
+            == version
+        ):
             return
         assert time.monotonic() < deadline, f"still not serving {version}"
         time.sleep(0.2)
@@ -119,11 +148,20 @@ def test_labels_export_and_import_round_trip(modq, services, site, tmp_path):
     author = store.author_hash("demo", "reader-42")
 
     def decide(comment_id, text, spam, abuse, at):
-        store.record(store.example(site="demo", text=text, labels={"spam": spam, "abuse": abuse},
-                                   decided_at=at, source="moderator", language="en",
-                                   comment_id=comment_id, author_hash=author,
-                                   model_scores={"spam": 0.1, "abuse": 0.7},
-                                   model_version="v1"))
+        store.record(
+            store.example(
+                site="demo",
+                text=text,
+                labels={"spam": spam, "abuse": abuse},
+                decided_at=at,
+                source="moderator",
+                language="en",
+                comment_id=comment_id,
+                author_hash=author,
+                model_scores={"spam": 0.1, "abuse": 0.7},
+                model_version="v1",
+            )
+        )
 
     decide("c1", "you glorbnik", 0, 1, "2026-01-01T10:00:00.000Z")
     decide("c1", "you glorbnik", 0, 0, "2026-01-03T10:00:00.000Z")  # overturned: replaces
@@ -146,7 +184,9 @@ def test_labels_export_and_import_round_trip(modq, services, site, tmp_path):
     since = tmp_path / "since.jsonl"
     assert modq("labels", "export", "--since", "2026-01-01", "--out", str(since)).exit_code == 0
     assert {json.loads(x)["text"] for x in since.read_text().splitlines()} == {
-        "you glorbnik", "buy zentrofarm"}
+        "you glorbnik",
+        "buy zentrofarm",
+    }
 
     services.sites.create("gazette")
     result = modq("labels", "import", "--site", "gazette", str(out))
@@ -154,10 +194,13 @@ def test_labels_export_and_import_round_trip(modq, services, site, tmp_path):
     again = tmp_path / "again.jsonl"
     assert modq("labels", "export", "--site", "gazette", "--out", str(again)).exit_code == 0
     reimported = [json.loads(line) for line in again.read_text().splitlines()]
-    assert sorted((x["comment_id"], x["text"], x["labels"]["spam"], x["labels"]["abuse"],
-                   x["decided_at"]) for x in reimported) == sorted(
+    assert sorted(
         (x["comment_id"], x["text"], x["labels"]["spam"], x["labels"]["abuse"], x["decided_at"])
-        for x in lines)
+        for x in reimported
+    ) == sorted(
+        (x["comment_id"], x["text"], x["labels"]["spam"], x["labels"]["abuse"], x["decided_at"])
+        for x in lines
+    )
     assert {x["site"] for x in reimported} == {"gazette"}
 
 
@@ -173,7 +216,9 @@ def test_labels_import_reads_csv_and_refuses_a_bad_line_whole(modq, services, si
     assert result.exit_code == 0, result.output
     stored = list(services.labels.iter("demo"))
     assert sorted((e["text"], e["labels"]["spam"]) for e in stored) == [
-        ("Great piece, thanks", 0), ("cheap loans at marvoloan", 1)]
+        ("Great piece, thanks", 0),
+        ("cheap loans at marvoloan", 1),
+    ]
 
     bad = tmp_path / "bad.csv"
     bad.write_text("text,spam,abuse\nfine comment,0,0\nbroken,yes,0\n")
@@ -198,10 +243,20 @@ def test_decide_export_train_promote_gate_and_rollback(
     moderator = Moderator(client, moderator_key)
     decided = site_comments(450)
     for i, (text, kind) in enumerate(decided):
-        assert ingest({"id": f"s{i}", "text": text, "language": "en",
-                       "author": {"id": f"reader-{i % 40}"}}).status_code == 200
-        body = ({"decision": "approve"} if kind == "clean"
-                else {"decision": "reject", "labels": [kind]})
+        assert (
+            ingest(
+                {
+                    "id": f"s{i}",
+                    "text": text,
+                    "language": "en",
+                    "author": {"id": f"reader-{i % 40}"},
+                }
+            ).status_code
+            == 200
+        )
+        body = (
+            {"decision": "approve"} if kind == "clean" else {"decision": "reject", "labels": [kind]}
+        )
         response = moderator.post(f"/queue/s{i}/decision", {**body, "overturn": True})
         assert response.status_code == 200, response.get_json()
     assert services.labels.count("demo") == 450
@@ -215,15 +270,32 @@ def test_decide_export_train_promote_gate_and_rollback(
     before = scores_of(ingest, [t for t, _ in fresh], "before")
     default_version = before[0]["model_version"]
 
-    result = modq("train", "--out", str(tmp_path / "m1"), "--labels", str(labels_file),
-                  "--site", "demo", "--seed", "0", "--public-sample", PUBLIC_SAMPLE)
+    result = modq(
+        "train",
+        "--out",
+        str(tmp_path / "m1"),
+        "--labels",
+        str(labels_file),
+        "--site",
+        "demo",
+        "--seed",
+        "0",
+        "--public-sample",
+        PUBLIC_SAMPLE,
+    )
     assert result.exit_code == 0, result.output
     version = last_line(result)
     report = tmp_path / "m1" / "report.html"
     assert f"Report: {report.resolve()}" in result.output
     page = report.read_text()
-    for heading in ("Held-out labels (demo)", "learning curve", "Cross-source", "ROC-AUC",
-                    "precision", "Brier"):
+    for heading in (
+        "Held-out labels (demo)",
+        "learning curve",
+        "Cross-source",
+        "ROC-AUC",
+        "precision",
+        "Brier",
+    ):
         assert heading in page
     assert len(list((tmp_path / "m1" / "report").glob("*.png"))) >= 5
     curve = json.loads((tmp_path / "m1" / "evaluation.json").read_text())["learning_curve"]
@@ -244,8 +316,9 @@ def test_decide_export_train_promote_gate_and_rollback(
     assert json.loads(offline.output)["model_version"] == version
 
     def mean(results, kind, category):
-        values = [r["scores"][category] for r, (_, k) in zip(results, fresh, strict=True)
-                  if k == kind]
+        values = [
+            r["scores"][category] for r, (_, k) in zip(results, fresh, strict=True) if k == kind
+        ]
         return sum(values) / len(values)
 
     # The site's labels say: its insult is abuse, its brands are spam, its readers are fine.
@@ -261,8 +334,17 @@ def test_decide_export_train_promote_gate_and_rollback(
             record = json.loads(line)
             record["labels"] = {c: 1 - v for c, v in record["labels"].items()}
             out.write(json.dumps(record) + "\n")
-    result = modq("train", "--out", str(tmp_path / "worse"), "--labels", str(flipped),
-                  "--site", "demo", "--public-sample", PUBLIC_SAMPLE)
+    result = modq(
+        "train",
+        "--out",
+        str(tmp_path / "worse"),
+        "--labels",
+        str(flipped),
+        "--site",
+        "demo",
+        "--public-sample",
+        PUBLIC_SAMPLE,
+    )
     assert result.exit_code == 0, result.output
     worse = last_line(result)
     result = modq("models", "promote", worse, "--site", "demo")
@@ -279,20 +361,25 @@ def test_decide_export_train_promote_gate_and_rollback(
     assert result.exit_code == 0 and version in result.output, result.output
     wait_for_version(ingest, version, "switch3")
     assert [r["scores"] for r in scores_of(ingest, [t for t, _ in fresh], "again")] == [
-        r["scores"] for r in after]
+        r["scores"] for r in after
+    ]
     result = modq("models", "rollback", "--site", "demo")
     assert result.exit_code == 0 and "the default model" in result.output, result.output
     wait_for_version(ingest, default_version, "switch4")
     assert [r["scores"] for r in scores_of(ingest, [t for t, _ in fresh], "back")] == [
-        r["scores"] for r in before]
+        r["scores"] for r in before
+    ]
     result = modq("models", "rollback", "--site", "demo")
     assert result.exit_code == 1 and "nothing to roll back" in result.output
 
     # The other sites never left the default model.
     services.sites.create("gazette")
     other = services.api_keys.create("gazette", "ingest")[1]
-    response = client.post("/v1/comments", json={"id": "g1", "text": fresh[0][0]},
-                           headers={"Authorization": f"Bearer {other}"})
+    response = client.post(
+        "/v1/comments",
+        json={"id": "g1", "text": fresh[0][0]},
+        headers={"Authorization": f"Bearer {other}"},
+    )
     assert response.get_json()["model_version"] == default_version
 
 
@@ -303,13 +390,13 @@ def test_decide_export_train_promote_gate_and_rollback(
 def small_model(tmp_path_factory) -> Path:
     from training.train import train_model
 
-    return train_model(tmp_path_factory.mktemp("small") / "model", seed=1,
-                       public_per_source=int(PUBLIC_SAMPLE))
+    return train_model(
+        tmp_path_factory.mktemp("small") / "model", seed=1, public_per_source=int(PUBLIC_SAMPLE)
+    )
 
 
 @pytest.mark.slow
-def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, ingest_key,
-                                                            small_model):
+def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, ingest_key, small_model):
     registry = ModelRegistry(services.redis, services.keys)
     candidate = registry.register(small_model).version
     default_version = services.scorer.version
@@ -323,9 +410,11 @@ def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, inges
         n = 0
         while not stop.is_set():
             n += 1
-            response = client.post("/v1/comments", json={"id": f"w{worker}-{n}",
-                                                         "text": f"comment {n} from {worker}"},
-                                   headers={"Authorization": f"Bearer {ingest_key}"})
+            response = client.post(
+                "/v1/comments",
+                json={"id": f"w{worker}-{n}", "text": f"comment {n} from {worker}"},
+                headers={"Authorization": f"Bearer {ingest_key}"},
+            )
             if response.status_code != 200:
                 failures.append((response.status_code, response.get_data(as_text=True)))
             else:
@@ -355,8 +444,9 @@ def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, inges
     assert len(versions) > 50 and switches >= 2
 
 
-def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(app, services, ingest,
-                                                                  small_model):
+def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(
+    app, services, ingest, small_model
+):
     registry = ModelRegistry(services.redis, services.keys)
     version = registry.register(small_model).version
     services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
@@ -372,13 +462,25 @@ def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(app, services, 
 
 def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
     store = services.labels
-    for i, (text, kind) in enumerate(site_comments(90) + [
+    for i, (text, kind) in enumerate(
+        site_comments(90)
+        + [
             ("BUY CHEAP WATCHES NOW at www.cheap-watches.example click here!!!", "spam"),
-            ("You are an idiot and everyone here hates you.", "abuse")] * 10):
-        store.record(store.example(site="demo", text=text, labels={
-            "spam": int(kind == "spam"), "abuse": int(kind == "abuse")},
-            decided_at="2026-01-01T00:00:00.000Z", source="moderator", language="en",
-            comment_id=f"t{i}"))
+            ("You are an idiot and everyone here hates you.", "abuse"),
+        ]
+        * 10
+    ):
+        store.record(
+            store.example(
+                site="demo",
+                text=text,
+                labels={"spam": int(kind == "spam"), "abuse": int(kind == "abuse")},
+                decided_at="2026-01-01T00:00:00.000Z",
+                source="moderator",
+                language="en",
+                comment_id=f"t{i}",
+            )
+        )
     result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

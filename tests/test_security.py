@@ -52,8 +52,9 @@ def csrf_of(html: str) -> str:
 
 def log_in(client, email: str, password: str = PASSWORD):
     token = csrf_of(client.get("/ui/login").get_data(as_text=True))
-    return client.post("/ui/login", data={"email": email, "password": password,
-                                          "csrf_token": token})
+    return client.post(
+        "/ui/login", data={"email": email, "password": password, "csrf_token": token}
+    )
 
 
 # --- secrets and comment text in logs -----------------------------------------------------------
@@ -62,11 +63,19 @@ def log_in(client, email: str, password: str = PASSWORD):
 def test_keys_and_passwords_are_never_logged(app, client, services, site, redis_server, log_lines):
     runner = CliRunner()
     env = {"MODQ_REDIS_URL": redis_server.url}
-    created = runner.invoke(main, ["keys", "create", "--site", "demo", "--role", "ingest"], env=env,
-                            catch_exceptions=False)
+    created = runner.invoke(
+        main,
+        ["keys", "create", "--site", "demo", "--role", "ingest"],
+        env=env,
+        catch_exceptions=False,
+    )
     cli_key = created.output.strip().splitlines()[-1]
-    moderator = runner.invoke(main, ["moderators", "create", "cli@example.org", "--site", "demo",
-                                     "--generate-password"], env=env, catch_exceptions=False)
+    moderator = runner.invoke(
+        main,
+        ["moderators", "create", "cli@example.org", "--site", "demo", "--generate-password"],
+        env=env,
+        catch_exceptions=False,
+    )
     cli_password = moderator.output.strip().splitlines()[-1]
     with app.app_context():
         get_moderation().moderators.create("mod@example.org", PASSWORD, ["demo"])
@@ -77,10 +86,15 @@ def test_keys_and_passwords_are_never_logged(app, client, services, site, redis_
     bearer = {"Authorization": f"Bearer {cli_key}"}
     client.post("/v1/comments", json={"id": "c1", "text": "hello"}, headers=bearer)
     client.post("/v1/comments", data=b"{broken", headers=bearer)
-    client.post("/v1/comments", json={"id": "c2", "text": "hi"},
-                headers={"Authorization": f"Bearer {revoked}"})
-    client.post(f"/perspective/v1alpha1/comments:analyze?key={cli_key}",
-                json={"comment": {"text": "hello"}, "requestedAttributes": {"TOXICITY": {}}})
+    client.post(
+        "/v1/comments",
+        json={"id": "c2", "text": "hi"},
+        headers={"Authorization": f"Bearer {revoked}"},
+    )
+    client.post(
+        f"/perspective/v1alpha1/comments:analyze?key={cli_key}",
+        json={"comment": {"text": "hello"}, "requestedAttributes": {"TOXICITY": {}}},
+    )
     client.get("/v1/sites/demo/queue", headers={"Authorization": f"Bearer {moderator_key}"})
     log_in(client, "mod@example.org", "wrong password")
     log_in(client, "mod@example.org")
@@ -128,10 +142,18 @@ def url_of(app, rule, **values) -> str:
 
 def write_body(comment_id: str) -> dict:
     """A body every write endpoint would act on, aimed at ``comment_id``."""
-    return {"decision": "approve", "comment_id": comment_id, "id": comment_id,
-            "decisions": [{"comment_id": comment_id, "decision": "approve"}],
-            "ids": ["all"], "limit": 50, "reporter_id": "reader-9", "reason": "spam",
-            "overturn": True, "labels": ["spam"]}
+    return {
+        "decision": "approve",
+        "comment_id": comment_id,
+        "id": comment_id,
+        "decisions": [{"comment_id": comment_id, "decision": "approve"}],
+        "ids": ["all"],
+        "limit": 50,
+        "reporter_id": "reader-9",
+        "reason": "spam",
+        "overturn": True,
+        "labels": ["spam"],
+    }
 
 
 def test_an_ingest_key_reaches_no_moderator_endpoint(app, client, ingest_key, ingest, services):
@@ -142,8 +164,12 @@ def test_an_ingest_key_reaches_no_moderator_endpoint(app, client, ingest_key, in
         if "site_name" not in rule.arguments:
             continue
         url = url_of(app, rule, site_name="demo", comment_id="c1")
-        response = client.open(url, method=method, json=write_body("c1"),
-                                headers={"Authorization": f"Bearer {ingest_key}"})
+        response = client.open(
+            url,
+            method=method,
+            json=write_body("c1"),
+            headers={"Authorization": f"Bearer {ingest_key}"},
+        )
         checked += 1
         if rule.rule.startswith("/v1/"):
             assert response.status_code == 403, (method, url, response.status_code)
@@ -165,16 +191,23 @@ def two_sites(app, services, site):
     client = app.test_client()
     for key, prefix, text in ((demo_key, "a", "demo comment"), (other_key, "b", OTHER_TEXT)):
         for comment_id in (f"{prefix}0", f"{prefix}1", "shared"):
-            response = client.post("/v1/comments", json={
-                "id": comment_id, "text": f"{text} {comment_id}", "author": {"id": "u1"}},
-                headers={"Authorization": f"Bearer {key}"})
+            response = client.post(
+                "/v1/comments",
+                json={"id": comment_id, "text": f"{text} {comment_id}", "author": {"id": "u1"}},
+                headers={"Authorization": f"Bearer {key}"},
+            )
             assert response.status_code == 200
-    client.post("/v1/comments/b1/reports", json={"reporter_id": "r1", "reason": "spam"},
-                headers={"Authorization": f"Bearer {other_key}"})
+    client.post(
+        "/v1/comments/b1/reports",
+        json={"reporter_id": "r1", "reason": "spam"},
+        headers={"Authorization": f"Bearer {other_key}"},
+    )
     with app.app_context():
         get_moderation().moderators.create("mod@example.org", PASSWORD, ["demo"])
-    return {"demo_ingest": demo_key, "demo_moderator": services.api_keys.create("demo",
-                                                                               "moderator")[1]}
+    return {
+        "demo_ingest": demo_key,
+        "demo_moderator": services.api_keys.create("demo", "moderator")[1],
+    }
 
 
 def other_site_state(redis_client) -> dict:
@@ -213,9 +246,12 @@ def test_no_endpoint_opens_another_sites_comments(app, two_sites, redis_client):
                 url = url_of(app, rule, **values)
                 body = write_body(values["comment_id"])
                 if rule.rule.startswith("/ui/"):
-                    form = {"csrf_token": headers.get("X-CSRF-Token", ""),
-                            "one": f"approve|{values['comment_id']}", "bulk": "approve",
-                            "selected": [values["comment_id"]]}
+                    form = {
+                        "csrf_token": headers.get("X-CSRF-Token", ""),
+                        "one": f"approve|{values['comment_id']}",
+                        "bulk": "approve",
+                        "selected": [values["comment_id"]],
+                    }
                     response = client.open(url, method=method, data=form, headers=headers)
                 else:
                     response = client.open(url, method=method, json=body, headers=headers)
@@ -244,11 +280,13 @@ def test_no_endpoint_opens_another_sites_comments(app, two_sites, redis_client):
 
 def test_the_shared_id_on_ones_own_site_is_ones_own_comment(app, two_sites):
     client = app.test_client()
-    own = client.get("/v1/comments/shared",
-                     headers={"Authorization": f"Bearer {two_sites['demo_ingest']}"})
+    own = client.get(
+        "/v1/comments/shared", headers={"Authorization": f"Bearer {two_sites['demo_ingest']}"}
+    )
     assert own.status_code == 200 and own.get_json()["site"] == "demo"
-    items = client.get("/v1/sites/demo/queue",
-                       headers={"Authorization": f"Bearer {two_sites['demo_moderator']}"})
+    items = client.get(
+        "/v1/sites/demo/queue", headers={"Authorization": f"Bearer {two_sites['demo_moderator']}"}
+    )
     texts = [item["text"] for item in items.get_json()["items"]]
     assert "demo comment shared" in texts and not any(OTHER_TEXT in t for t in texts)
 
@@ -263,14 +301,16 @@ def test_no_route_edits_or_deletes_audit_entries(app):
             assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
 
 
-def test_decisions_and_undo_only_add_audit_entries(client, ingest, services, moderator_key,
-                                                   redis_client):
+def test_decisions_and_undo_only_add_audit_entries(
+    client, ingest, services, moderator_key, redis_client
+):
     review_everything(services)
     ingest({"id": "c1", "text": "hello"})
     headers = {"Authorization": f"Bearer {moderator_key}"}
     audit = services.keys.audit("demo")
-    decided = client.post("/v1/sites/demo/queue/c1/decision", json={"decision": "reject"},
-                          headers=headers)
+    decided = client.post(
+        "/v1/sites/demo/queue/c1/decision", json={"decision": "reject"}, headers=headers
+    )
     assert decided.status_code == 200
     first = redis_client.xrange(audit)
     assert client.post("/v1/sites/demo/queue/c1/undo", headers=headers).status_code == 200
@@ -318,8 +358,9 @@ def test_a_pickled_array_is_refused_even_with_a_matching_hash(model_copy):
         load_model(model_copy)
 
 
-@pytest.mark.parametrize("change", [{"format": "sklearn-pickle"}, {"format_version": 99},
-                                    {"files": {}}])
+@pytest.mark.parametrize(
+    "change", [{"format": "sklearn-pickle"}, {"format_version": 99}, {"files": {}}]
+)
 def test_an_unknown_model_format_is_refused(model_copy, change):
     manifest = json.loads((model_copy / MANIFEST).read_text())
     (model_copy / MANIFEST).write_text(json.dumps({**manifest, **change}))
@@ -329,8 +370,12 @@ def test_an_unknown_model_format_is_refused(model_copy, change):
 
 def test_modq_score_with_a_tampered_model_says_so_in_one_line(model_copy):
     (model_copy / "vocabulary.json.gz").write_bytes(b"not the vocabulary")
-    result = CliRunner().invoke(main, ["score"], input='{"id": "1", "text": "hi"}\n',
-                                env={"MODQ_MODEL_PATH": str(model_copy)})
+    result = CliRunner().invoke(
+        main,
+        ["score"],
+        input='{"id": "1", "text": "hi"}\n',
+        env={"MODQ_MODEL_PATH": str(model_copy)},
+    )
     assert result.exit_code == 1
     assert "Traceback" not in result.output
     assert "does not match the sha256" in result.output

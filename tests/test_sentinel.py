@@ -23,10 +23,14 @@ def sentinel_url(tmp_path_factory, redis_server: RedisServer):
     """A real redis-server in sentinel mode, watching the test Redis as master ``modq-main``."""
     port = free_port()
     config = tmp_path_factory.mktemp("sentinel") / "sentinel.conf"
-    config.write_text(f"port {port}\nbind 127.0.0.1\n"
-                      f"sentinel monitor modq-main 127.0.0.1 {redis_server.port} 1\n")
-    process = subprocess.Popen([find_redis_server(), str(config), "--sentinel"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\nsentinel monitor modq-main 127.0.0.1 {redis_server.port} 1\n"
+    )
+    process = subprocess.Popen(
+        [find_redis_server(), str(config), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     with redis.Redis(port=port) as client:
         while True:
@@ -53,8 +57,10 @@ def test_connect_redis_finds_the_master_through_sentinel(sentinel_url, redis_cli
         client.close()
 
 
-@pytest.mark.parametrize("url", ["redis+sentinel://127.0.0.1:26379", "redis+sentinel:///main",
-                                 "redis+sentinel://host/main"])
+@pytest.mark.parametrize(
+    "url",
+    ["redis+sentinel://127.0.0.1:26379", "redis+sentinel:///main", "redis+sentinel://host/main"],
+)
 def test_a_sentinel_url_without_address_or_service_is_refused(url):
     with pytest.raises(ValueError):
         connect_redis(Settings(redis_url=url))
@@ -66,7 +72,8 @@ def test_intake_works_through_sentinel(sentinel_url, redis_client, scorer):
     _, secret = ApiKeyStore(redis_client, keys).create("news", "ingest")
     app = create_app(Settings(redis_url=sentinel_url, cache_seconds=0), scorer=scorer)
     answer = app.test_client().post(
-        "/v1/comments", json={"id": "c-1", "text": "Thanks, good read."},
+        "/v1/comments",
+        json={"id": "c-1", "text": "Thanks, good read."},
         headers={"Authorization": f"Bearer {secret}"},
     )
     assert answer.status_code == 200, answer.get_json()

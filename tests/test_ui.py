@@ -27,8 +27,9 @@ def csrf_of(html: str) -> str:
 
 def log_in(client, email="demo@example.org", password=PASSWORD):
     token = csrf_of(client.get("/ui/login").get_data(as_text=True))
-    return client.post("/ui/login", data={"email": email, "password": password,
-                                          "csrf_token": token})
+    return client.post(
+        "/ui/login", data={"email": email, "password": password, "csrf_token": token}
+    )
 
 
 def test_pages_send_security_headers_and_no_inline_script(client, accounts):
@@ -57,8 +58,11 @@ def test_login_sets_a_protected_cookie_and_logout_needs_the_token(client, accoun
 def test_the_cookie_is_secure_over_tls(app, accounts):
     client = app.test_client()
     token = csrf_of(client.get("/ui/login", base_url="https://localhost").get_data(as_text=True))
-    response = client.post("/ui/login", base_url="https://localhost", data={
-        "email": "demo@example.org", "password": PASSWORD, "csrf_token": token})
+    response = client.post(
+        "/ui/login",
+        base_url="https://localhost",
+        data={"email": "demo@example.org", "password": PASSWORD, "csrf_token": token},
+    )
     assert "Secure" in response.headers["Set-Cookie"]
 
 
@@ -94,8 +98,11 @@ def test_a_moderator_reaches_only_their_sites(client, accounts, services, ingest
     assert client.get("/v1/sites/demo/queue").status_code == 403
     page = client.get("/ui/sites/other/queue").get_data(as_text=True)
     token = csrf_of(page)
-    refused = client.post("/v1/sites/demo/queue/x1/decision", json={"decision": "approve"},
-                          headers={"X-CSRF-Token": token})
+    refused = client.post(
+        "/v1/sites/demo/queue/x1/decision",
+        json={"decision": "approve"},
+        headers={"X-CSRF-Token": token},
+    )
     assert refused.status_code == 403
     assert services.comments.get("demo", "x1")["status"] == "pending_review"
 
@@ -104,11 +111,16 @@ def test_session_writes_to_the_api_need_the_csrf_header(client, accounts, servic
     review_everything(services)
     ingest({"id": "x1", "text": "hello"})
     log_in(client)
-    assert client.post("/v1/sites/demo/queue/x1/decision",
-                       json={"decision": "approve"}).status_code == 403
+    assert (
+        client.post("/v1/sites/demo/queue/x1/decision", json={"decision": "approve"}).status_code
+        == 403
+    )
     token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
-    accepted = client.post("/v1/sites/demo/queue/x1/decision", json={"decision": "approve"},
-                           headers={"X-CSRF-Token": token})
+    accepted = client.post(
+        "/v1/sites/demo/queue/x1/decision",
+        json={"decision": "approve"},
+        headers={"X-CSRF-Token": token},
+    )
     assert accepted.status_code == 200
     assert accepted.get_json()["moderator"] == "demo@example.org"
 
@@ -120,8 +132,10 @@ def test_form_buttons_decide_without_javascript(client, accounts, services, inge
     log_in(client)
     token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
     client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "reject-spam|f1"})
-    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "bulk": "approve",
-                                               "selected": ["f2", "f3"]})
+    client.post(
+        "/ui/sites/demo/decide",
+        data={"csrf_token": token, "bulk": "approve", "selected": ["f2", "f3"]},
+    )
     statuses = {c: services.comments.get("demo", c)["status"] for c in ("f1", "f2", "f3")}
     assert statuses == {"f1": "rejected", "f2": "approved", "f3": "approved"}
     html = client.get("/ui/sites/demo/history").get_data(as_text=True)

@@ -19,8 +19,14 @@ from service.moderation_api import get_moderation
 from tests.moderation_support import Moderator, review_everything
 
 PASSWORD = "correct horse battery"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def find_chromium() -> str | None:
@@ -87,8 +93,10 @@ def test_a_moderator_clears_three_items_with_the_keyboard(
         "k3": "<script>window.__pwned = 1</script> you are an idiot",
     }
     for comment_id, text in texts.items():
-        assert ingest({"id": comment_id, "text": text, "author": {"id": "a", "name": "A"}}
-                      ).status_code == 200
+        assert (
+            ingest({"id": comment_id, "text": text, "author": {"id": "a", "name": "A"}}).status_code
+            == 200
+        )
     page = browser.new_page(viewport={"width": 360, "height": 780})
     log_in(page, server)
     assert visible_cards(page) == 3
@@ -107,17 +115,22 @@ def test_a_moderator_clears_three_items_with_the_keyboard(
     assert moderator.get("/queue/stats").get_json()["pending"] == 0
     entries = moderator.get("/audit").get_json()["entries"]
     assert [(e["comment_id"], e["decision"]) for e in reversed(entries)] == [
-        (order[0], "approve"), (order[1], "reject"), (order[2], "approve")]
+        (order[0], "approve"),
+        (order[1], "reject"),
+        (order[2], "approve"),
+    ]
     assert {e["moderator"] for e in entries} == {"mod@example.org"}
     assert entries[1]["labels"] in (["spam"], ["abuse"])
     ingest_key = services.api_keys.create("demo", "ingest")[1]
-    status = client.get(f"/v1/comments/{order[1]}",
-                        headers={"Authorization": f"Bearer {ingest_key}"})
+    status = client.get(
+        f"/v1/comments/{order[1]}", headers={"Authorization": f"Bearer {ingest_key}"}
+    )
     assert status.get_json()["status"] == "rejected"
 
 
-def test_undo_help_and_pages_in_the_browser(server, browser, account, services, ingest, client,
-                                            moderator_key, artifacts_dir):
+def test_undo_help_and_pages_in_the_browser(
+    server, browser, account, services, ingest, client, moderator_key, artifacts_dir
+):
     review_everything(services)
     for index in range(2):
         ingest({"id": f"u{index}", "text": f"Buy watches cheap, visit now {index}"})
@@ -133,8 +146,10 @@ def test_undo_help_and_pages_in_the_browser(server, browser, account, services, 
     expect(page.locator(".card:visible")).to_have_count(2)
     moderator = Moderator(client, moderator_key)
     assert moderator.get("/queue/stats").get_json()["pending"] == 2
-    assert [e["decision"] for e in moderator.get("/audit").get_json()["entries"]] == ["undo",
-                                                                                       "reject"]
+    assert [e["decision"] for e in moderator.get("/audit").get_json()["entries"]] == [
+        "undo",
+        "reject",
+    ]
     page.screenshot(path=str(Path(artifacts_dir) / "ui-queue-desktop.png"), full_page=True)
     for path in ("history", "audit"):
         page.goto(f"{server}/ui/sites/demo/{path}")

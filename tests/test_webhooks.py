@@ -35,8 +35,9 @@ class Receiver:
                 if receiver.hang_seconds:
                     time.sleep(receiver.hang_seconds)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.append({"headers": dict(self.headers), "body": body,
-                                          "status": status})
+                receiver.received.append(
+                    {"headers": dict(self.headers), "body": body, "status": status}
+                )
                 receiver.arrived.set()
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -77,8 +78,15 @@ def app(settings, redis_client, scorer):
 
 @pytest.fixture
 def dispatcher(services):
-    dispatcher = WebhookDispatcher(services.redis, services.keys, services.sites, timeout=0.5,
-                                   max_attempts=3, backoff_seconds=0.05, poll_seconds=0.02)
+    dispatcher = WebhookDispatcher(
+        services.redis,
+        services.keys,
+        services.sites,
+        timeout=0.5,
+        max_attempts=3,
+        backoff_seconds=0.05,
+        poll_seconds=0.02,
+    )
     dispatcher.start()
     yield dispatcher
     dispatcher.stop()
@@ -107,14 +115,16 @@ def test_each_decision_is_posted_signed(client, moderator_key, queued, receiver,
         headers, body = request["headers"], request["body"]
         timestamp = headers["X-Modq-Timestamp"]
         assert abs(int(timestamp) - time.time()) < 60
-        expected = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + body,
-                            hashlib.sha256).hexdigest()
+        expected = hmac.new(
+            SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
         assert headers["X-Modq-Signature"] == f"sha256={expected}"
         assert verify(SECRET, timestamp, body, headers["X-Modq-Signature"])
         assert not verify("wrong", timestamp, body, headers["X-Modq-Signature"])
         assert not verify(SECRET, str(int(timestamp) - 3600), body, headers["X-Modq-Signature"])
-    events = {json.loads(r["body"])["comment_id"]: json.loads(r["body"])
-              for r in receiver.accepted()}
+    events = {
+        json.loads(r["body"])["comment_id"]: json.loads(r["body"]) for r in receiver.accepted()
+    }
     assert events[queued[0]]["decision"] == "reject"
     assert events[queued[0]]["labels"] == ["spam"]
     assert events[queued[0]]["status"] == "rejected"
@@ -122,8 +132,9 @@ def test_each_decision_is_posted_signed(client, moderator_key, queued, receiver,
     assert all(e["at"] and e["id"].startswith("evt_") for e in events.values())
 
 
-def test_failed_deliveries_are_retried_with_backoff(client, moderator_key, queued, receiver,
-                                                    dispatcher, services):
+def test_failed_deliveries_are_retried_with_backoff(
+    client, moderator_key, queued, receiver, dispatcher, services
+):
     receiver.statuses = [500, 503]
     Moderator(client, moderator_key).decide(queued[0], "approve")
     wait_for(lambda: len(receiver.accepted()) == 1)
@@ -154,12 +165,18 @@ def test_after_the_last_attempt_an_event_is_a_dead_letter_admins_replay(
     letter = dead_letters()[0]
     assert letter["attempts"] == 3 and letter["last_error"] == "HTTP 500"
     assert letter["event"]["comment_id"] == queued[0]
-    assert client.get("/v1/sites/demo/webhooks/dead-letters", headers={
-        "Authorization": f"Bearer {moderator_key}"}).status_code == 403
+    assert (
+        client.get(
+            "/v1/sites/demo/webhooks/dead-letters",
+            headers={"Authorization": f"Bearer {moderator_key}"},
+        ).status_code
+        == 403
+    )
     refused = admin.post("/v1/sites/demo/webhooks/dead-letters/replay", json={})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf"
-    replayed = admin.post("/v1/sites/demo/webhooks/dead-letters/replay", json={},
-                          headers={"X-CSRF-Token": "token"})
+    replayed = admin.post(
+        "/v1/sites/demo/webhooks/dead-letters/replay", json={}, headers={"X-CSRF-Token": "token"}
+    )
     assert replayed.get_json()["replayed"] == [letter["event"]["id"]]
     wait_for(lambda: len(receiver.accepted()) == 1)
     assert dead_letters() == []
@@ -178,7 +195,10 @@ def test_a_hanging_receiver_slows_neither_moderation_nor_intake(
     assert ingest({"id": "late", "text": "one more comment"}).status_code == 200
     assert time.monotonic() - started < 1.5
     # The attempts time out after 0.5 s each and are counted as failures, not waited for.
-    wait_for(lambda: any(
-        json.loads(v).get("attempts", 0) >= 1
-        for v in services.redis.hvals(services.keys.webhook_events("demo"))
-    ), seconds=5)
+    wait_for(
+        lambda: any(
+            json.loads(v).get("attempts", 0) >= 1
+            for v in services.redis.hvals(services.keys.webhook_events("demo"))
+        ),
+        seconds=5,
+    )
