@@ -33,9 +33,10 @@ from bench.load import (
 )
 from bench.memory import memory_per_queued_comment
 from bench.report import Row, render
-from bench.servers import ROOT, GunicornServer, RedisProcess
+from bench.servers import ROOT, GunicornServer
 from service.apikeys import ApiKeyStore
 from service.keys import RedisKeys
+from service.localredis import RedisProcess
 from service.sites import SiteStore
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
@@ -67,7 +68,7 @@ class Bench:
     def __init__(self, plan: Plan, workdir: Path, workers: int | None) -> None:
         self.plan = plan
         self.workdir = workdir
-        self.redis = RedisProcess(workdir)
+        self.redis = RedisProcess(workdir / "redis")
         self.environ = {"MODQ_LOG_LEVEL": "INFO"}
         if workers:
             self.environ["WEB_CONCURRENCY"] = str(workers)

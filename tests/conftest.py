@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +13,7 @@ import redis
 
 from service import create_app
 from service.config import Settings
-from service.localredis import find_redis_server
+from service.localredis import RedisProcess
 
 # prometheus-client picks single- or multi-process value storage once, when first imported, from
 # PROMETHEUS_MULTIPROC_DIR. The tests run apps in this process, so it is imported here first, with
@@ -25,69 +22,32 @@ os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 import prometheus_client  # noqa: E402, F401
 
 
-def free_port(below: int = 65536) -> int:
-    """A TCP port nothing listens on, under ``below``."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port < below:
-            return port
+class RedisServer(RedisProcess):
+    """A redis-server of the test run's own, on a free port, keeping nothing on disk unless asked.
 
-
-class RedisServer:
-    """A redis-server process of the test run's own, on a free port, keeping nothing on disk."""
+    :param extra: redis-server arguments as pairs, e.g. ``"--appendonly", "yes"``.
+    """
 
     def __init__(self, *extra: str) -> None:
-        # A cluster node also listens on port + 10000 for its bus.
-        self.port = free_port(below=55536 if "--cluster-enabled" in extra else 65536)
-        self.dir = tempfile.mkdtemp(prefix="modq-redis-")
-        self.extra = extra
-        self.process: subprocess.Popen | None = None
+        options = {
+            name.removeprefix("--"): value
+            for name, value in zip(extra[::2], extra[1::2], strict=True)
+        }
+        super().__init__(Path(tempfile.mkdtemp(prefix="modq-redis-")), options=options)
 
     @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def dir(self) -> str:
+        return str(self.directory)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                find_redis_server(),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-                *self.extra,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.02)
+        super().start(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+        super().stop(timeout=10)
 
     def cleanup(self) -> None:
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 import requests
 from flask import url_for
 
-from tests.conftest import free_port
+from service.localredis import free_port
 from tests.moderation_support import queue_comments, review_everything
 from tests.test_serve import REPO, modq_process, stop, wait_until_healthy
 

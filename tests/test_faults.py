@@ -22,8 +22,9 @@ import requests
 
 from service.apikeys import ApiKeyStore
 from service.keys import RedisKeys
+from service.localredis import free_port
 from service.sites import SiteStore
-from tests.conftest import RedisServer, free_port
+from tests.conftest import RedisServer
 from tests.test_serve import REPO, modq_process, stop, wait_until_healthy
 
 pytestmark = pytest.mark.slow

@@ -346,7 +346,7 @@ def test_metrics_count_requests_decisions_and_queue(ingest, client, services):
 def test_redis_down_is_503_with_retry_after(scorer):
     from service import create_app
     from service.config import Settings
-    from tests.conftest import free_port
+    from service.localredis import free_port
 
     app = create_app(
         Settings(

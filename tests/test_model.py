@@ -58,8 +58,9 @@ def test_fast_path_matches_the_pipeline_it_was_exported_from(scorer: Scorer, bun
 def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts) -> None:
     examples = load_examples()
     sample = random.Random(3).sample(examples, 3000)
-    config = TrainingConfig(word_features=3000, char_features=8000, calibration_folds=3,
-                            spam_negatives_per_source=200)
+    config = TrainingConfig(
+        word_features=3000, char_features=8000, calibration_folds=3, spam_negatives_per_source=200
+    )
     pipeline, _ = train_pipeline(sample, config, seed=0)
     version = export(pipeline, tmp_path / "model", {"note": "test"})
     loaded = load_model(tmp_path / "model")
@@ -120,7 +121,9 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
 def test_disguised_comments_score_like_plain_ones(
     scorer: Scorer, plain: str, disguised: str, category: str
 ) -> None:
-    assert abs(scorer.score(disguised).scores[category] - scorer.score(plain).scores[category]) <= 0.1
+    assert (
+        abs(scorer.score(disguised).scores[category] - scorer.score(plain).scores[category]) <= 0.1
+    )
 
 
 def test_reasons_point_at_the_offending_words(scorer: Scorer) -> None:
@@ -172,7 +175,10 @@ def test_degenerate_comments_get_probabilities(scorer: Scorer, text: str) -> Non
 def test_score_many_lines_up_with_score(scorer: Scorer) -> None:
     texts = ["hello", "병신", "subscribe to my channel"]
     assert scorer.score_many(texts, ["en", None, "en"]) == [
-        scorer.score("hello", "en"), scorer.score("병신"), scorer.score(texts[2], "en")]
+        scorer.score("hello", "en"),
+        scorer.score("병신"),
+        scorer.score(texts[2], "en"),
+    ]
     with pytest.raises(ValueError):
         scorer.score_many(texts, ["en"])
 

@@ -13,9 +13,9 @@ from service.apikeys import ApiKeyStore
 from service.config import Settings
 from service.extensions import connect_redis
 from service.keys import RedisKeys
-from service.localredis import find_redis_server
+from service.localredis import find_redis_server, free_port
 from service.sites import SiteStore
-from tests.conftest import RedisServer, free_port
+from tests.conftest import RedisServer
 
 
 @pytest.fixture(scope="module")
