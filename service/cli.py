@@ -268,32 +268,26 @@ def sites() -> None:
     """Create, change and show news sites."""
 
 
+def _site_settings(options: dict[str, Any]) -> dict[str, Any]:
+    """The SiteStore settings given by the options of ``site_options`` (None: not given)."""
+    return {
+        "max_length": options["max_length"],
+        "review_thresholds": dict(options["review"]),
+        "reject_thresholds": dict(options["reject"]),
+        "banned_words": list(options["banned"]) or None,
+        "suspect_words": list(options["suspect"]) or None,
+        "rate_limits": dict(options["rate_limits"]),
+        "retention_days": options["retention_days"],
+    }
+
+
 @sites.command("create")
 @click.argument("name")
 @site_options
 @click.pass_obj
-def sites_create(
-    obj: CommandContext,
-    name: str,
-    max_length: int | None,
-    review: tuple[tuple[str, float], ...],
-    reject: tuple[tuple[str, float], ...],
-    banned: tuple[str, ...],
-    suspect: tuple[str, ...],
-    rate_limits: tuple[tuple[str, str], ...],
-    retention_days: int | None,
-) -> None:
+def sites_create(obj: CommandContext, name: str, **options: Any) -> None:
     """Create site NAME; settings not given take their defaults."""
-    site = obj.sites.create(
-        name,
-        max_length=max_length,
-        review_thresholds=dict(review),
-        reject_thresholds=dict(reject),
-        banned_words=list(banned),
-        suspect_words=list(suspect),
-        rate_limits={scope: text for scope, text in rate_limits if text},
-        retention_days=retention_days,
-    )
+    site = obj.sites.create(name, **_site_settings(options))
     click.echo(f"Created site {name!r}.")
     _echo_site(site)
 
@@ -314,36 +308,19 @@ def sites_create(
     help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters.",
 )
 @click.pass_obj
-def sites_update(
-    obj: CommandContext,
-    name: str,
-    max_length: int | None,
-    review: tuple[tuple[str, float], ...],
-    reject: tuple[tuple[str, float], ...],
-    banned: tuple[str, ...],
-    suspect: tuple[str, ...],
-    rate_limits: tuple[tuple[str, str], ...],
-    retention_days: int | None,
-    clear_banned_words: bool,
-    clear_suspect_words: bool,
-    webhook_url: str | None,
-    webhook_secret: str | None,
-) -> None:
+def sites_update(obj: CommandContext, name: str, **options: Any) -> None:
     """Change the given settings of site NAME and keep the others."""
+    webhook_url, webhook_secret = options["webhook_url"], options["webhook_secret"]
     if webhook_url is not None or webhook_secret is not None:
         from service.cli_moderation import set_webhook
 
         set_webhook(obj.sites, name, webhook_url, webhook_secret)
-    site = obj.sites.update(
-        name,
-        max_length=max_length,
-        review_thresholds=dict(review),
-        reject_thresholds=dict(reject),
-        banned_words=[] if clear_banned_words else (list(banned) or None),
-        suspect_words=[] if clear_suspect_words else (list(suspect) or None),
-        rate_limits=dict(rate_limits),
-        retention_days=retention_days,
-    )
+    settings = _site_settings(options)
+    if options["clear_banned_words"]:
+        settings["banned_words"] = []
+    if options["clear_suspect_words"]:
+        settings["suspect_words"] = []
+    site = obj.sites.update(name, **settings)
     click.echo(f"Updated site {name!r}.")
     _echo_site(site)
 

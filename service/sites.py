@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import redis
 
@@ -110,10 +111,37 @@ class Site:
         return settings
 
 
-def _merged(base: dict[str, float], updates: dict[str, float] | None) -> dict[str, float]:
-    merged = dict(base)
-    merged.update(updates or {})
-    return merged
+def changed(site: Site, changes: dict[str, Any]) -> Site:
+    """``site`` with the given settings changed; None leaves a setting as it is.
+
+    Thresholds and rate limits are merged into the current ones (an empty limit removes that
+    scope's limit); word lists are replaced; an empty webhook URL or secret clears it.
+
+    :raise SiteError: an unknown setting, or the result is invalid.
+    """
+    unknown = set(changes) - _SETTINGS
+    if unknown:
+        raise SiteError(f"unknown site setting(s): {', '.join(sorted(unknown))}")
+    updates: dict[str, Any] = {}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name in ("review_thresholds", "reject_thresholds"):
+            value = {**getattr(site, name), **value}
+        elif name == "rate_limits":
+            value = {k: v for k, v in {**site.rate_limits, **value}.items() if v}
+        elif name in ("banned_words", "suspect_words"):
+            value = tuple(value)
+        elif name in ("webhook_url", "webhook_secret"):
+            value = value or None
+        updates[name] = value
+    result = replace(site, **updates)
+    result.validate()
+    return result
+
+
+# Settings a site can be created or updated with: every field but its identity.
+_SETTINGS = frozenset(Site.__dataclass_fields__) - {"name", "created_at"}
 
 
 class SiteStore:
@@ -144,82 +172,25 @@ class SiteStore:
             raise SiteError(f"no site called {name!r}; create it with `modq sites create {name}`")
         return site
 
-    def create(
-        self,
-        name: str,
-        max_length: int | None = None,
-        review_thresholds: dict[str, float] | None = None,
-        reject_thresholds: dict[str, float] | None = None,
-        banned_words: list[str] | None = None,
-        suspect_words: list[str] | None = None,
-        rate_limits: dict[str, str] | None = None,
-        retention_days: int | None = None,
-    ) -> Site:
-        """Create a site with defaults for whatever is not given.
+    def create(self, name: str, **settings: Any) -> Site:
+        """Create a site; settings not given (see :class:`Site`) take their defaults.
 
         :raise SiteError: the name is taken or a setting is invalid.
         """
-        site = Site(
-            name=name,
-            max_length=max_length or DEFAULT_MAX_LENGTH,
-            review_thresholds=_merged(DEFAULT_REVIEW, review_thresholds),
-            reject_thresholds=_merged(DEFAULT_REJECT, reject_thresholds),
-            banned_words=tuple(banned_words or ()),
-            suspect_words=tuple(suspect_words or ()),
-            rate_limits=dict(rate_limits or {}),
-            created_at=utcnow(),
-            retention_days=retention_days or DEFAULT_RETENTION_DAYS,
-        )
-        site.validate()
+        site = changed(Site(name=name, created_at=utcnow()), settings)
         if not self.connection.set(self.keys.site_config(name), site.to_json(), nx=True):
             raise SiteError(f"site {name!r} already exists; change it with `modq sites update`")
         self.connection.sadd(self.keys.sites(), name)
         return site
 
-    def update(
-        self,
-        name: str,
-        max_length: int | None = None,
-        review_thresholds: dict[str, float] | None = None,
-        reject_thresholds: dict[str, float] | None = None,
-        banned_words: list[str] | None = None,
-        suspect_words: list[str] | None = None,
-        webhook_url: str | None = None,
-        webhook_secret: str | None = None,
-        rate_limits: dict[str, str] | None = None,
-        retention_days: int | None = None,
-    ) -> Site:
-        """Change the given settings of an existing site, keeping the others.
+    def update(self, name: str, **settings: Any) -> Site:
+        """Change the given settings of an existing site (see :func:`changed`), keeping the others.
 
         :raise SiteError: no such site, or a setting is invalid.
         """
-        site = self.require(name)
-        changes: dict = {}
-        if max_length is not None:
-            changes["max_length"] = max_length
-        if review_thresholds:
-            changes["review_thresholds"] = _merged(site.review_thresholds, review_thresholds)
-        if reject_thresholds:
-            changes["reject_thresholds"] = _merged(site.reject_thresholds, reject_thresholds)
-        if banned_words is not None:
-            changes["banned_words"] = tuple(banned_words)
-        if suspect_words is not None:
-            changes["suspect_words"] = tuple(suspect_words)
-        # An empty string clears the webhook setting.
-        if webhook_url is not None:
-            changes["webhook_url"] = webhook_url or None
-        if webhook_secret is not None:
-            changes["webhook_secret"] = webhook_secret or None
-        if rate_limits:
-            # An empty limit ("author=") removes that scope's limit.
-            merged = {**site.rate_limits, **rate_limits}
-            changes["rate_limits"] = {k: v for k, v in merged.items() if v}
-        if retention_days is not None:
-            changes["retention_days"] = retention_days
-        updated = replace(site, **changes)
-        updated.validate()
-        self.connection.set(self.keys.site_config(name), updated.to_json())
-        return updated
+        site = changed(self.require(name), settings)
+        self.connection.set(self.keys.site_config(name), site.to_json())
+        return site
 
     def names(self) -> list[str]:
         """All site names, sorted."""
