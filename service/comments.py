@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 
 import redis
@@ -21,14 +22,15 @@ STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "rejec
 # Store scored comments of one site, each unless the same id already holds the same text (an
 # idempotent retry). A changed text is an edit: the record is replaced and its one queue entry is
 # added, re-scored or removed; a lease on the old text ends with it. One call takes a whole batch.
-# KEYS: queue, leases, then one comment key per record.
-# ARGV: time to live in seconds (0 keeps it), then per record: record JSON, text hash, queued (1/0),
-# urgency, comment id. Returns, per record, the stored JSON for a retry or false for a write.
+# KEYS: queue, leases, queue-since, then one comment key per record.
+# ARGV: time to live in seconds (0 keeps it), now (unix time), then per record: record JSON, text
+# hash, queued (1/0), urgency, comment id. Returns, per record, the stored JSON for a retry or
+# false for a write.
 _STORE_SCRIPT = """
 local ttl = tonumber(ARGV[1])
 local results = {}
-for i = 3, #KEYS do
-  local base = 2 + (i - 3) * 5
+for i = 4, #KEYS do
+  local base = 3 + (i - 4) * 5
   local record, hash, queued, urgency, id = ARGV[base], ARGV[base + 1], ARGV[base + 2],
     ARGV[base + 3], ARGV[base + 4]
   local existing = redis.call('GET', KEYS[i])
@@ -48,8 +50,10 @@ for i = 3, #KEYS do
     redis.call('ZREM', KEYS[2], id)
     if queued == '1' then
       redis.call('ZADD', KEYS[1], urgency, id)
+      redis.call('ZADD', KEYS[3], 'NX', ARGV[2], id)
     else
       redis.call('ZREM', KEYS[1], id)
+      redis.call('ZREM', KEYS[3], id)
     end
     results[#results + 1] = false
   end
@@ -115,8 +119,8 @@ class CommentStore:
         if not records:
             return []
         site = records[0]["site"]
-        keys = [self.keys.queue(site), self.keys.leases(site)]
-        args: list = [ttl_seconds]
+        keys = [self.keys.queue(site), self.keys.leases(site), self.keys.queue_since(site)]
+        args: list = [ttl_seconds, repr(time.time())]
         for record in records:
             if record["site"] != site:
                 raise ValueError("store_many takes records of one site")
@@ -140,6 +144,25 @@ class CommentStore:
         """Pending comment ids, most urgent first."""
         ids = self.connection.zrevrange(self.keys.queue(site), 0, limit - 1)
         return [i.decode() if isinstance(i, bytes) else i for i in ids]
+
+    def oldest_pending(self, site: str) -> float | None:
+        """When the longest-waiting pending comment entered the queue (unix time), or None.
+
+        ``queue-since`` is kept with the queue by every script that adds or removes an entry; an
+        id found there that is no longer queued is dropped here, so the answer is always right.
+        """
+        since, queue = self.keys.queue_since(site), self.keys.queue(site)
+        while True:
+            head = self.connection.zrange(since, 0, 9, withscores=True)
+            if not head:
+                return None
+            pipe = self.connection.pipeline(transaction=False)
+            for comment_id, _ in head:
+                pipe.zscore(queue, comment_id)
+            for (comment_id, entered), score in zip(head, pipe.execute(), strict=True):
+                if score is not None:
+                    return float(entered)
+                self.connection.zrem(since, comment_id)
 
     def queue_length(self, site: str) -> int:
         """How many comments wait for review."""

@@ -141,7 +141,7 @@ class Services:
 
     def queue_summary(self, site: str) -> tuple[int, float | None]:
         """How many comments of ``site`` wait for review, and when the oldest arrived (unix time)."""
-        return self.comments.queue_length(site), None
+        return self.comments.queue_length(site), self.comments.oldest_pending(site)
 
     def scorer_for(self, site: str) -> Scorer:
         """The model that scores comments of ``site``: its promoted one, else the default."""

@@ -56,6 +56,10 @@ class RedisKeys:
         """Sorted set of comment ids pending review, scored by urgency (higher first)."""
         return self._site(site, "queue")
 
+    def queue_since(self, site: str) -> str:
+        """Sorted set of the same pending ids, scored by when each entered the queue (unix time)."""
+        return self._site(site, "queue-since")
+
     def leases(self, site: str) -> str:
         """Sorted set of claimed comment ids, scored by lease expiry (unix seconds)."""
         return self._site(site, "leases")

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import redis
 
 from service import audit, webhooks
-from service.comments import STATUS_FOR_DECISION
+from service.comments import STATUS_FOR_DECISION, CommentStore
 from service.errors import Conflict, InvalidRequest, NotFound
 from service.keys import RedisKeys
 from service.labels import LABEL_CATEGORIES, LabelStore
@@ -74,7 +74,7 @@ return 1
 """
 
 # KEYS: comment, queue, leases, lease-holders, audit, labels, decision counter, undo, author,
-#       webhook events, webhook due.
+#       webhook events, webhook due, queue-since.
 # ARGV: record read, new record, comment id, moderator, now, label field, label JSON, undo JSON,
 #       undo seconds, author field to add ('' none), author field to take back ('' none),
 #       event id ('' none), event JSON, audit field/value pairs...
@@ -87,6 +87,7 @@ if expires and tonumber(expires) > tonumber(ARGV[5]) then
 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 redis.call('ZREM', KEYS[2], ARGV[3])
+redis.call('ZREM', KEYS[12], ARGV[3])
 redis.call('ZREM', KEYS[3], ARGV[3])
 redis.call('HDEL', KEYS[4], ARGV[3])
 redis.call('HSET', KEYS[6], ARGV[6], ARGV[7])
@@ -103,7 +104,7 @@ local entry = redis.call('XADD', KEYS[5], '*', unpack(ARGV, 14))
 return {'ok', entry}
 """
 
-# KEYS: comment, queue, labels, undo, audit, author, webhook events, webhook due.
+# KEYS: comment, queue, labels, undo, audit, author, webhook events, webhook due, queue-since.
 # ARGV: undo JSON read, comment id, label field, now, event id ('' none), event JSON,
 #       audit field/value pairs...
 _UNDO_SCRIPT = """
@@ -114,6 +115,7 @@ if redis.call('GET', KEYS[1]) ~= undo['decided'] then return {'changed'} end
 redis.call('SET', KEYS[1], undo['previous'], 'KEEPTTL')
 if type(undo['queue_score']) == 'string' then
   redis.call('ZADD', KEYS[2], undo['queue_score'], ARGV[2])
+  redis.call('ZADD', KEYS[9], 'NX', ARGV[4], ARGV[2])
 end
 if type(undo['label']) == 'string' then
   redis.call('HSET', KEYS[3], ARGV[3], undo['label'])
@@ -135,8 +137,9 @@ local entry = redis.call('XADD', KEYS[5], '*', unpack(ARGV, 7))
 return {'ok', entry}
 """
 
-# KEYS: comment, queue, reports, author. ARGV: record read, new record ('' unchanged), reporter,
-# report JSON, base urgency, boost per reader, comment id. Returns {added, report count, queued}.
+# KEYS: comment, queue, reports, author, queue-since. ARGV: record read, new record ('' unchanged),
+# reporter, report JSON, base urgency, boost per reader, comment id, now.
+# Returns {added, report count, queued}.
 _REPORT_SCRIPT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, 0, 0} end
 local added = redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[4])
@@ -147,6 +150,7 @@ if ARGV[2] == '' then return {1, count, 0} end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 local score = tonumber(ARGV[5]) + tonumber(ARGV[6]) * count
 redis.call('ZADD', KEYS[2], tostring(score), ARGV[7])
+redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[7])
 return {1, count, 1}
 """
 
@@ -229,6 +233,7 @@ class ReviewQueue:
         self.connection = connection
         self.keys = keys
         self.labels = labels
+        self.comments = CommentStore(connection, keys)
         self._claim = connection.register_script(_CLAIM_SCRIPT)
         self._release = connection.register_script(_RELEASE_SCRIPT)
         self._decide = connection.register_script(_DECIDE_SCRIPT)
@@ -253,6 +258,7 @@ class ReviewQueue:
         """
         pipe = self.connection.pipeline(transaction=False)
         pipe.zrem(self.keys.queue(site), *ids)
+        pipe.zrem(self.keys.queue_since(site), *ids)
         pipe.zrem(self.keys.leases(site), *ids)
         pipe.hdel(self.keys.lease_holders(site), *ids)
         pipe.execute()
@@ -411,11 +417,9 @@ class ReviewQueue:
         for m in range(minute - 59, minute + 1):
             pipe.get(self.keys.decision_count(site, m))
         pending, leased, *counts = pipe.execute()
-        oldest = min((r["received_at"] for r in self._scan(site)), default=None)
-        age = None
-        if oldest is not None:
-            received = datetime.fromisoformat(oldest.replace("Z", "+00:00")).timestamp()
-            age = max(0, int(now - received))
+        entered = self.comments.oldest_pending(site)
+        oldest = iso(entered) if entered is not None else None
+        age = max(0, int(now - entered)) if entered is not None else None
         return {
             "site": site,
             "pending": int(pending),
@@ -600,6 +604,7 @@ class ReviewQueue:
                 self.keys.author(name, author_id or ""),
                 self.keys.webhook_events(name),
                 self.keys.webhook_due(name),
+                self.keys.queue_since(name),
             ],
             args=[
                 raw,
@@ -691,6 +696,7 @@ class ReviewQueue:
                 self.keys.author(name, author_id or ""),
                 self.keys.webhook_events(name),
                 self.keys.webhook_due(name),
+                self.keys.queue_since(name),
             ],
             args=[raw, comment_id, label_field, time.time(), event_id, event, *fields],
         )
@@ -735,6 +741,7 @@ class ReviewQueue:
                     self.keys.queue(site),
                     self.keys.reports(site, comment_id),
                     self.keys.author(site, author_id or ""),
+                    self.keys.queue_since(site),
                 ],
                 args=[
                     raw,
@@ -744,6 +751,7 @@ class ReviewQueue:
                     record.get("urgency", 0.0),
                     REPORT_BOOST,
                     comment_id,
+                    time.time(),
                 ],
             )
             if added == -1:

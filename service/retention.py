@@ -24,7 +24,7 @@ from service.labels import LabelStore
 
 _SCAN_BATCH = 500
 
-# KEYS: comment, queue, leases, lease-holders, labels, reports, undo.
+# KEYS: comment, queue, leases, lease-holders, labels, reports, undo, queue-since.
 # ARGV: comment id, author id. Removes the comment only if it is still that author's.
 # Returns {comment removed, queue entry removed, label removed, reports removed}.
 _FORGET_SCRIPT = """
@@ -36,6 +36,7 @@ if not ok or type(record['author']) ~= 'table' or record['author']['id'] ~= ARGV
 end
 redis.call('DEL', KEYS[1])
 local queued = redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[8], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HDEL', KEYS[4], ARGV[1])
 local label = redis.call('HDEL', KEYS[5], ARGV[1])
@@ -123,6 +124,7 @@ class AuthorEraser:
                     self.keys.labels(site),
                     self.keys.reports(site, comment_id),
                     self.keys.undo(site, comment_id),
+                    self.keys.queue_since(site),
                 ],
                 args=[comment_id, author_id],
             )

@@ -140,3 +140,38 @@ def test_an_edit_ends_the_lease_and_requeues_once(client, moderator_key, ingest,
     items = alice.get("/queue").get_json()["items"]
     assert [i["id"] for i in items].count(target) == 1
     assert next(i for i in items if i["id"] == target)["lease_holder"] is None
+
+
+def test_queue_since_follows_the_queue_through_every_change(
+    client, services, site, queued, moderator_key, ingest, redis_client
+):
+    """The oldest-wait index holds exactly the pending ids after decisions, undo, edits, reports."""
+
+    def index_matches_queue():
+        pending = set(redis_client.zrange(services.keys.queue("demo"), 0, -1))
+        since = set(redis_client.zrange(services.keys.queue_since("demo"), 0, -1))
+        return pending == since
+
+    alice = Moderator(client, moderator_key)
+    assert index_matches_queue()
+    first_entered = services.comments.oldest_pending("demo")
+    assert first_entered is not None and abs(time.time() - first_entered) < 60
+    alice.decide(queued[0], "approve")
+    assert index_matches_queue()
+    assert (
+        client.post(f"/v1/sites/demo/queue/{queued[0]}/undo", headers=alice.headers).status_code
+        == 200
+    )
+    assert index_matches_queue()
+    ingest({"id": queued[1], "text": "An edited comment that is perfectly fine."})
+    assert index_matches_queue()
+    alice.decide(queued[2], "approve")
+    report = ingest(
+        {"reason": "spam", "reporter_id": "r1"}, path=f"/v1/comments/{queued[2]}/reports"
+    )
+    assert report.status_code == 200
+    assert index_matches_queue()
+    stats = alice.get("/queue/stats").get_json()
+    assert stats["oldest_age_seconds"] is not None and stats["oldest_age_seconds"] < 60
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'modq_queue_oldest_age_seconds{site="demo"}' in metrics
