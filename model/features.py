@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,6 +26,7 @@ from model.normalize import (
 )
 
 CHAR_NGRAM_RANGE = (2, 5)
+JAMO_NGRAM_RANGE = (3, 5)
 
 
 def word_terms(comment: NormalizedComment) -> list[str]:
@@ -36,23 +38,27 @@ def word_terms(comment: NormalizedComment) -> list[str]:
 def char_words(comment: NormalizedComment) -> list[str]:
     """The words character n-grams are taken from.
 
-    Korean spacing is loose and spacing words apart is a common dodge, so neighbouring Hangul
-    words are joined into one run.
+    Spacing a Korean word apart ("병 신") is a common dodge, so a one-syllable Hangul word is
+    joined to its Hangul neighbours. Longer Hangul words stay apart: joining every run of Hangul
+    words blurs word boundaries and measurably hurts across sources.
     """
     runs: list[str] = []
     previous_hangul = False
+    previous_short = False
     for token in comment.tokens:
-        hangul = is_hangul_word(token.text)
-        if hangul and previous_hangul:
-            runs[-1] += token.text
+        text = token.text
+        hangul = is_hangul_word(text)
+        short = hangul and len(text) == 1
+        if hangul and previous_hangul and (short or previous_short):
+            runs[-1] += text
         else:
-            runs.append(token.text)
-        previous_hangul = hangul
+            runs.append(text)
+        previous_hangul, previous_short = hangul, short
     return runs
 
 
 def char_terms(comment: NormalizedComment) -> list[str]:
-    """Character 2-5 grams within each (space-padded) word, like scikit-learn's ``char_wb``."""
+    """Character n-grams of each word (see ``word_char_grams``)."""
     grams: list[str] = []
     for word in char_words(comment):
         grams.extend(word_char_grams(word))
@@ -61,14 +67,26 @@ def char_terms(comment: NormalizedComment) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def word_char_grams(word: str) -> tuple[str, ...]:
-    """Character n-grams of one space-padded word (cached: words repeat across comments)."""
-    low, high = CHAR_NGRAM_RANGE
-    padded = f" {word} "
+    """Character n-grams of one word (cached: words repeat across comments).
+
+    2-5 grams of the space-padded word, like scikit-learn's ``char_wb``. A Hangul word also
+    gets 3-5 grams of its jamo (initial, medial, final letters), so near-spellings such as
+    "씨빨"/"씨발" or "섀끼"/"새끼" share features.
+    """
+    grams = _grams(f" {word} ", *CHAR_NGRAM_RANGE)
+    if is_hangul_word(word):
+        decomposed = unicodedata.normalize("NFD", word)
+        if decomposed != word:
+            grams.extend(_grams(f" {decomposed} ", *JAMO_NGRAM_RANGE))
+    return tuple(grams)
+
+
+def _grams(padded: str, low: int, high: int) -> list[str]:
     length = len(padded)
     grams: list[str] = []
     for n in range(low, min(high, length) + 1):
         grams.extend(padded[i : i + n] for i in range(length - n + 1))
-    return tuple(grams)
+    return grams
 
 
 @dataclass(frozen=True)
@@ -81,8 +99,7 @@ class SignalHit:
 
 
 _SHORTENERS = frozenset(
-    "bit.ly goo.gl tinyurl.com t.co ow.ly is.gd buff.ly rebrand.ly cutt.ly shorturl.at "
-    "tiny.cc rb.gy bit.do adf.ly t.ly lnkd.in han.gl me2.do vo.la url.kr".split()
+    ["bit.ly", "goo.gl", "tinyurl.com", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "bit.do", "adf.ly", "t.ly", "lnkd.in", "han.gl", "me2.do", "vo.la", "url.kr"]
 )
 _MESSENGER_LINKS = ("t.me/", "wa.me/", "open.kakao", "discord.gg", "chat.whatsapp", "line.me")
 _PHONE_RE = re.compile(
@@ -133,6 +150,7 @@ _PHRASE_SIGNALS = {
 _PHRASE_STARTS = frozenset(phrase.split()[0] for phrase in _PHRASE_SIGNALS if " " in phrase)
 _PROFANITY_PREFIXES = ("fuck", "fuk", "shit", "bitch", "nigg", "fag", "motherf", "wank",
                        "bullshit", "dumbf", "cocksuck", "retard")
+_WORTH_A_LOOK = frozenset({*_PHRASE_SIGNALS, *_PHRASE_STARTS, URL_TOKEN, EMAIL_TOKEN})
 _KOREAN_SIGNALS = (
     ("profanity", re.compile(
         "씨발|병신|새끼|개새|좆|존나|지랄|미친|닥쳐|꺼져|등신|찐따|쓰레기|븅|애미|애비|느금|"
@@ -176,7 +194,9 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
 
     words = [token.text for token in tokens]
     for i, word in enumerate(words):
-        if word == URL_TOKEN or word == EMAIL_TOKEN:
+        if word not in _WORTH_A_LOOK and not word.startswith(_PROFANITY_PREFIXES):
+            continue
+        if word in (URL_TOKEN, EMAIL_TOKEN):
             link = text[tokens[i].start : tokens[i].end]
             if word == EMAIL_TOKEN:
                 add("email address", link)
@@ -198,7 +218,7 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                     add(name, text[tokens[i].start : tokens[i + n - 1].end].strip(_EDGE))
         if word.startswith(_PROFANITY_PREFIXES):
             add("profanity", text[tokens[i].start : tokens[i].end].strip(_EDGE))
-    hangul = "".join(word for word in words if is_hangul_word(word))
+    hangul = "" if text.isascii() else "".join(word for word in words if is_hangul_word(word))
     if hangul:
         for name, pattern in _KOREAN_SIGNALS:
             for match in pattern.findall(hangul):

@@ -21,6 +21,7 @@ _SCRIPT_LANGUAGES = (
 _LATIN_RE = regex.compile(r"\p{Latin}")
 _WORD_RE = regex.compile(r"\p{L}+")
 _ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
+_HANGUL_FAST_RE = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 
 # Frequent function words that are rare in the other listed languages.
 _STOP_WORDS = {
@@ -64,6 +65,8 @@ def _detect(text: str) -> str:
     total = sum(len(word) for word in letters)
     if total == 0:
         return "und"
+    if len(_HANGUL_FAST_RE.findall(text)) * 5 >= total:
+        return "ko"
     latin = len(_LATIN_RE.findall(text))
     best_code, best_count = "und", 0
     for pattern, code in _SCRIPT_LANGUAGES:

@@ -14,6 +14,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,12 +30,12 @@ from model.features import (
     word_terms,
 )
 from model.language import detect_language
-from model.normalize import NormalizedComment, Token, normalize_comment
+from model.normalize import NormalizedComment, normalize_comment
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default")
 MAX_REASONS = 5
-REASON_MIN_SCORE = 0.05  # below this a category's reasons would only be noise
-REASON_MIN_WEIGHT = 0.05  # logit units
+REASON_MIN_SCORE = 0.1  # below this a category's reasons would only be noise
+REASON_MIN_WEIGHT = 0.1  # logit units
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
@@ -255,10 +256,12 @@ def _top_positive(
     if block is None:
         return []
     contributions = block.values * block.weights[:, k]
-    order = np.argsort(-contributions)[:limit]
-    return [
-        (terms[block.columns[i]], float(contributions[i])) for i in order if contributions[i] > 0
-    ]
+    # Terms below a hundredth of a logit cannot change which words are named.
+    candidates = np.flatnonzero(contributions > 0.01)
+    if len(candidates) > limit:
+        candidates = candidates[np.argpartition(-contributions[candidates], limit)[:limit]]
+    candidates = candidates[np.argsort(-contributions[candidates])]
+    return [(terms[block.columns[i]], float(contributions[i])) for i in candidates]
 
 
 class _RunLocator:
@@ -267,35 +270,43 @@ class _RunLocator:
     def __init__(self, comment: NormalizedComment, runs: list[str]) -> None:
         # The padded runs laid end to end: a gram (which has spaces only at its ends) occurs in
         # this string exactly where it occurs in a run.
-        self.padded = "".join(f" {run} " for run in runs)
-        self.run_starts: list[int] = []  # offset of each run's first letter in ``padded``
-        self.pieces: list[list[tuple[int, Token]]] = []  # per run: (offset in run, token)
-        tokens = comment.tokens
-        position = offset_in_padded = 0
-        for run in runs:
-            self.run_starts.append(offset_in_padded + 1)
-            offset_in_padded += len(run) + 2
-            pieces: list[tuple[int, Token]] = []
-            offset = 0
-            while offset < len(run) and position < len(tokens):
-                token = tokens[position]
-                pieces.append((offset, token))
-                offset += len(token.text)
-                position += 1
-            self.pieces.append(pieces)
+        self.padded = " " + "  ".join(runs) + " "
+        self.runs = runs
+        self.tokens = comment.tokens
+        # Offset of each run's first letter in ``padded``.
+        self.run_starts = list(accumulate([len(run) + 2 for run in runs], initial=1))
+        # Index of each run's first token; runs are single tokens unless Hangul was joined.
+        self.first_token: list[int] = list(range(len(runs)))
+        if len(runs) != len(self.tokens):
+            self.first_token = []
+            index = 0
+            for run in runs:
+                self.first_token.append(index)
+                consumed = 0
+                while consumed < len(run) and index < len(self.tokens):
+                    consumed += len(self.tokens[index].text)
+                    index += 1
 
     def spans(self, gram: str) -> list[tuple[int, int]]:
         """Comment spans of the tokens each occurrence of ``gram`` overlaps."""
         found = []
         position = self.padded.find(gram)
         while position >= 0:
-            run = bisect_right(self.run_starts, position) - 1
-            pieces = self.pieces[max(run, 0)]
-            start = position - self.run_starts[max(run, 0)]
-            end = start + len(gram)
-            for offset, token in pieces:
-                if len(pieces) == 1 or (offset < end and start < offset + len(token.text)):
-                    found.append((token.start, token.end))
+            run = max(bisect_right(self.run_starts, position) - 1, 0)
+            index = self.first_token[run]
+            token = self.tokens[index]
+            if len(token.text) == len(self.runs[run]):
+                found.append((token.start, token.end))
+            else:
+                start = position - self.run_starts[run]
+                end = start + len(gram)
+                offset = 0
+                while offset < len(self.runs[run]) and index < len(self.tokens):
+                    token = self.tokens[index]
+                    if offset < end and start < offset + len(token.text):
+                        found.append((token.start, token.end))
+                    offset += len(token.text)
+                    index += 1
             position = self.padded.find(gram, position + 1)
         return found
 

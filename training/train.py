@@ -58,7 +58,7 @@ class TrainingConfig:
     # Share of the abuse head's training weight each source gets (normalised to sum to 1).
     abuse_source_shares: Mapping[str, float] = field(
         default_factory=lambda: {
-            "olid": 1.0, "davidson": 0.5, "fox_news": 1.0, "wiki_talk": 1.0,
+            "olid": 1.0, "davidson": 0.1, "fox_news": 1.0, "wiki_talk": 1.0,
             "korean_hate_speech": 1.5, "korean_curse": 1.0, "extra": 2.0,
         }
     )
@@ -121,15 +121,18 @@ class HeadData:
 
     rows: np.ndarray
     labels: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray  # source shares with the classes balanced: what the heads train on
+    # Source shares alone: what the calibration sigmoid is fitted with, so probabilities follow
+    # the (share-weighted) mix of sources rather than a 50/50 class split.
+    calibration_weights: np.ndarray | None = None
 
 
 def head_data(examples: Sequence[Example], category: str, config: TrainingConfig,
               seed: int) -> HeadData:
     """Select and weight the training rows of one head.
 
-    Abuse: every abuse example, each source weighted to its configured share, classes balanced
-    within the whole. Spam: the spam examples plus a sample of abuse-set comments as negatives,
+    Abuse: every abuse example, each source weighted to its configured share, with the classes
+    balanced within each source (``abuse_balance="source"``) or over all of them. Spam: the spam examples plus a sample of abuse-set comments as negatives,
     so ordinary (or rude) news comments do not look like spam.
     """
     rng = np.random.default_rng(seed)
@@ -171,12 +174,15 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
     if config.site_weight != 1.0:  # retraining issue: site labels count more
         from_site = np.asarray([examples[i].source == "extra" for i in rows], dtype=bool)
         weights_array[from_site] *= config.site_weight
+    calibration_weights = weights_array / weights_array.mean()
     # Balance the classes on top of the source weights.
+    weights_array = weights_array.copy()
     for label in (0, 1):
         mask = labels_array == label
         if mask.any():
             weights_array[mask] *= 0.5 * weights_array.sum() / weights_array[mask].sum()
-    return HeadData(np.asarray(rows), labels_array, weights_array / weights_array.mean())
+    return HeadData(np.asarray(rows), labels_array, weights_array / weights_array.mean(),
+                    calibration_weights)
 
 
 def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float,
@@ -200,7 +206,8 @@ def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
     """Fit a sigmoid on out-of-fold logits: returns (slope, offset, out-of-fold logits).
 
     Class-balanced weights make the raw logits over-confident for the minority class; the
-    sigmoid is fitted without class balancing so the result is a probability.
+    sigmoid is fitted with the source shares but without class balancing, so the result is a
+    probability for the share-weighted mix of sources.
     """
     oof = np.zeros(len(data.labels))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -209,7 +216,7 @@ def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
         model = fit_logistic(X[train_idx], part, c, monotone_signals)
         oof[test_idx] = model.decision_function(X[test_idx])
     platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
-    platt.fit(oof.reshape(-1, 1), data.labels)
+    platt.fit(oof.reshape(-1, 1), data.labels, sample_weight=data.calibration_weights)
     return float(platt.coef_[0, 0]), float(platt.intercept_[0]), oof
 
 
