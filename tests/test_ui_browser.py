@@ -6,9 +6,11 @@ only when no Chromium binary exists on the machine.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -156,3 +158,72 @@ def test_undo_help_and_pages_in_the_browser(
         assert page.locator("table.entries tbody tr").count() == 2
     page.goto(f"{server}/ui/sites/demo/comments/u0")
     assert page.locator(".card").count() == 1
+
+
+# (text, whether a moderator rejects it)
+MIXED = [
+    ("Thanks for the balanced article on the budget.", False),
+    ("CHEAP PILLS!!! buy now at cheap-pills.example, subscribe to my channel", True),
+    ("You are a stupid idiot and a worthless moron.", True),
+    ("오늘 기사 잘 읽었습니다. 좋은 정보 감사합니다.", False),
+    ("이 미친 개새끼야 닥쳐", True),
+    ("The council vote is next Tuesday; worth attending.", False),
+    ("Call 010-1234-5678 on KakaoTalk for cheap loans!!!", True),
+    ("I disagree with the mayor, but this was fair reporting.", False),
+]
+
+
+def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_hears_each(
+    server, browser, account, services, ingest, client, moderator_key, artifacts_dir
+):
+    """The moderation issue's bar: 50 mixed comments, keyboard only, a verified webhook each."""
+    from service.webhooks import verify
+    from tests.test_webhooks import SECRET, Receiver
+
+    receiver = Receiver()
+    receiver.thread.start()
+    try:
+        review_everything(services)
+        services.sites.update("demo", webhook_url=receiver.url, webhook_secret=SECRET)
+        rejects = set()
+        for index in range(50):
+            text, bad = MIXED[index % len(MIXED)]
+            assert ingest({"id": f"m{index}", "text": f"{text} #{index}"}).status_code == 200
+            if bad:
+                rejects.add(f"m{index}")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        log_in(page, server)
+        assert visible_cards(page) == 50
+        decided: dict[str, str] = {}
+        for left in range(49, -1, -1):
+            card = page.locator(".card.current:visible")
+            if card.count() == 0:
+                page.keyboard.press("j")
+            card = page.locator(".card.current:visible")
+            comment_id = card.get_attribute("data-id")
+            key = "r" if comment_id in rejects else "a"
+            page.keyboard.press(key)
+            expect(page.locator(".card:visible")).to_have_count(left)
+            decided[comment_id] = "reject" if key == "r" else "approve"
+        page.wait_for_selector("#empty:not([hidden])")
+        page.screenshot(path=str(Path(artifacts_dir) / "ui-fifty-cleared.png"))
+
+        moderator = Moderator(client, moderator_key)
+        assert moderator.get("/queue/stats").get_json()["pending"] == 0
+        assert len(decided) == 50 and {c for c, d in decided.items() if d == "reject"} == rejects
+
+        deadline = time.monotonic() + 60
+        while len(receiver.accepted()) < 50 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        events = {}
+        for delivery in receiver.accepted():
+            headers = {k.lower(): v for k, v in delivery["headers"].items()}
+            assert verify(
+                SECRET, headers["x-modq-timestamp"], delivery["body"], headers["x-modq-signature"]
+            )
+            event = json.loads(delivery["body"])
+            events[event["comment_id"]] = event["decision"]
+        assert events == decided
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
