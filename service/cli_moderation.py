@@ -13,25 +13,17 @@ from typing import Any, TextIO
 
 import click
 
-from service.audit import AuditLog
+from service.audit import AUDIT_FIELDS, AuditLog
+from service.labels import LABEL_CATEGORIES
 from service.moderators import ModeratorError, ModeratorStore, generate_password
 from service.sites import Site, SiteError, SiteStore
 from service.webhooks import WebhookOutbox, check_url
 
-AUDIT_CSV_COLUMNS = (
-    "id",
-    "at",
-    "comment_id",
-    "moderator",
-    "decision",
-    "labels",
-    "note",
-    "previous_status",
-    "status",
-    "spam",
-    "abuse",
-    "model_version",
-    "model_decision",
+# The audit entry's fields, with the model's scores spread over one column per category.
+AUDIT_CSV_COLUMNS = tuple(
+    column
+    for field in AUDIT_FIELDS
+    for column in (LABEL_CATEGORIES if field == "scores" else (field,))
 )
 
 
