@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from service.keys import RedisKeys
+from service.keys import RedisKeys, as_text
 
 AUDIT_FIELDS = (
     "id",
@@ -63,15 +63,11 @@ def entry_fields(
     return [item for pair in fields.items() for item in pair]
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def decode(entry_id: bytes | str, fields: dict) -> dict:
     """One stream entry as the API shows it."""
-    data = {_text(k): _text(v) for k, v in fields.items()}
+    data = {as_text(k): as_text(v) for k, v in fields.items()}
     return {
-        "id": _text(entry_id),
+        "id": as_text(entry_id),
         "at": data.get("at", ""),
         "comment_id": data.get("comment_id", ""),
         "moderator": data.get("moderator", ""),
@@ -155,7 +151,7 @@ class AuditLog:
                 yield decode(entry_id, fields)
             if len(batch) < MAX_PAGE:
                 return
-            lower = f"({_text(batch[-1][0])}"
+            lower = f"({as_text(batch[-1][0])}"
 
     def for_comment(self, site: str, comment_id: str) -> list[dict]:
         """Every entry about one comment, newest first (scans the stream)."""

@@ -11,6 +11,13 @@ from __future__ import annotations
 import re
 
 SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def as_text(value: bytes | str | None) -> str | None:
+    """A Redis reply (bytes, as the clients here return them) as text."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 MODEL_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

@@ -25,7 +25,7 @@ import redis
 from service import audit, webhooks
 from service.comments import STATUS_FOR_DECISION, CommentStore
 from service.errors import Conflict, InvalidRequest, NotFound
-from service.keys import RedisKeys
+from service.keys import RedisKeys, as_text
 from service.labels import LABEL_CATEGORIES, LabelStore
 from service.sites import Site, utcnow
 
@@ -155,10 +155,6 @@ return {1, count, 1}
 """
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def iso(unix: float) -> str:
     """A unix time as ISO-8601 UTC, as every stored and shown time is."""
     moment = datetime.fromtimestamp(unix, UTC)
@@ -267,7 +263,7 @@ class ReviewQueue:
         """Pending records, most urgent first, read in chunks."""
         for start in range(0, MAX_SCAN, _CHUNK):
             ids = [
-                _text(i)
+                as_text(i)
                 for i in self.connection.zrevrange(self.keys.queue(site), start, start + _CHUNK - 1)
             ]
             yield from self._records(site, ids)
@@ -284,7 +280,7 @@ class ReviewQueue:
         pipe.hmget(self.keys.lease_holders(site), ids)
         *expiries, holders = pipe.execute()
         return {
-            comment_id: (_text(holder or b""), expiry)
+            comment_id: (as_text(holder or b""), expiry)
             for comment_id, expiry, holder in zip(ids, expiries, holders, strict=True)
             if expiry is not None and expiry > now
         }
@@ -356,10 +352,13 @@ class ReviewQueue:
         items = []
         for index, record in enumerate(records):
             reports = sorted(
-                ({"reporter_id": _text(k), **json.loads(v)} for k, v in answers[2 * index].items()),
+                (
+                    {"reporter_id": as_text(k), **json.loads(v)}
+                    for k, v in answers[2 * index].items()
+                ),
                 key=lambda r: r["at"],
             )
-            history = {_text(k): int(v) for k, v in answers[2 * index + 1].items()}
+            history = {as_text(k): int(v) for k, v in answers[2 * index + 1].items()}
             holder, expiry = leases.get(record["id"], (None, None))
             items.append(
                 {
@@ -465,7 +464,7 @@ class ReviewQueue:
             got = self._claim(
                 keys=keys, args=[now, expires, moderator, want, *[r["id"] for r in candidates]]
             )
-            claimed.extend(_text(i) for i in got)
+            claimed.extend(as_text(i) for i in got)
             if len(claimed) >= limit or len(candidates) < want * 3 + 10 and not got:
                 break
         records = self._records(site.name, claimed)
@@ -485,7 +484,9 @@ class ReviewQueue:
             args=[comment_id, moderator, time.time()],
         )
         if isinstance(outcome, bytes | str):
-            raise Conflict(f"Comment {comment_id!r} is leased to {_text(outcome)}.", code="leased")
+            raise Conflict(
+                f"Comment {comment_id!r} is leased to {as_text(outcome)}.", code="leased"
+            )
         return outcome == 1
 
     # Decisions -------------------------------------------------------------------------------
@@ -566,9 +567,9 @@ class ReviewQueue:
             author_removed = "approved" if previous["decision"] == "approve" else "rejected"
         undo = {
             "moderator": moderator,
-            "previous": _text(raw),
+            "previous": as_text(raw),
             "decided": new_raw,
-            "label": _text(previous_label) if previous_label is not None else None,
+            "label": as_text(previous_label) if previous_label is not None else None,
             "queue_score": repr(queue_score) if queue_score is not None else None,
             "author_added": author_added or None,
             "author_removed": author_removed or None,
@@ -623,12 +624,12 @@ class ReviewQueue:
                 *fields,
             ],
         )
-        state = _text(answer[0])
+        state = as_text(answer[0])
         if state == "changed":
             return None
         if state == "leased":
             raise Conflict(
-                f"Comment {record['id']!r} is leased to {_text(answer[1])} until "
+                f"Comment {record['id']!r} is leased to {as_text(answer[1])} until "
                 f"{iso(float(answer[2]))}.",
                 code="leased",
             )
@@ -641,7 +642,7 @@ class ReviewQueue:
             "note": decision.note,
             "moderator": moderator,
             "at": at,
-            "audit_id": _text(answer[1]),
+            "audit_id": as_text(answer[1]),
             "undo_until": iso(now + UNDO_SECONDS),
             "previous_status": record["status"],
         }
@@ -700,7 +701,7 @@ class ReviewQueue:
             ],
             args=[raw, comment_id, label_field, time.time(), event_id, event, *fields],
         )
-        if _text(answer[0]) != "ok":
+        if as_text(answer[0]) != "ok":
             raise Conflict(
                 f"Comment {comment_id!r} changed since the decision; nothing undone.",
                 code="changed",
@@ -712,7 +713,7 @@ class ReviewQueue:
             "undone": True,
             "moderator": moderator,
             "at": at,
-            "audit_id": _text(answer[1]),
+            "audit_id": as_text(answer[1]),
         }
 
     # Reader reports --------------------------------------------------------------------------

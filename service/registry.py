@@ -28,7 +28,7 @@ import redis
 
 from model.artifact import MANIFEST, VOCABULARY, WEIGHTS, ModelFileError, read_artifact
 from model.scorer import Scorer, load_model
-from service.keys import RedisKeys
+from service.keys import RedisKeys, as_text
 
 EVERY_SITE = "*"
 MODEL_FILES = (MANIFEST, WEIGHTS, VOCABULARY)
@@ -54,12 +54,6 @@ class ModelRecord:
 
     def describe(self) -> str:
         return f"{self.version} (trained for {self.trained_for or 'every site'})"
-
-
-def _text(value: bytes | str | None) -> str | None:
-    if value is None:
-        return None
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class ModelRegistry:
@@ -112,9 +106,9 @@ class ModelRegistry:
         return ModelRecord(
             version=version,
             registered_at=float(values[1] or 0),
-            trained_for=_text(values[2]) or None,
-            report=_text(values[3]) or None,
-            manifest_json=_text(values[0]) or "{}",
+            trained_for=as_text(values[2]) or None,
+            report=as_text(values[3]) or None,
+            manifest_json=as_text(values[0]) or "{}",
         )
 
     def require(self, version: str) -> ModelRecord:
@@ -128,7 +122,7 @@ class ModelRegistry:
 
     def list(self) -> list[ModelRecord]:
         """Every registered model, oldest first."""
-        versions = [_text(v) for v in self.connection.zrange(self.keys.models(), 0, -1)]
+        versions = [as_text(v) for v in self.connection.zrange(self.keys.models(), 0, -1)]
         return [record for v in versions if v and (record := self.get(v)) is not None]
 
     def write_files(self, version: str, folder: str | os.PathLike) -> Path:
@@ -152,7 +146,7 @@ class ModelRegistry:
 
     def active(self, site: str | None = None) -> str | None:
         """The version promoted for ``site`` itself (None: global), or None when there is none."""
-        return _text(self.connection.lindex(self.keys.model_history(site), 0))
+        return as_text(self.connection.lindex(self.keys.model_history(site), 0))
 
     def serving(self, site: str) -> str | None:
         """The registered version that scores ``site``: its own, else the global one, else None
@@ -162,12 +156,12 @@ class ModelRegistry:
     def history(self, site: str | None = None) -> list[str]:
         """Promoted versions for ``site`` (None: global), newest (active) first."""
         versions = self.connection.lrange(self.keys.model_history(site), 0, -1)
-        return [_text(v) or "" for v in versions]
+        return [as_text(v) or "" for v in versions]
 
     def assignments(self) -> dict[str, str]:
         """Site name (or ``*``) to active version, as the servers see it."""
         raw = self.connection.hgetall(self.keys.model_assignments())
-        return {_text(k) or "": _text(v) or "" for k, v in raw.items()}
+        return {as_text(k) or "": as_text(v) or "" for k, v in raw.items()}
 
     def promote(self, version: str, site: str | None = None) -> str | None:
         """Make ``version`` active for ``site`` (None: every site without its own model).
@@ -191,7 +185,7 @@ class ModelRegistry:
         :return: (the version taken out, the version now active or None for the default).
         :raise RegistryError: nothing was promoted for ``site``.
         """
-        removed = _text(self.connection.lpop(self.keys.model_history(site)))
+        removed = as_text(self.connection.lpop(self.keys.model_history(site)))
         if removed is None:
             scope = f"site {site!r}" if site else "the global default"
             raise RegistryError(f"nothing was promoted for {scope}; there is nothing to roll back")

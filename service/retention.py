@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import redis
 
-from service.keys import RedisKeys
+from service.keys import RedisKeys, as_text
 from service.labels import LabelStore
 
 _SCAN_BATCH = 500
@@ -66,10 +66,6 @@ class Forgotten:
         ]
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class AuthorEraser:
     """Finds and erases one author's comments on a site.
 
@@ -94,7 +90,7 @@ class AuthorEraser:
                     continue  # expired or removed since the scan saw it
                 author = json.loads(raw).get("author") or {}
                 if author.get("id") == author_id:
-                    found.append(_text(name)[len(prefix) :])
+                    found.append(as_text(name)[len(prefix) :])
 
         for name in self.connection.scan_iter(
             match=self.keys.comment(site, "*"), count=_SCAN_BATCH
@@ -149,4 +145,4 @@ class AuthorEraser:
             for field, raw in self.connection.hscan_iter(self.keys.labels(site), count=_SCAN_BATCH)
             if json.loads(raw).get("author_hash") == author_hash
         ]
-        return labels.remove(site, [_text(f) for f in fields])
+        return labels.remove(site, [as_text(f) for f in fields])

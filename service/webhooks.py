@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import redis
 from flask import Flask
 
-from service.keys import RedisKeys
+from service.keys import RedisKeys, as_text
 from service.sites import Site, SiteStore, utcnow
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,6 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
         connection.close()
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 class WebhookOutbox:
     """A site's undelivered events and dead letters.
 
@@ -149,7 +145,7 @@ class WebhookOutbox:
         ids = self._take_due(
             keys=[self.keys.webhook_due(site)], args=[now, now + hold_seconds, limit]
         )
-        return [_text(i) for i in ids]
+        return [as_text(i) for i in ids]
 
     def pending(self, site: str) -> list[dict]:
         """Events waiting for (re)delivery."""
@@ -167,7 +163,7 @@ class WebhookOutbox:
         """
         dead = self.keys.webhook_dead(site)
         if event_ids is None:
-            event_ids = [_text(i) for i in self.connection.hkeys(dead)]
+            event_ids = [as_text(i) for i in self.connection.hkeys(dead)]
         replayed = []
         for event_id in event_ids:
             raw = self.connection.hget(dead, event_id)
