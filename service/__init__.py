@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import redis
 from flask import Flask
 
 from service.config import Settings
 
+if TYPE_CHECKING:
+    from model.scorer import Scorer
+
 
 def create_app(
     settings: Settings | None = None,
-    scorer=None,
+    scorer: Scorer | None = None,
     connection: redis.Redis | None = None,
 ) -> Flask:
     """Assemble the Flask app.
@@ -20,7 +25,17 @@ def create_app(
     :param connection: a Redis client; defaults to one for ``settings.redis_url``.
     """
     from model.scorer import load_default_model, load_model
-    from service import errors, health, intake, logs, metrics, openapi
+    from service import (
+        errors,
+        health,
+        intake,
+        logs,
+        metrics,
+        moderation_api,
+        openapi,
+        perspective,
+        ui,
+    )
     from service.extensions import Services
 
     settings = settings or Settings.from_env()
@@ -31,8 +46,9 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["modq"] = Services.build(settings, scorer, connection)
-    app.extensions["modq"].models.start()  # retraining issue: promoted models, no restart
+    services = Services.build(settings, scorer, connection)
+    app.extensions["modq"] = services
+    services.models.start()  # the models promoted in the registry, switched to without restart
 
     logs.init_app(app)
     metrics.init_app(app)
@@ -40,12 +56,7 @@ def create_app(
     app.register_blueprint(health.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(intake.bp)
-    # Blueprints of later features register here, each through its module's init_app(app).
-    from service import moderation_api, ui  # review-queue issue: moderators' API and web UI
-
     moderation_api.init_app(app)
     ui.init_app(app)
-    from service import perspective
-
     perspective.init_app(app)
     return app

@@ -476,7 +476,7 @@ def score(obj: CommandContext, site_name: str | None) -> None:
     is not used. A bad line gives {"id": ..., "error": {...}} and the next line is read.
     """
     site = obj.sites.require(site_name) if site_name else Site(name="default")
-    if site_name:  # retraining issue: the model promoted for the site, if any
+    if site_name:  # the model promoted for the site, if any
         from service.cli_training import active_scorer
         from service.registry import ModelRegistry
 

@@ -38,7 +38,7 @@ class Settings:
     cache_seconds: int = 5
     redis_timeout_seconds: float = 2.0
     redis_cluster: bool = False
-    # Review-queue issue: web sessions and webhook delivery.
+    # Moderators' web sessions and webhook delivery.
     secret_key: str | None = None
     session_cookie_secure: bool = False
     webhook_delivery: bool = True

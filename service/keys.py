@@ -83,7 +83,7 @@ class RedisKeys:
         """Random salt that author ids are hashed with before they enter labeled examples."""
         return self._site(site, "label-salt")
 
-    # Moderation (review-queue issue). Global keys first, each read or written alone.
+    # Moderation. Global keys first, each read or written alone.
     def moderator(self, email: str) -> str:
         """JSON record of one moderator account, by lower-cased email."""
         return f"{self.prefix}:moderator:{email}"
@@ -132,7 +132,7 @@ class RedisKeys:
         """Hash of event id to a delivery that failed every attempt (JSON), until replayed."""
         return self._site(site, "webhook-dead")
 
-    # Model registry (retraining issue). Global keys, each read or written alone; a model's files
+    # Model registry. Global keys, each read or written alone; a model's files
     # are a few MB and every host loads them from here.
     def models(self) -> str:
         """Sorted set of registered model versions, scored by registration time (unix seconds)."""

@@ -41,10 +41,10 @@ class Site:
     suspect_words: tuple[str, ...] = ()
     rate_limits: dict[str, str] = field(default_factory=dict)
     created_at: str = ""
-    # Added by the review-queue issue: where decisions are posted, and the key they are signed with.
+    # Where moderator decisions are posted, and the key they are signed with.
     webhook_url: str | None = None
     webhook_secret: str | None = None
-    # Reliability issue: how long a comment's record (and so its queue entry) is kept.
+    # How long a comment's record (and so its queue entry) is kept.
     retention_days: int = DEFAULT_RETENTION_DAYS
 
     @property

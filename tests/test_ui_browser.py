@@ -176,7 +176,7 @@ MIXED = [
 def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_hears_each(
     server, browser, account, services, ingest, client, moderator_key, artifacts_dir
 ):
-    """The moderation issue's bar: 50 mixed comments, keyboard only, a verified webhook each."""
+    """A full shift in small: 50 mixed comments, keyboard only, a verified webhook each."""
     from service.webhooks import verify
     from tests.test_webhooks import SECRET, Receiver
 

@@ -69,7 +69,7 @@ class TrainingConfig:
     # model that its style is abusive. "global": balance over all sources together.
     abuse_balance: str = "source"
     calibration_folds: int = 5
-    # Retraining issue: weight of each site-supplied ("extra") example relative to a public one,
+    # Weight of each site-supplied ("extra") example relative to a public one,
     # applied in every head before the classes are balanced (``modq train --site``).
     site_weight: float = 1.0
 
@@ -171,7 +171,7 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
                        * len(rows) for i in rows]
     weights_array = np.asarray(weights)
     labels_array = np.asarray(labels)
-    if config.site_weight != 1.0:  # retraining issue: site labels count more
+    if config.site_weight != 1.0:  # site labels count more
         from_site = np.asarray([examples[i].source == "extra" for i in rows], dtype=bool)
         weights_array[from_site] *= config.site_weight
     calibration_weights = weights_array / weights_array.mean()
@@ -377,7 +377,7 @@ def train_model(
     """
     np.random.seed(seed)
     examples = load_examples()
-    if public_per_source is not None:  # retraining issue: a quick trial on a public sample
+    if public_per_source is not None:  # a quick trial on a public sample
         examples = sample_per_source(examples, public_per_source, seed)
     extra = extra_examples(extra_labels or [])
     log(f"loaded {len(examples)} bundled examples, {len(extra)} extra")
