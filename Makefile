@@ -22,7 +22,8 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check service model training tests
+	$(BIN)/ruff check service model training tests bench
+	$(BIN)/ruff format --check service model training tests bench
 
 clean:
 	rm -rf $(VENV) .modq

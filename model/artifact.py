@@ -68,8 +68,13 @@ def write_artifact(
     hashes = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
     content = hashlib.sha256("".join(hashes[name] for name in sorted(hashes)).encode())
     version = f"{manifest['created_at'][:10].replace('-', '.')}-{content.hexdigest()[:8]}"
-    full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
-            "version": version, "files": hashes}
+    full = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        **manifest,
+        "version": version,
+        "files": hashes,
+    }
     for name, data in files.items():
         (out / name).write_bytes(data)
     (out / MANIFEST).write_text(json.dumps(full, indent=2, sort_keys=True) + "\n")
@@ -153,8 +158,9 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             array_bytes = io.BytesIO()
-            np.lib.format.write_array(array_bytes, np.ascontiguousarray(arrays[name]),
-                                      allow_pickle=False)
+            np.lib.format.write_array(
+                array_bytes, np.ascontiguousarray(arrays[name]), allow_pickle=False
+            )
             archive.writestr(info, array_bytes.getvalue(), compresslevel=9)
     return buffer.getvalue()
 

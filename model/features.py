@@ -99,7 +99,28 @@ class SignalHit:
 
 
 _SHORTENERS = frozenset(
-    ["bit.ly", "goo.gl", "tinyurl.com", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly", "cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "bit.do", "adf.ly", "t.ly", "lnkd.in", "han.gl", "me2.do", "vo.la", "url.kr"]
+    [
+        "bit.ly",
+        "goo.gl",
+        "tinyurl.com",
+        "t.co",
+        "ow.ly",
+        "is.gd",
+        "buff.ly",
+        "rebrand.ly",
+        "cutt.ly",
+        "shorturl.at",
+        "tiny.cc",
+        "rb.gy",
+        "bit.do",
+        "adf.ly",
+        "t.ly",
+        "lnkd.in",
+        "han.gl",
+        "me2.do",
+        "vo.la",
+        "url.kr",
+    ]
 )
 _MESSENGER_LINKS = ("t.me/", "wa.me/", "open.kakao", "discord.gg", "chat.whatsapp", "line.me")
 _PHONE_RE = re.compile(
@@ -120,7 +141,9 @@ def _phrases(name: str, words: str) -> dict[str, str]:
 # lists reach past the training data on purpose: a head learns one weight for "promotional
 # phrase" from YouTube spam, and that weight then carries to SMS-style or Korean spam phrases.
 _PHRASE_SIGNALS = {
-    **_phrases("promotional phrase", """
+    **_phrases(
+        "promotional phrase",
+        """
         subscribe, subscribed, subscribers, subscribing, sub4sub, giveaway, giveaways, bitcoin,
         btc, crypto, forex, casino, viagra, onlyfans, promo, coupon, discount, txt, prize, prizes,
         winner, congratulations, guaranteed, loan, loans, refinance, investment, investing, earn,
@@ -132,11 +155,17 @@ _PHRASE_SIGNALS = {
         claim your, you won, you have won, limited offer, special offer, link in bio,
         please subscribe, like and subscribe, per hour, per day, per week, extra income,
         hot singles, sign up, apply now, order now, buy now, best price, dm me, click below, cash,
-        claim, urgent, win a, won a, free entry, awarded, selected to receive"""),
-    **_phrases("messenger handle", """
+        claim, urgent, win a, won a, free entry, awarded, selected to receive""",
+    ),
+    **_phrases(
+        "messenger handle",
+        """
         telegram, whatsapp, kakaotalk, kakao, wechat, snapchat, kik, skype, discord, viber,
-        line id, kik me, add me on"""),
-    **_phrases("profanity", """
+        line id, kik me, add me on""",
+    ),
+    **_phrases(
+        "profanity",
+        """
         idiot, idiots, idiotic, moron, morons, moronic, stupid, stupidity, dumb, dumbass, retard,
         retards, retarded, imbecile, imbeciles, crap, damn, bastard, bastards, asshole,
         assholes, ass, dick, dicks, dickhead, cunt, cunts, whore, whores, slut, sluts, scum,
@@ -145,23 +174,42 @@ _PHRASE_SIGNALS = {
         hypocrites, liar, liars, traitor, traitors, thug, thugs, savage, savages, vermin, filth,
         filthy, kys, ignorant, coward, cowards, lunatic, lunatics, nutjob, freak, freaks,
         degenerate, degenerates, subhuman, parasite, parasites, shut up, go to hell,
-        kill yourself, piece of shit, drop dead, screw you, hoe, hoes, pussy, twat"""),
+        kill yourself, piece of shit, drop dead, screw you, hoe, hoes, pussy, twat""",
+    ),
 }
 _PHRASE_STARTS = frozenset(phrase.split()[0] for phrase in _PHRASE_SIGNALS if " " in phrase)
-_PROFANITY_PREFIXES = ("fuck", "fuk", "shit", "bitch", "nigg", "fag", "motherf", "wank",
-                       "bullshit", "dumbf", "cocksuck", "retard")
+_PROFANITY_PREFIXES = (
+    "fuck",
+    "fuk",
+    "shit",
+    "bitch",
+    "nigg",
+    "fag",
+    "motherf",
+    "wank",
+    "bullshit",
+    "dumbf",
+    "cocksuck",
+    "retard",
+)
 _WORTH_A_LOOK = frozenset({*_PHRASE_SIGNALS, *_PHRASE_STARTS, URL_TOKEN, EMAIL_TOKEN})
 _KOREAN_SIGNALS = (
-    ("profanity", re.compile(
-        "씨발|병신|새끼|개새|좆|존나|지랄|미친|닥쳐|꺼져|등신|찐따|쓰레기|븅|애미|애비|느금|"
-        "한남|김치녀|된장녀|틀딱|급식충|맘충|일베충|좌좀|좌빨|홍어|쪽바리|짱깨|멍청|또라이|"
-        "빡대가리|싸가지|호로|죽어|뒤져|뒈져|디져|개같|개소리|정신병|저능|창녀|걸레"
-    )),
-    ("promotional phrase", re.compile(
-        "구독|무료|대출|수익|부업|재택|알바|광고|홍보|문의|상담|가입|이벤트|당첨|토토|카지노|"
-        "바카라|도박|코인|리딩방|클릭|방문|할인|쿠폰|특가|급전|출장|조건만남|선착순|지금바로|"
-        "바로가기|입금|추천인|맞팔|선물|혜택"
-    )),
+    (
+        "profanity",
+        re.compile(
+            "씨발|병신|새끼|개새|좆|존나|지랄|미친|닥쳐|꺼져|등신|찐따|쓰레기|븅|애미|애비|느금|"
+            "한남|김치녀|된장녀|틀딱|급식충|맘충|일베충|좌좀|좌빨|홍어|쪽바리|짱깨|멍청|또라이|"
+            "빡대가리|싸가지|호로|죽어|뒤져|뒈져|디져|개같|개소리|정신병|저능|창녀|걸레"
+        ),
+    ),
+    (
+        "promotional phrase",
+        re.compile(
+            "구독|무료|대출|수익|부업|재택|알바|광고|홍보|문의|상담|가입|이벤트|당첨|토토|카지노|"
+            "바카라|도박|코인|리딩방|클릭|방문|할인|쿠폰|특가|급전|출장|조건만남|선착순|지금바로|"
+            "바로가기|입금|추천인|맞팔|선물|혜택"
+        ),
+    ),
     ("messenger handle", re.compile("카톡|카카오톡|오픈채팅|오픈톡|텔레그램|텔레|위챗|갠톡|디엠")),
 )
 
@@ -233,8 +281,11 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
     for match in _REPEATED_RE.finditer(text):
         add("repeated characters", match.group())
 
-    hits = [SignalHit(name, math.log1p(len(found[name])), found[name][0])
-            for name in SIGNAL_NAMES if name in found]
+    hits = [
+        SignalHit(name, math.log1p(len(found[name])), found[name][0])
+        for name in SIGNAL_NAMES
+        if name in found
+    ]
     letters = len(_ASCII_LETTER_RE.findall(text))
     if letters >= 8:
         upper = len(_UPPER_RE.findall(text)) / letters

@@ -22,6 +22,7 @@ from model.text import strip_invisible
 URL_TOKEN = "xurlx"
 MENTION_TOKEN = "xuserx"
 
+
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
@@ -42,8 +43,22 @@ _REPEAT_RE = regex.compile(r"(.)\1{2,}")
 _HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
 
 # Leetspeak inside a Latin word: "1d10t", "b!tch", "$hit", "@ss" (only mid-word for @).
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",
-                       "$": "s", "!": "i", "|": "l", "+": "t", "€": "e"})
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "@": "a",
+        "$": "s",
+        "!": "i",
+        "|": "l",
+        "+": "t",
+        "€": "e",
+    }
+)
 _LEET_INNER_RE = regex.compile(r"(?<=[a-z])[013457@$!|+€*]+(?=[a-z])")
 _LEET_LEADING_RE = regex.compile(r"^[01345$]+(?=[a-z]{3})")
 _LEET_TRAILING_RE = regex.compile(r"(?<=[a-z]{3})[013]$")
@@ -55,9 +70,19 @@ _HANGUL_RE = regex.compile(r"\p{Hangul}")
 # Consonant-only abbreviations of Korean swear words, mapped to the words they stand for so
 # that "ㅅㅂ" and "시발" look the same to the model.
 _KOREAN_ABBREVIATIONS_TYPED = {
-    "ㄱㅅㄲ": "개새끼", "ㅅㅂ": "씨발", "ㅆㅂ": "씨발", "ㅂㅅ": "병신", "ㅄ": "병신",
-    "ㅈㄹ": "지랄", "ㅁㅊ": "미친", "ㅈㄴ": "존나", "ㄲㅈ": "꺼져", "ㄷㅊ": "닥쳐",
-    "ㅅㄲ": "새끼", "ㅆㄹㄱ": "쓰레기", "ㄴㄱㅁ": "느금마",
+    "ㄱㅅㄲ": "개새끼",
+    "ㅅㅂ": "씨발",
+    "ㅆㅂ": "씨발",
+    "ㅂㅅ": "병신",
+    "ㅄ": "병신",
+    "ㅈㄹ": "지랄",
+    "ㅁㅊ": "미친",
+    "ㅈㄴ": "존나",
+    "ㄲㅈ": "꺼져",
+    "ㄷㅊ": "닥쳐",
+    "ㅅㄲ": "새끼",
+    "ㅆㄹㄱ": "쓰레기",
+    "ㄴㄱㅁ": "느금마",
 }
 # Chunks are NFKC-normalised first, which turns compatibility jamo (ㅅ) into conjoining ones (ᄉ).
 _KOREAN_ABBREVIATIONS = {_nfkc(k): v for k, v in _KOREAN_ABBREVIATIONS_TYPED.items()}
@@ -66,7 +91,12 @@ _KOREAN_ABBREVIATION_RE = regex.compile(
 )
 # Spelling variants of the commonest Korean swear words.
 _KOREAN_VARIANTS = (
-    (regex.compile(_nfkc(r"씨[바빠파벌발빨팔]|시[빠팔발빨벌]|쓰[바발빨]|ㅆ[바발]|십[새세쌔]|싯팔")), "씨발"),
+    (
+        regex.compile(
+            _nfkc(r"씨[바빠파벌발빨팔]|시[빠팔발빨벌]|쓰[바발빨]|ㅆ[바발]|십[새세쌔]|싯팔")
+        ),
+        "씨발",
+    ),
     (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신")), "병신"),
     (regex.compile(_nfkc(r"[새쌔섀][끼퀴캬]|색기|시끼")), "새끼"),
     (regex.compile(_nfkc(r"존[나니내]|졸라|ㅈ나")), "존나"),
@@ -110,7 +140,7 @@ def normalize_comment(text: str) -> NormalizedComment:
         if url:
             kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
             append(Token(kind, start + url.start(), start + url.end()))
-            before, after = chunk[: url.start()], chunk[url.end():]
+            before, after = chunk[: url.start()], chunk[url.end() :]
             for piece in normalize_chunk(before):
                 append(Token(piece, start, start + url.start()))
             for piece in normalize_chunk(after):

@@ -120,9 +120,7 @@ class Scorer:
         reasons: list[Reason] = []
         for k, category in enumerate(self.categories):
             if scores[category] >= REASON_MIN_SCORE:
-                reasons.extend(
-                    self._reasons(k, category, comment, runs, words, chars, signals)
-                )
+                reasons.extend(self._reasons(k, category, comment, runs, words, chars, signals))
         return ScoreResult(
             scores=scores,
             reasons=reasons,
@@ -176,8 +174,11 @@ class Scorer:
                 positions.setdefault(token.text, []).append(i)
             for term, contribution in top_words:
                 first, _, second = term.partition(" ")
-                starts = [i for i in positions.get(first, ())
-                          if not second or (i + 1 < len(tokens) and tokens[i + 1].text == second)]
+                starts = [
+                    i
+                    for i in positions.get(first, ())
+                    if not second or (i + 1 < len(tokens) and tokens[i + 1].text == second)
+                ]
                 width = 2 if second else 1
                 for i in starts:
                     for token in tokens[i : i + width]:
@@ -328,4 +329,3 @@ def _sigmoid(z: float) -> float:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
     return e / (1.0 + e)
-

@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", type=Path, default=None, help="folder (default: model/default)")
     crossval = commands.add_parser("crossval", help="leave-one-source-out validation table")
     crossval.add_argument("--seed", type=int, default=0)
-    importer = commands.add_parser("import-data", help="convert the published sets to training/data")
+    importer = commands.add_parser(
+        "import-data", help="convert the published sets to training/data"
+    )
     importer.add_argument("raw_dir", type=Path, help="e.g. /work/shared/data")
     args = parser.parse_args(argv)
 

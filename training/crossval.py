@@ -39,16 +39,19 @@ class CountMatrices:
     def build(cls, examples: Sequence[Example], config: TrainingConfig) -> CountMatrices:
         comments = CommentNormalizer().transform([e.text for e in examples])
         # A term below min_df overall is below it in every fold, so it can be dropped up front.
-        words = CountVectorizer(analyzer=word_terms, lowercase=False, min_df=config.word_min_df,
-                                dtype=np.float64).fit_transform(comments)
-        chars = CountVectorizer(analyzer=char_terms, lowercase=False, min_df=config.char_min_df,
-                                dtype=np.float64).fit_transform(comments)
+        words = CountVectorizer(
+            analyzer=word_terms, lowercase=False, min_df=config.word_min_df, dtype=np.float64
+        ).fit_transform(comments)
+        chars = CountVectorizer(
+            analyzer=char_terms, lowercase=False, min_df=config.char_min_df, dtype=np.float64
+        ).fit_transform(comments)
         signals = SignalFeatures().fit(comments).transform(comments)
         return cls(words.tocsr(), chars.tocsr(), signals.tocsr())
 
 
-def _tfidf_block(counts: sparse.csr_matrix, train_rows: np.ndarray, min_df: int,
-                 max_features: int) -> Callable[[np.ndarray], sparse.csr_matrix]:
+def _tfidf_block(
+    counts: sparse.csr_matrix, train_rows: np.ndarray, min_df: int, max_features: int
+) -> Callable[[np.ndarray], sparse.csr_matrix]:
     """Fit a block's vocabulary and idf on ``train_rows``; return the row transform."""
     train = counts[train_rows]
     df = np.asarray((train > 0).sum(axis=0)).ravel()
@@ -67,8 +70,9 @@ def _tfidf_block(counts: sparse.csr_matrix, train_rows: np.ndarray, min_df: int,
     return transform
 
 
-def fold_features(matrices: CountMatrices, train_rows: np.ndarray,
-                  config: TrainingConfig) -> Callable[[np.ndarray], sparse.csr_matrix]:
+def fold_features(
+    matrices: CountMatrices, train_rows: np.ndarray, config: TrainingConfig
+) -> Callable[[np.ndarray], sparse.csr_matrix]:
     """The feature transform a model trained on ``train_rows`` would use."""
     words = _tfidf_block(matrices.words, train_rows, config.word_min_df, config.word_features)
     chars = _tfidf_block(matrices.chars, train_rows, config.char_min_df, config.char_features)
@@ -95,8 +99,12 @@ def evaluate_fold(
     data = head_data(train_examples, category, config, seed)
     rows = index[data.rows]
     transform = fold_features(matrices, index, config)
-    model = fit_logistic(transform(rows), HeadData(rows, data.labels, data.weights),
-                         config.regularization[category], monotone_signals=category == "spam")
+    model = fit_logistic(
+        transform(rows),
+        HeadData(rows, data.labels, data.weights),
+        config.regularization[category],
+        monotone_signals=category == "spam",
+    )
     scores = model.decision_function(transform(test_rows))
     return {
         "n": len(test_rows),
@@ -122,15 +130,23 @@ def crossval_table(
     labels = np.asarray([e.label for e in examples])
     results: dict[str, dict[str, float]] = {}
 
-    def run(name: str, category: str, train_mask: np.ndarray, test_mask: np.ndarray,
-            test_labels: np.ndarray | None = None) -> None:
+    def run(
+        name: str,
+        category: str,
+        train_mask: np.ndarray,
+        test_mask: np.ndarray,
+        test_labels: np.ndarray | None = None,
+    ) -> None:
         test_rows = np.flatnonzero(test_mask)
         truth = labels[test_rows] if test_labels is None else test_labels
-        results[name] = evaluate_fold(examples, matrices, category, train_mask, test_rows,
-                                      truth, config, seed)
+        results[name] = evaluate_fold(
+            examples, matrices, category, train_mask, test_rows, truth, config, seed
+        )
         metrics = results[name]
-        log(f"{name:<44} n={metrics['n']:>6} pos={metrics['positives']:>5} "
-            f"ROC-AUC {metrics['roc_auc']:.3f}  AP {metrics['average_precision']:.3f}")
+        log(
+            f"{name:<44} n={metrics['n']:>6} pos={metrics['positives']:>5} "
+            f"ROC-AUC {metrics['roc_auc']:.3f}  AP {metrics['average_precision']:.3f}"
+        )
 
     everything = np.ones(len(examples), dtype=bool)
     if "abuse" in categories:
@@ -146,8 +162,12 @@ def crossval_table(
         articles = sorted(set(groups[sources == "fox_news"]))
         for half in (0, 1):
             held_out = (sources == "fox_news") & np.isin(groups, articles[half::2])
-            run(f"abuse: Fox News articles half {half + 1} (in-domain)", "abuse",
-                ~held_out, held_out)
+            run(
+                f"abuse: Fox News articles half {half + 1} (in-domain)",
+                "abuse",
+                ~held_out,
+                held_out,
+            )
     if "spam" not in categories:
         return results
     for video in sorted(set(groups[sources == "youtube_spam"])):
@@ -162,8 +182,9 @@ def crossval_table(
     return results
 
 
-def run_crossval(seed: int = 0, config: TrainingConfig | None = None,
-                 log: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
+def run_crossval(
+    seed: int = 0, config: TrainingConfig | None = None, log: Callable[[str], None] = print
+) -> dict[str, dict[str, float]]:
     """Print the leave-one-source-out table and the in-domain checks."""
     config = config or TrainingConfig()
     examples = load_examples()

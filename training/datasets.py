@@ -45,7 +45,9 @@ class Example:
     group: str
 
 
-def load_examples(data_dir: Path | None = None, sources: Iterable[str] | None = None) -> list[Example]:
+def load_examples(
+    data_dir: Path | None = None, sources: Iterable[str] | None = None
+) -> list[Example]:
     """Read the bundled training sets.
 
     :param data_dir: folder holding ``<source>.jsonl.gz`` files; the package's own by default.
@@ -110,8 +112,13 @@ def import_raw(raw_dir: Path, out_dir: Path | None = None) -> dict[str, int]:
         # mtime=0 keeps the gzip bytes, and so the data hash, identical across rebuilds.
         with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as gz:
             for text, label, group in rows:
-                record = {"text": text, category: label, "language": language, "source": source,
-                          "group": group}
+                record = {
+                    "text": text,
+                    category: label,
+                    "language": language,
+                    "source": source,
+                    "group": group,
+                }
                 gz.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
         (out_dir / f"{source}.jsonl.gz").write_bytes(buffer.getvalue())
         written[source] = len(rows)

@@ -72,10 +72,14 @@ def score_set(scorer: Scorer, comments: Sequence[LabeledComment]) -> ScoredSet:
     results = [scorer.score(c.text, c.language) for c in comments]
     return ScoredSet(
         languages=np.asarray([r.language for r in results], dtype=object),
-        labels={cat: np.asarray([int(c.labels.get(cat, -1)) for c in comments], dtype=int)
-                for cat in CATEGORIES},
-        scores={cat: np.asarray([r.scores.get(cat, 0.0) for r in results], dtype=float)
-                for cat in CATEGORIES},
+        labels={
+            cat: np.asarray([int(c.labels.get(cat, -1)) for c in comments], dtype=int)
+            for cat in CATEGORIES
+        },
+        scores={
+            cat: np.asarray([r.scores.get(cat, 0.0) for r in results], dtype=float)
+            for cat in CATEGORIES
+        },
     )
 
 
@@ -98,8 +102,13 @@ def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
         f1 = None
     else:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"threshold": threshold, "precision": precision, "recall": recall, "f1": f1,
-            "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn}}
+    return {
+        "threshold": threshold,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn},
+    }
 
 
 def calibration(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> dict:
@@ -110,29 +119,45 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = CALIBRATION_BINS) -> d
     for b in range(bins):
         mask = which == b
         if mask.any():
-            table.append({"low": float(edges[b]), "high": float(edges[b + 1]),
-                          "n": int(mask.sum()), "mean_score": float(p[mask].mean()),
-                          "observed": float(y[mask].mean())})
+            table.append(
+                {
+                    "low": float(edges[b]),
+                    "high": float(edges[b + 1]),
+                    "n": int(mask.sum()),
+                    "mean_score": float(p[mask].mean()),
+                    "observed": float(y[mask].mean()),
+                }
+            )
     return {"brier": float(np.mean((p - y) ** 2)), "bins": table}
 
 
 def category_metrics(y: np.ndarray, p: np.ndarray, review: float, reject: float) -> dict:
     """Every metric of one cell (one category, one language or all)."""
     roc_auc, pr_auc = _ranking(y, p)
-    return {"n": len(y), "positives": int(y.sum()), "roc_auc": roc_auc, "pr_auc": pr_auc,
-            "at_review": at_threshold(y, p, review), "at_reject": at_threshold(y, p, reject),
-            "calibration": calibration(y, p)}
+    return {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "roc_auc": roc_auc,
+        "pr_auc": pr_auc,
+        "at_review": at_threshold(y, p, review),
+        "at_reject": at_threshold(y, p, reject),
+        "calibration": calibration(y, p),
+    }
 
 
-def evaluate(scored: ScoredSet, review: Mapping[str, float],
-             reject: Mapping[str, float]) -> dict[str, dict[str, dict]]:
+def evaluate(
+    scored: ScoredSet, review: Mapping[str, float], reject: Mapping[str, float]
+) -> dict[str, dict[str, dict]]:
     """``{category: {language or "all": metrics}}`` at the given thresholds."""
     result: dict[str, dict[str, dict]] = {}
     for category, language, mask in scored.cells():
         if mask.any():
             result.setdefault(category, {})[language] = category_metrics(
-                scored.labels[category][mask], scored.scores[category][mask],
-                review[category], reject[category])
+                scored.labels[category][mask],
+                scored.scores[category][mask],
+                review[category],
+                reject[category],
+            )
     return result
 
 
@@ -163,21 +188,25 @@ class GateResult:
 
     def table(self) -> str:
         """The numbers, one cell per line, for the terminal."""
+
         def f(x: float | None) -> str:
             return "   -  " if x is None else f"{x:.4f}"
 
-        lines = ["CATEGORY  LANGUAGE     N   POS  ROC-AUC cand/active   PR-AUC cand/active"
-                 "   VERDICT"]
+        lines = [
+            "CATEGORY  LANGUAGE     N   POS  ROC-AUC cand/active   PR-AUC cand/active   VERDICT"
+        ]
         for c in self.cells:
             lines.append(
                 f"{c.category:<9} {c.language:<8} {c.n:>5} {c.positives:>5}  "
                 f"{f(c.candidate_roc_auc)} / {f(c.active_roc_auc)}    "
-                f"{f(c.candidate_pr_auc)} / {f(c.active_pr_auc)}    {c.verdict}")
+                f"{f(c.candidate_pr_auc)} / {f(c.active_pr_auc)}    {c.verdict}"
+            )
         return "\n".join(lines)
 
 
-def compare(candidate: ScoredSet, active: ScoredSet,
-            tolerance: float = GATE_TOLERANCE) -> GateResult:
+def compare(
+    candidate: ScoredSet, active: ScoredSet, tolerance: float = GATE_TOLERANCE
+) -> GateResult:
     """The gate: per cell, the candidate may not lose more than ``tolerance`` ROC-AUC or PR-AUC.
 
     Both sets must be the same comments scored by the two models.
@@ -196,8 +225,9 @@ def compare(candidate: ScoredSet, active: ScoredSet,
             verdict = "better"
         else:
             verdict = "same"
-        cells.append(GateCell(category, language, len(y), positives, c_auc, a_auc, c_ap, a_ap,
-                              verdict))
+        cells.append(
+            GateCell(category, language, len(y), positives, c_auc, a_auc, c_ap, a_ap, verdict)
+        )
     return GateResult(cells)
 
 
@@ -238,15 +268,20 @@ def suggest_thresholds(y: np.ndarray, p: np.ndarray, precision: float) -> dict:
         cell["flagged_share"] = float((p >= threshold).mean())
         return cell
 
-    return {"n": len(y), "positives": int(y.sum()), "reject": point(reject),
-            "review": point(review)}
+    return {
+        "n": len(y),
+        "positives": int(y.sum()),
+        "reject": point(reject),
+        "review": point(review),
+    }
 
 
 PUBLIC_VALIDATION_PER_CELL = 1000
 
 
-def public_validation(examples: Sequence[Example],
-                      per_cell: int = PUBLIC_VALIDATION_PER_CELL) -> list[LabeledComment]:
+def public_validation(
+    examples: Sequence[Example], per_cell: int = PUBLIC_VALIDATION_PER_CELL
+) -> list[LabeledComment]:
     """A fixed sample of the public data: per category and language, the ``per_cell`` examples
     whose texts hash lowest (the same rows whatever the seed or the data's order)."""
     cells: dict[tuple[str, str], list[tuple[str, Example]]] = {}
@@ -266,8 +301,16 @@ def site_examples(comments: Iterable[LabeledComment], source: str = "extra") -> 
     for comment in comments:
         for category in CATEGORIES:
             if category in comment.labels:
-                examples.append(Example(comment.text, category, int(comment.labels[category]),
-                                        comment.language or "und", source, source))
+                examples.append(
+                    Example(
+                        comment.text,
+                        category,
+                        int(comment.labels[category]),
+                        comment.language or "und",
+                        source,
+                        source,
+                    )
+                )
     return examples
 
 
@@ -292,8 +335,9 @@ def learning_curve(
         for example in site_examples([site_train[index]]):
             train_examples.append(example)
             train_owner.append(rank)
-    test_examples = [replace(e, source="site-test", group="site-test")
-                     for e in site_examples(site_test)]
+    test_examples = [
+        replace(e, source="site-test", group="site-test") for e in site_examples(site_test)
+    ]
     examples = [*public, *train_examples, *test_examples]
     matrices = CountMatrices.build(examples, config)  # type: ignore[arg-type]
     n_public, n_train = len(public), len(train_examples)
@@ -302,26 +346,42 @@ def learning_curve(
     for size in [s for s in sizes if s < len(site_train)] + [len(site_train)]:
         train_mask = np.zeros(len(examples), dtype=bool)
         train_mask[:n_public] = True
-        train_mask[n_public:n_public + n_train] = owner < size
+        train_mask[n_public : n_public + n_train] = owner < size
         point: dict = {"site_labels": size}
         for category in CATEGORIES:
-            test_rows = np.asarray([n_public + n_train + i for i, e in enumerate(test_examples)
-                                    if e.category == category], dtype=int)
+            test_rows = np.asarray(
+                [
+                    n_public + n_train + i
+                    for i, e in enumerate(test_examples)
+                    if e.category == category
+                ],
+                dtype=int,
+            )
             truth = np.asarray([examples[i].label for i in test_rows], dtype=int)
             if len(set(truth.tolist())) < 2:
                 continue
-            metrics = evaluate_fold(examples, matrices, category, train_mask, test_rows, truth,
-                                    config, seed)  # type: ignore[arg-type]
-            point[category] = {"roc_auc": metrics["roc_auc"],
-                               "pr_auc": metrics["average_precision"], "n": metrics["n"]}
-        log(f"learning curve: {size} site labels: "
-            + ", ".join(f"{c} ROC-AUC {point[c]['roc_auc']:.3f}" for c in CATEGORIES if c in point))
+            metrics = evaluate_fold(
+                examples, matrices, category, train_mask, test_rows, truth, config, seed
+            )  # type: ignore[arg-type]
+            point[category] = {
+                "roc_auc": metrics["roc_auc"],
+                "pr_auc": metrics["average_precision"],
+                "n": metrics["n"],
+            }
+        log(
+            f"learning curve: {size} site labels: "
+            + ", ".join(f"{c} ROC-AUC {point[c]['roc_auc']:.3f}" for c in CATEGORIES if c in point)
+        )
         points.append(point)
     return points
 
 
-def cross_source(examples: Sequence[Example], config: object, seed: int = 0,
-                 log: Callable[[str], None] = lambda line: None) -> dict[str, dict[str, float]]:
+def cross_source(
+    examples: Sequence[Example],
+    config: object,
+    seed: int = 0,
+    log: Callable[[str], None] = lambda line: None,
+) -> dict[str, dict[str, float]]:
     """Train on every source but one, test on the one left out (``training.crossval``)."""
     from training.crossval import crossval_table
 

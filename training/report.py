@@ -87,8 +87,9 @@ def _plots(section: EvaluationSection, folder: Path) -> list[str]:
             roc_ax.plot(fpr, tpr, label=f"{language} (n={len(y)})")
             pr_ax.plot(recall, precision, label=f"{language} (n={len(y)})")
         roc_ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
-        roc_ax.set(title=f"{category}: ROC", xlabel="false positive rate",
-                   ylabel="true positive rate")
+        roc_ax.set(
+            title=f"{category}: ROC", xlabel="false positive rate", ylabel="true positive rate"
+        )
         pr_ax.set(title=f"{category}: precision-recall", xlabel="recall", ylabel="precision")
         for ax in (roc_ax, pr_ax):
             ax.legend(loc="lower right" if ax is roc_ax else "lower left", fontsize=8)
@@ -96,16 +97,23 @@ def _plots(section: EvaluationSection, folder: Path) -> list[str]:
         bins = np.linspace(0, 1, 26)
         hist_ax.hist(p[y == 0], bins=bins, alpha=0.6, label=f"not {category} ({(y == 0).sum()})")
         hist_ax.hist(p[y == 1], bins=bins, alpha=0.6, label=f"{category} ({(y == 1).sum()})")
-        hist_ax.set(title=f"{category}: scores per class", xlabel="score", ylabel="comments",
-                    yscale="log")
+        hist_ax.set(
+            title=f"{category}: scores per class", xlabel="score", ylabel="comments", yscale="log"
+        )
         hist_ax.legend(fontsize=8)
         table = section.metrics.get(category, {}).get("all", {}).get("calibration", {})
         bins_table = table.get("bins", [])
         cal_ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
-        cal_ax.plot([b["mean_score"] for b in bins_table], [b["observed"] for b in bins_table],
-                    marker="o")
-        cal_ax.set(title=f"{category}: reliability (Brier {table.get('brier', 0):.4f})",
-                   xlabel="mean score in bin", ylabel="observed rate", xlim=(0, 1), ylim=(0, 1))
+        cal_ax.plot(
+            [b["mean_score"] for b in bins_table], [b["observed"] for b in bins_table], marker="o"
+        )
+        cal_ax.set(
+            title=f"{category}: reliability (Brier {table.get('brier', 0):.4f})",
+            xlabel="mean score in bin",
+            ylabel="observed rate",
+            xlim=(0, 1),
+            ylim=(0, 1),
+        )
         figure.tight_layout()
         name = f"{_slug(section.title)}-{category}.png"
         figure.savefig(folder / name, dpi=80)
@@ -124,12 +132,20 @@ def _learning_curve_plot(points: Sequence[Mapping], folder: Path) -> str:
     for category in CATEGORIES:
         xs = [p["site_labels"] for p in points if category in p]
         if xs:
-            ax.plot(xs, [p[category]["roc_auc"] for p in points if category in p], marker="o",
-                    label=f"{category} ROC-AUC")
-            ax.plot(xs, [p[category]["pr_auc"] for p in points if category in p], marker="s",
-                    linestyle="--", label=f"{category} PR-AUC")
-    ax.set(title="quality on the site's held-out labels", xlabel="site labels used",
-           ylabel="score")
+            ax.plot(
+                xs,
+                [p[category]["roc_auc"] for p in points if category in p],
+                marker="o",
+                label=f"{category} ROC-AUC",
+            )
+            ax.plot(
+                xs,
+                [p[category]["pr_auc"] for p in points if category in p],
+                marker="s",
+                linestyle="--",
+                label=f"{category} PR-AUC",
+            )
+    ax.set(title="quality on the site's held-out labels", xlabel="site labels used", ylabel="score")
     ax.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(folder / "learning-curve.png", dpi=80)
@@ -138,9 +154,11 @@ def _learning_curve_plot(points: Sequence[Mapping], folder: Path) -> str:
 
 
 def _metrics_table(metrics: Mapping[str, Mapping[str, dict]]) -> str:
-    rows = ["<tr><th>category</th><th>language</th><th>n</th><th>positives</th><th>ROC-AUC</th>"
-            "<th>PR-AUC</th><th>Brier</th><th>at</th><th>threshold</th><th>precision</th>"
-            "<th>recall</th><th>F1</th><th>TP</th><th>FP</th><th>FN</th><th>TN</th></tr>"]
+    rows = [
+        "<tr><th>category</th><th>language</th><th>n</th><th>positives</th><th>ROC-AUC</th>"
+        "<th>PR-AUC</th><th>Brier</th><th>at</th><th>threshold</th><th>precision</th>"
+        "<th>recall</th><th>F1</th><th>TP</th><th>FP</th><th>FN</th><th>TN</th></tr>"
+    ]
     for category, by_language in metrics.items():
         for language, m in by_language.items():
             for at in ("at_review", "at_reject"):
@@ -153,7 +171,8 @@ def _metrics_table(metrics: Mapping[str, Mapping[str, dict]]) -> str:
                     f"<td>{at[3:]}</td><td>{_fmt(t['threshold'])}</td>"
                     f"<td>{_fmt(t['precision'])}</td><td>{_fmt(t['recall'])}</td>"
                     f"<td>{_fmt(t['f1'])}</td><td>{c['tp']}</td><td>{c['fp']}</td>"
-                    f"<td>{c['fn']}</td><td>{c['tn']}</td></tr>")
+                    f"<td>{c['fn']}</td><td>{c['tn']}</td></tr>"
+                )
     return "<table>" + "".join(rows) + "</table>"
 
 
@@ -172,22 +191,30 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
     plots = out / PLOTS_DIR
     plots.mkdir(parents=True, exist_ok=True)
     title = f"modq model {content.version}"
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_fmt(title)}</title>"
-             f"<style>{STYLE}</style></head><body><h1>{_fmt(title)}</h1>",
-             "<table>" + "".join(f"<tr><th>{_fmt(k)}</th><td>{_fmt(v)}</td></tr>"
-                                 for k, v in content.summary.items()) + "</table>"]
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{_fmt(title)}</title>"
+        f"<style>{STYLE}</style></head><body><h1>{_fmt(title)}</h1>",
+        "<table>"
+        + "".join(
+            f"<tr><th>{_fmt(k)}</th><td>{_fmt(v)}</td></tr>" for k, v in content.summary.items()
+        )
+        + "</table>",
+    ]
     if content.comparison is not None:
-        parts.append(f"<h2>{_fmt(content.comparison_title)}</h2><table><tr><th>category</th>"
-                     "<th>language</th><th>n</th><th>positives</th><th>ROC-AUC new</th>"
-                     "<th>ROC-AUC active</th><th>PR-AUC new</th><th>PR-AUC active</th>"
-                     "<th>verdict</th></tr>")
+        parts.append(
+            f"<h2>{_fmt(content.comparison_title)}</h2><table><tr><th>category</th>"
+            "<th>language</th><th>n</th><th>positives</th><th>ROC-AUC new</th>"
+            "<th>ROC-AUC active</th><th>PR-AUC new</th><th>PR-AUC active</th>"
+            "<th>verdict</th></tr>"
+        )
         for cell in content.comparison.cells:
             parts.append(
                 f"<tr class='{_slug(cell.verdict)}'><td>{_fmt(cell.category)}</td>"
                 f"<td>{_fmt(cell.language)}</td><td>{cell.n}</td><td>{cell.positives}</td>"
                 f"<td>{_fmt(cell.candidate_roc_auc)}</td><td>{_fmt(cell.active_roc_auc)}</td>"
                 f"<td>{_fmt(cell.candidate_pr_auc)}</td><td>{_fmt(cell.active_pr_auc)}</td>"
-                f"<td>{_fmt(cell.verdict)}</td></tr>")
+                f"<td>{_fmt(cell.verdict)}</td></tr>"
+            )
         gate = "would pass" if content.comparison.passed else "would refuse it"
         parts.append(f"</table><p>The promotion gate {gate}.</p>")
     for section in content.sections:
@@ -195,23 +222,31 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
         for name in _plots(section, plots):
             parts.append(f"<p><img src='{PLOTS_DIR}/{html.escape(name)}' alt='{_fmt(name)}'></p>")
     if content.learning_curve:
-        parts.append("<h2>Site adaptation: learning curve</h2><table><tr><th>site labels</th>"
-                     + "".join(f"<th>{c} ROC-AUC</th><th>{c} PR-AUC</th>" for c in CATEGORIES)
-                     + "</tr>")
+        parts.append(
+            "<h2>Site adaptation: learning curve</h2><table><tr><th>site labels</th>"
+            + "".join(f"<th>{c} ROC-AUC</th><th>{c} PR-AUC</th>" for c in CATEGORIES)
+            + "</tr>"
+        )
         for point in content.learning_curve:
             cells = "".join(
                 f"<td>{_fmt(point.get(c, {}).get('roc_auc'))}</td>"
-                f"<td>{_fmt(point.get(c, {}).get('pr_auc'))}</td>" for c in CATEGORIES)
+                f"<td>{_fmt(point.get(c, {}).get('pr_auc'))}</td>"
+                for c in CATEGORIES
+            )
             parts.append(f"<tr><td>{point['site_labels']}</td>{cells}</tr>")
         name = _learning_curve_plot(content.learning_curve, plots)
         parts.append(f"</table><p><img src='{PLOTS_DIR}/{name}' alt='learning curve'></p>")
     parts.append("<h2>Cross-source: train on every source but one, test on it</h2>")
     if content.cross_source:
-        parts.append("<table><tr><th>fold</th><th>n</th><th>positives</th><th>ROC-AUC</th>"
-                     "<th>PR-AUC</th></tr>")
+        parts.append(
+            "<table><tr><th>fold</th><th>n</th><th>positives</th><th>ROC-AUC</th>"
+            "<th>PR-AUC</th></tr>"
+        )
         for fold, m in content.cross_source.items():
-            parts.append(f"<tr><td>{_fmt(fold)}</td><td>{m['n']}</td><td>{m['positives']}</td>"
-                         f"<td>{_fmt(m['roc_auc'])}</td><td>{_fmt(m['average_precision'])}</td></tr>")
+            parts.append(
+                f"<tr><td>{_fmt(fold)}</td><td>{m['n']}</td><td>{m['positives']}</td>"
+                f"<td>{_fmt(m['roc_auc'])}</td><td>{_fmt(m['average_precision'])}</td></tr>"
+            )
         parts.append("</table>")
     else:
         parts.append(f"<p>Not computed: {_fmt(content.cross_source_error or 'skipped')}</p>")
@@ -222,9 +257,15 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
         "version": content.version,
         "summary": content.summary,
         "sections": {s.title: s.metrics for s in content.sections},
-        "comparison": ({"title": content.comparison_title, "passed": content.comparison.passed,
-                        "cells": [asdict(c) for c in content.comparison.cells]}
-                       if content.comparison else None),
+        "comparison": (
+            {
+                "title": content.comparison_title,
+                "passed": content.comparison.passed,
+                "cells": [asdict(c) for c in content.comparison.cells],
+            }
+            if content.comparison
+            else None
+        ),
         "learning_curve": content.learning_curve,
         "cross_source": content.cross_source,
         "cross_source_error": content.cross_source_error,

@@ -52,14 +52,17 @@ class TrainingConfig:
     char_features: int = 120_000
     word_min_df: int = 2
     char_min_df: int = 3
-    regularization: Mapping[str, float] = field(
-        default_factory=lambda: {"spam": 2.0, "abuse": 1.0}
-    )
+    regularization: Mapping[str, float] = field(default_factory=lambda: {"spam": 2.0, "abuse": 1.0})
     # Share of the abuse head's training weight each source gets (normalised to sum to 1).
     abuse_source_shares: Mapping[str, float] = field(
         default_factory=lambda: {
-            "olid": 1.0, "davidson": 0.1, "fox_news": 1.0, "wiki_talk": 1.0,
-            "korean_hate_speech": 1.5, "korean_curse": 1.0, "extra": 2.0,
+            "olid": 1.0,
+            "davidson": 0.1,
+            "fox_news": 1.0,
+            "wiki_talk": 1.0,
+            "korean_hate_speech": 1.5,
+            "korean_curse": 1.0,
+            "extra": 2.0,
         }
     )
     # Ordinary comments from the abuse sets used as spam-head negatives, per source.
@@ -104,12 +107,26 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
     """The shared feature extractor (unfitted)."""
     return FeatureUnion(
         [
-            ("words", TfidfVectorizer(analyzer=word_terms, lowercase=False, sublinear_tf=True,
-                                      min_df=config.word_min_df,
-                                      max_features=config.word_features)),
-            ("chars", TfidfVectorizer(analyzer=char_terms, lowercase=False, sublinear_tf=True,
-                                      min_df=config.char_min_df,
-                                      max_features=config.char_features)),
+            (
+                "words",
+                TfidfVectorizer(
+                    analyzer=word_terms,
+                    lowercase=False,
+                    sublinear_tf=True,
+                    min_df=config.word_min_df,
+                    max_features=config.word_features,
+                ),
+            ),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer=char_terms,
+                    lowercase=False,
+                    sublinear_tf=True,
+                    min_df=config.char_min_df,
+                    max_features=config.char_features,
+                ),
+            ),
             ("signals", SignalFeatures()),
         ]
     )
@@ -127,8 +144,9 @@ class HeadData:
     calibration_weights: np.ndarray | None = None
 
 
-def head_data(examples: Sequence[Example], category: str, config: TrainingConfig,
-              seed: int) -> HeadData:
+def head_data(
+    examples: Sequence[Example], category: str, config: TrainingConfig, seed: int
+) -> HeadData:
     """Select and weight the training rows of one head.
 
     Abuse: every abuse example, each source weighted to its configured share, with the classes
@@ -158,17 +176,21 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
             shares = {s: config.abuse_source_shares.get(s, 1.0) for s, _ in strata}
             total = sum(shares.values())
             weights = [
-                shares[examples[i].source] / total
+                shares[examples[i].source]
+                / total
                 / (2 if (examples[i].source, 1 - examples[i].label) in strata else 1)
-                / strata[examples[i].source, examples[i].label] * len(rows)
+                / strata[examples[i].source, examples[i].label]
+                * len(rows)
                 for i in rows
             ]
         else:
             counts = Counter(examples[i].source for i in rows)
             shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
             total = sum(shares.values())
-            weights = [shares[examples[i].source] / total / counts[examples[i].source]
-                       * len(rows) for i in rows]
+            weights = [
+                shares[examples[i].source] / total / counts[examples[i].source] * len(rows)
+                for i in rows
+            ]
     weights_array = np.asarray(weights)
     labels_array = np.asarray(labels)
     if config.site_weight != 1.0:  # site labels count more
@@ -181,12 +203,14 @@ def head_data(examples: Sequence[Example], category: str, config: TrainingConfig
         mask = labels_array == label
         if mask.any():
             weights_array[mask] *= 0.5 * weights_array.sum() / weights_array[mask].sum()
-    return HeadData(np.asarray(rows), labels_array, weights_array / weights_array.mean(),
-                    calibration_weights)
+    return HeadData(
+        np.asarray(rows), labels_array, weights_array / weights_array.mean(), calibration_weights
+    )
 
 
-def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float,
-                 monotone_signals: bool = False) -> LogisticRegression:
+def fit_logistic(
+    X: sparse.spmatrix, data: HeadData, c: float, monotone_signals: bool = False
+) -> LogisticRegression:
     """Fit one head's logistic regression.
 
     :param monotone_signals: clip negative signal weights to zero. The spam signals (links,
@@ -196,13 +220,19 @@ def fit_logistic(X: sparse.spmatrix, data: HeadData, c: float,
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
     model.fit(X, data.labels, sample_weight=data.weights)
     if monotone_signals:
-        signals = model.coef_[0, -len(SIGNAL_NAMES):]
+        signals = model.coef_[0, -len(SIGNAL_NAMES) :]
         np.maximum(signals, 0.0, out=signals)
     return model
 
 
-def platt_calibration(X: sparse.spmatrix, data: HeadData, c: float, folds: int,
-                      seed: int, monotone_signals: bool = False) -> tuple[float, float, np.ndarray]:
+def platt_calibration(
+    X: sparse.spmatrix,
+    data: HeadData,
+    c: float,
+    folds: int,
+    seed: int,
+    monotone_signals: bool = False,
+) -> tuple[float, float, np.ndarray]:
     """Fit a sigmoid on out-of-fold logits: returns (slope, offset, out-of-fold logits).
 
     Class-balanced weights make the raw logits over-confident for the minority class; the
@@ -250,21 +280,23 @@ def train_pipeline(
         model = fit_logistic(X_head, data, c, monotone)
         slope, offset = 1.0, 0.0
         if calibrate:
-            slope, offset, oof = platt_calibration(X_head, data, c, config.calibration_folds, seed,
-                                                   monotone)
+            slope, offset, oof = platt_calibration(
+                X_head, data, c, config.calibration_folds, seed, monotone
+            )
             calibrated = expit(slope * oof + offset)
             metrics[category] = {
                 "rows": len(data.labels),
                 "positives": int(data.labels.sum()),
                 "oof_roc_auc": round(float(roc_auc_score(data.labels, oof)), 4),
-                "oof_average_precision": round(
-                    float(average_precision_score(data.labels, oof)), 4),
+                "oof_average_precision": round(float(average_precision_score(data.labels, oof)), 4),
                 "oof_brier": round(float(brier_score_loss(data.labels, calibrated)), 4),
             }
         coef[k] = slope * model.coef_[0]
         intercept[k] = slope * model.intercept_[0] + offset
-        log(f"{category} head: {len(data.labels)} rows, {metrics.get(category, {})} "
-            f"({time.monotonic() - started:.0f}s)")
+        log(
+            f"{category} head: {len(data.labels)} rows, {metrics.get(category, {})} "
+            f"({time.monotonic() - started:.0f}s)"
+        )
     heads = LinearHeads(CATEGORIES).set_weights(coef, intercept)
     pipeline = Pipeline([("normalize", normalizer), ("features", features), ("heads", heads)])
     return pipeline, metrics
@@ -303,20 +335,28 @@ def pipeline_from_artifact(artifact: Artifact | str | Path) -> Pipeline:
     if not isinstance(artifact, Artifact):
         artifact = read_artifact(artifact)
     blocks = []
-    for block, analyzer, idf_key in (("words", word_terms, "word_idf"),
-                                     ("chars", char_terms, "char_idf")):
+    for block, analyzer, idf_key in (
+        ("words", word_terms, "word_idf"),
+        ("chars", char_terms, "char_idf"),
+    ):
         terms = artifact.vocabulary[block]
-        vectorizer = TfidfVectorizer(analyzer=analyzer, lowercase=False, sublinear_tf=True,
-                                     vocabulary={term: i for i, term in enumerate(terms)})
+        vectorizer = TfidfVectorizer(
+            analyzer=analyzer,
+            lowercase=False,
+            sublinear_tf=True,
+            vocabulary={term: i for i, term in enumerate(terms)},
+        )
         vectorizer.vocabulary_ = vectorizer.vocabulary
         vectorizer.fixed_vocabulary_ = True
         vectorizer.idf_ = artifact.arrays[idf_key]
         blocks.append((block, vectorizer))
     blocks.append(("signals", SignalFeatures().fit([])))
     heads = LinearHeads(tuple(artifact.manifest["categories"])).set_weights(
-        artifact.arrays["coef"], artifact.arrays["intercept"])
-    return Pipeline([("normalize", CommentNormalizer()), ("features", FeatureUnion(blocks)),
-                     ("heads", heads)])
+        artifact.arrays["coef"], artifact.arrays["intercept"]
+    )
+    return Pipeline(
+        [("normalize", CommentNormalizer()), ("features", FeatureUnion(blocks)), ("heads", heads)]
+    )
 
 
 def library_versions() -> dict[str, str]:
@@ -338,10 +378,16 @@ def extra_examples(extra_labels: Iterable[Example | Mapping]) -> list[Example]:
             continue
         for category in CATEGORIES:
             if category in item and item[category] is not None:
-                examples.append(Example(text=str(item["text"]), category=category,
-                                        label=int(item[category]),
-                                        language=str(item.get("language") or "und"),
-                                        source="extra", group="extra"))
+                examples.append(
+                    Example(
+                        text=str(item["text"]),
+                        category=category,
+                        label=int(item[category]),
+                        language=str(item.get("language") or "und"),
+                        source="extra",
+                        group="extra",
+                    )
+                )
     return examples
 
 
