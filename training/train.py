@@ -268,6 +268,7 @@ def train_pipeline(
     log(f"normalised {len(comments)} comments ({time.monotonic() - started:.0f}s)")
     features = feature_union(config)
     X = features.fit_transform(comments).tocsr()
+    del comments  # the normalised texts are not needed once counted; this lowers the peak
     log(f"features: {X.shape[1]} columns ({time.monotonic() - started:.0f}s)")
     coef = np.zeros((len(CATEGORIES), X.shape[1]))
     intercept = np.zeros(len(CATEGORIES))
@@ -275,6 +276,8 @@ def train_pipeline(
     for k, category in enumerate(CATEGORIES):
         data = head_data(examples, category, config, seed)
         X_head = X[data.rows]
+        if k == len(CATEGORIES) - 1:
+            del X  # the last head's rows are all it needs; the full matrix would double the peak
         c = config.regularization[category]
         monotone = category == "spam"
         model = fit_logistic(X_head, data, c, monotone)
