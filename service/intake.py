@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from model.campaigns import fingerprints
 from model.scorer import ScoreResult
 from model.text import strip_invisible, visible_length
 from service.auth import require_key
+from service.campaigns import with_campaign
 from service.comments import STATUS_FOR_DECISION, public_result, text_hash
 from service.errors import ApiError, InvalidRequest, NotFound, UnprocessableComment
 from service.extensions import get_services
@@ -118,6 +120,8 @@ def create_comment():
     limit_rates(site, 1, comment.author)
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
+    [copies] = services.campaigns.copies(site.name, [(comment.id, fingerprints(text))])
+    result = with_campaign(result, copies)
     outcome = services.comments.store(
         build_record(site, comment, text, result), site.retention_seconds
     )
@@ -161,6 +165,10 @@ def create_comments():
         scored = services.scorer_for(site.name).score_many(
             [text for _, _, text in accepted], [c.language for _, c, _ in accepted]
         )
+        copies = services.campaigns.copies(
+            site.name, [(c.id, fingerprints(text)) for _, c, text in accepted]
+        )
+        scored = [with_campaign(r, n) for r, n in zip(scored, copies, strict=True)]
         records = [
             build_record(site, comment, text, result)
             for (_, comment, text), result in zip(accepted, scored, strict=True)

@@ -67,6 +67,10 @@ class RedisKeys:
         """Sorted set of the same pending ids, scored by when each entered the queue (unix time)."""
         return self._site(site, "queue-since")
 
+    def campaigns(self, site: str, slot: int) -> str:
+        """Hash of text fingerprint to the (hashed) comment ids seen with it in one time slot."""
+        return self._site(site, f"campaigns:{slot}")
+
     def leases(self, site: str) -> str:
         """Sorted set of claimed comment ids, scored by lease expiry (unix seconds)."""
         return self._site(site, "leases")

@@ -21,6 +21,7 @@ def keys():
         (lambda k: k.queue("demo"), "modq:{demo}:queue"),
         (lambda k: k.leases("demo"), "modq:{demo}:leases"),
         (lambda k: k.queue_since("demo"), "modq:{demo}:queue-since"),
+        (lambda k: k.campaigns("demo", 493000), "modq:{demo}:campaigns:493000"),
         (lambda k: k.audit("demo"), "modq:{demo}:audit"),
         (lambda k: k.labels("demo"), "modq:{demo}:labels"),
         (lambda k: k.label_salt("demo"), "modq:{demo}:label-salt"),

@@ -1,0 +1,99 @@
+"""Spam campaigns: near-copies of one text under many comment ids raise the spam score."""
+
+import subprocess
+import sys
+
+import pytest
+
+from model.campaigns import campaign_probability, fingerprints
+from service.campaigns import WINDOW_SECONDS
+
+# A coordinated posting: each copy alone reads as an ordinary opinion.
+VARIANTS = [
+    "Nobody should vote for the new council plan, it will raise taxes on 5 streets.",
+    "Nobody should vote for the new council plan - it will raise taxes on 7 streets",
+    "nobody should vote for the new council plan, it would raise taxes on 5 streets!!",
+    "NOBODY should vote for the new council plan... it will raise taxes on 9 streets.",
+    "Nobody should vote for the new coun\u200bcil plan, it will raise taxes on 12 streets.",
+]
+
+
+def shared(a: str, b: str) -> int:
+    return len(set(fingerprints(a)) & set(fingerprints(b)))
+
+
+def test_near_copies_share_a_fingerprint_and_other_texts_do_not():
+    for variant in VARIANTS[1:]:
+        assert shared(VARIANTS[0], variant) >= 1, variant
+    assert (
+        shared(VARIANTS[0], "The council should publish the budget before next week's vote.") == 0
+    )
+    korean = "우리 커뮤니티 페이지에 방문하세요 이 기사에 대한 더 많은 의견이 있습니다 오늘 3개"
+    assert shared(korean, korean.replace("3개", "5개").replace("있습니다", "있어요")) >= 1
+
+
+@pytest.mark.parametrize("text", ["Great article!", "Thanks, well said.", "좋은 기사 감사합니다"])
+def test_short_texts_have_no_fingerprints(text):
+    assert fingerprints(text) == ()
+
+
+def test_fingerprints_are_the_same_in_every_process():
+    code = f"from model.campaigns import fingerprints; print(fingerprints({VARIANTS[0]!r}))"
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other.stdout.strip() == str(fingerprints(VARIANTS[0]))
+
+
+def test_campaign_probability_grows_with_copies():
+    assert campaign_probability(1) == campaign_probability(2) == 0.0
+    values = [campaign_probability(n) for n in range(3, 12)]
+    assert values == sorted(values) and values[0] >= 0.5 and values[-1] < 1.0
+
+
+def spam_of(response) -> float:
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["scores"]["spam"]
+
+
+def test_the_third_copy_is_held_as_a_campaign(ingest, services, redis_client):
+    plain = [spam_of(ingest({"id": f"c{i}", "text": VARIANTS[i]})) for i in range(2)]
+    assert max(plain) < 0.5
+    third = ingest({"id": "c2", "text": VARIANTS[2], "article_id": "other-article"}).get_json()
+    assert third["scores"]["spam"] >= campaign_probability(3)
+    assert third["decision"] in ("review", "reject")
+    assert f"spam: campaign (3 copies within {WINDOW_SECONDS // 60} minutes)" in third["reasons"]
+    fifth = ingest({"id": "c4", "text": VARIANTS[4]}).get_json()
+    assert "campaign (4 copies" in " ".join(fifth["reasons"])
+    keys = redis_client.keys(services.keys.campaigns("demo", "*"))
+    assert len(keys) == 1 and 0 < redis_client.ttl(keys[0]) <= 2 * WINDOW_SECONDS
+
+
+def test_resending_one_comment_is_not_a_campaign(ingest):
+    for _ in range(5):
+        response = ingest({"id": "same", "text": VARIANTS[0]})
+    assert spam_of(response) < 0.5
+    edited = ingest({"id": "same", "text": VARIANTS[1]})
+    assert spam_of(edited) < 0.5
+
+
+def test_short_repeated_praise_is_not_a_campaign(ingest):
+    for i in range(10):
+        assert spam_of(ingest({"id": f"p{i}", "text": "Great article!"})) < 0.5
+
+
+def test_copies_in_the_previous_slot_count_and_older_ones_do_not(services):
+    tracker = services.campaigns
+    prints = fingerprints(VARIANTS[0])
+    start = 1_000 * WINDOW_SECONDS
+    assert tracker.copies("demo", [("a", prints)], now=start) == [1]
+    assert tracker.copies("demo", [("b", prints)], now=start + WINDOW_SECONDS) == [2]
+    assert tracker.copies("demo", [("c", prints)], now=start + 2 * WINDOW_SECONDS) == [2]
+
+
+def test_copies_in_one_batch_count_and_sites_are_apart(ingest, services):
+    comments = [{"id": f"b{i}", "text": VARIANTS[i]} for i in range(4)]
+    results = ingest({"comments": comments}, path="/v1/comments/batch").get_json()["results"]
+    assert [r["scores"]["spam"] >= 0.6 for r in results] == [False, False, True, True]
+    services.sites.create("other")
+    other_key = services.api_keys.create("other", "ingest")[1]
+    alone = ingest({"id": "x", "text": VARIANTS[0]}, key=other_key)
+    assert spam_of(alone) < 0.5
