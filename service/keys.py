@@ -46,6 +46,10 @@ class RedisKeys:
         """JSON record of one API key, found by the SHA-256 of the key."""
         return f"{self.prefix}:apikey:{key_hash}"
 
+    def rate_limit_prefix(self) -> str:
+        """Prefix under which the ``limits`` library keeps its rate-limit counters."""
+        return f"{self.prefix}:ratelimit"
+
     def api_key_index(self) -> str:
         """Hash of key id to key hash, for listing and revoking by id."""
         return f"{self.prefix}:apikeys"

@@ -17,6 +17,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from service.config import Settings
 from service.errors import ApiError
+from service.keys import RedisKeys
 
 SCOPES = ("key", "author", "address")
 
@@ -51,7 +52,7 @@ class RateLimiter:
     """
 
     def __init__(self, settings: Settings) -> None:
-        prefix = f"{settings.key_prefix}:ratelimit"
+        prefix = RedisKeys(settings.key_prefix).rate_limit_prefix()
         if settings.redis_url.startswith("redis+sentinel://"):
             storage = RedisSentinelStorage(
                 settings.redis_url,
