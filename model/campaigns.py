@@ -65,11 +65,15 @@ def fingerprints(text: str) -> tuple[str, ...]:
     )
 
 
-def campaign_probability(copies: int) -> float:
+DEFAULT_CAMPAIGN_COPIES = 3
+
+
+def campaign_probability(copies: int, threshold: int = DEFAULT_CAMPAIGN_COPIES) -> float:
     """How likely a text posted as ``copies`` distinct comments within the window is spam.
 
-    Two copies happen (a reader posting twice); from three on it looks like a campaign.
+    Two copies happen (a reader posting twice); from ``threshold`` copies on (three by default)
+    it looks like a campaign. A threshold of 0 turns the rule off.
     """
-    if copies < 3:
+    if threshold <= 0 or copies < threshold:
         return 0.0
-    return min(0.99, 0.6 + 0.1 * (copies - 3))
+    return min(0.99, 0.6 + 0.1 * (copies - threshold))

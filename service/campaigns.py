@@ -5,8 +5,8 @@ Redis. Time is cut into slots of ``WINDOW_SECONDS``; per site and slot one hash 
 fingerprint to the short hashes of the comment ids seen with it (at most ``MAX_IDS``). A
 comment's copy count is the number of distinct ids behind its fingerprints in the current and the
 previous slot, so copies posted up to one to two windows apart count together. From three copies
-on, the spam score is raised to at least ``model.campaigns.campaign_probability(copies)`` and the
-reason names the campaign. Re-sending the same comment id does not count again. A slot's hash
+on (a site's ``campaign_copies``; 0 turns the rule off), the spam score is raised to at least
+``model.campaigns.campaign_probability(copies)`` and the reason names the campaign. Re-sending the same comment id does not count again. A slot's hash
 expires two windows after it starts: memory is bounded by the comments of the last two hours,
 about 250 bytes each.
 """
@@ -89,9 +89,10 @@ class CampaignTracker:
         return [int(c) for c in self._count(keys=keys, args=args)]
 
 
-def with_campaign(result: ScoreResult, copies: int) -> ScoreResult:
-    """``result`` with the spam score raised for a text posted as ``copies`` comments."""
-    floor = campaign_probability(copies)
+def with_campaign(result: ScoreResult, copies: int, threshold: int) -> ScoreResult:
+    """``result`` with the spam score raised for a text posted as ``copies`` comments, when that
+    reaches the site's ``threshold``."""
+    floor = campaign_probability(copies, threshold)
     if floor <= result.scores.get("spam", 0.0):
         return result
     reason = Reason(

@@ -250,6 +250,13 @@ def site_options(command: Callable) -> Callable:
             "SCOPE= removes that limit. Repeatable.",
         ),
         click.option(
+            "--campaign-copies",
+            type=int,
+            metavar="N",
+            help="Copies of one text within the hour that count as a spam campaign "
+            "(default 3; 0 turns it off).",
+        ),
+        click.option(
             "--retention-days",
             type=click.IntRange(1, 3650),
             metavar="DAYS",
@@ -278,6 +285,7 @@ def _site_settings(options: dict[str, Any]) -> dict[str, Any]:
         "suspect_words": list(options["suspect"]) or None,
         "rate_limits": dict(options["rate_limits"]),
         "retention_days": options["retention_days"],
+        "campaign_copies": options["campaign_copies"],
     }
 
 

@@ -120,8 +120,9 @@ def create_comment():
     limit_rates(site, 1, comment.author)
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
-    [copies] = services.campaigns.copies(site.name, [(comment.id, fingerprints(text))])
-    result = with_campaign(result, copies)
+    if site.campaign_copies:
+        [copies] = services.campaigns.copies(site.name, [(comment.id, fingerprints(text))])
+        result = with_campaign(result, copies, site.campaign_copies)
     outcome = services.comments.store(
         build_record(site, comment, text, result), site.retention_seconds
     )
@@ -165,10 +166,14 @@ def create_comments():
         scored = services.scorer_for(site.name).score_many(
             [text for _, _, text in accepted], [c.language for _, c, _ in accepted]
         )
-        copies = services.campaigns.copies(
-            site.name, [(c.id, fingerprints(text)) for _, c, text in accepted]
-        )
-        scored = [with_campaign(r, n) for r, n in zip(scored, copies, strict=True)]
+        if site.campaign_copies:
+            copies = services.campaigns.copies(
+                site.name, [(c.id, fingerprints(text)) for _, c, text in accepted]
+            )
+            scored = [
+                with_campaign(r, n, site.campaign_copies)
+                for r, n in zip(scored, copies, strict=True)
+            ]
         records = [
             build_record(site, comment, text, result)
             for (_, comment, text), result in zip(accepted, scored, strict=True)

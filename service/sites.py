@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from model.campaigns import DEFAULT_CAMPAIGN_COPIES
 from service.keys import SITE_NAME, RedisKeys
 from service.ratelimits import SCOPES as RATE_LIMIT_SCOPES
 from service.ratelimits import check_limit_text
@@ -46,6 +47,8 @@ class Site:
     webhook_secret: str | None = None
     # How long a comment's record (and so its queue entry) is kept.
     retention_days: int = DEFAULT_RETENTION_DAYS
+    # Copies of one text within the campaign window from which it counts as spam; 0 is off.
+    campaign_copies: int = DEFAULT_CAMPAIGN_COPIES
 
     @property
     def retention_seconds(self) -> int:
@@ -76,6 +79,10 @@ class Site:
                     )
                 if not 0.0 <= value <= 1.0:
                     raise SiteError(f"{kind} threshold {category}={value} must be within 0..1")
+        if self.campaign_copies != 0 and not 2 <= self.campaign_copies <= 1000:
+            raise SiteError(
+                f"campaign copies must be 0 (off) or 2 to 1000, got {self.campaign_copies}"
+            )
         for scope, text in self.rate_limits.items():
             if scope not in RATE_LIMIT_SCOPES:
                 raise SiteError(

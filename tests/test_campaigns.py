@@ -97,3 +97,20 @@ def test_copies_in_one_batch_count_and_sites_are_apart(ingest, services):
     other_key = services.api_keys.create("other", "ingest")[1]
     alone = ingest({"id": "x", "text": VARIANTS[0]}, key=other_key)
     assert spam_of(alone) < 0.5
+
+
+def test_a_site_sets_its_campaign_threshold_or_turns_it_off(ingest, services):
+    services.sites.update("demo", campaign_copies=2)
+    ingest({"id": "t0", "text": VARIANTS[0]})
+    assert spam_of(ingest({"id": "t1", "text": VARIANTS[1]})) >= 0.6
+    services.sites.update("demo", campaign_copies=0)
+    for i in range(2, 5):
+        assert spam_of(ingest({"id": f"t{i}", "text": VARIANTS[i]})) < 0.5
+
+
+@pytest.mark.parametrize("copies", [1, -1, 1001])
+def test_bad_campaign_thresholds_are_refused(services, site, copies):
+    from service.sites import SiteError
+
+    with pytest.raises(SiteError, match="campaign copies"):
+        services.sites.update("demo", campaign_copies=copies)
