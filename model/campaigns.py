@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+import zlib
 
 import numpy as np
 import regex
@@ -41,8 +42,8 @@ def campaign_words(text: str) -> list[str]:
 
 def minhash(shingles: set[str]) -> np.ndarray:
     """The minimum of each hash function over the shingles (``BANDS * ROWS`` values)."""
-    digests = b"".join(hashlib.blake2b(s.encode(), digest_size=8).digest() for s in shingles)
-    base = np.frombuffer(digests, dtype="<u8")
+    # CRC-32 is stable across processes and cheap; the multiply-shift family below spreads it.
+    base = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint64, len(shingles))
     # uint64 arithmetic wraps around, which is what multiply-shift hashing wants.
     hashed = (base[:, None] * _MULTIPLIERS + _OFFSETS) >> np.uint64(32)
     return hashed.min(axis=0)
