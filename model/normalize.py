@@ -43,22 +43,21 @@ _REPEAT_RE = regex.compile(r"(.)\1{2,}")
 _HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
 
 # Leetspeak inside a Latin word: "1d10t", "b!tch", "$hit", "@ss" (only mid-word for @).
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "@": "a",
-        "$": "s",
-        "!": "i",
-        "|": "l",
-        "+": "t",
-        "€": "e",
-    }
-)
+LEET_LETTERS = {
+    "0": "o",
+    "1": "i",
+    "3": "e",
+    "4": "a",
+    "5": "s",
+    "7": "t",
+    "@": "a",
+    "$": "s",
+    "!": "i",
+    "|": "l",
+    "+": "t",
+    "€": "e",
+}
+_LEET = str.maketrans(LEET_LETTERS)
 _LEET_INNER_RE = regex.compile(r"(?<=[a-z])[013457@$!|+€*]+(?=[a-z])")
 _LEET_LEADING_RE = regex.compile(r"^[01345$]+(?=[a-z]{3})")
 _LEET_TRAILING_RE = regex.compile(r"(?<=[a-z]{3})[013]$")

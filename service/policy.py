@@ -7,27 +7,13 @@ from dataclasses import dataclass
 
 import regex
 
+from model.normalize import LEET_LETTERS
 from model.text import strip_invisible
 from service.sites import CATEGORIES, Site
 
-# Characters commonly typed in place of letters to slip past word filters.
-_LEET = str.maketrans(
-    {
-        "0": "o",
-        "1": "i",
-        "3": "e",
-        "4": "a",
-        "5": "s",
-        "7": "t",
-        "8": "b",
-        "@": "a",
-        "$": "s",
-        "!": "i",
-        "|": "i",
-        "+": "t",
-        "€": "e",
-    }
-)
+# Characters commonly typed in place of letters to slip past word filters: the model's table,
+# plus "8" for "b" and "|" read as "i", which would be too loose inside the model's words.
+_LEET = str.maketrans({**LEET_LETTERS, "8": "b", "|": "i"})
 _TOKEN = regex.compile(r"\S+")
 _JOINERS = regex.compile(r"[\p{P}\p{S}_]+")
 _EDGES = regex.compile(r"^\p{P}+|\p{P}+$")
