@@ -18,7 +18,7 @@ run: $(VENV)/.installed
 	$(BIN)/modq quickstart
 
 test: $(VENV)/.installed
-	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || $(MAKE) --no-print-directory browser
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || $(MAKE) --no-print-directory browser || echo "no Chromium: the browser tests will be skipped" >&2
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
