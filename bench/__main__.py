@@ -51,6 +51,7 @@ class Plan:
     queued: int
     training_sizes: tuple[int, ...]
     warmup_seconds: float = 2.0
+    settle_seconds: float = 3.0
     # More texts than one run sends, so no text is sent twice in a run (ids are unique anyway).
     corpus_size: int = 20_000
     notes: list[str] = field(default_factory=list)
@@ -58,7 +59,13 @@ class Plan:
 
 FULL = Plan(seconds=15, rounds=2, queued=100_000, training_sizes=(10_000, 30_000, 100_000))
 SMOKE = Plan(
-    seconds=2, rounds=1, queued=1_000, training_sizes=(1_000,), warmup_seconds=1, corpus_size=500
+    seconds=2,
+    rounds=1,
+    queued=1_000,
+    training_sizes=(1_000,),
+    warmup_seconds=1,
+    settle_seconds=1,
+    corpus_size=500,
 )
 
 
@@ -168,6 +175,9 @@ class Bench:
             self.service, "/v1/comments/batch", self.ingest_key, self.plan.seconds, batch=100
         )
         rate = single.requests_per_second / 2
+        # A batch run leaves requests of up to a few hundred milliseconds in the workers after the
+        # load generator stops; the paced run measures steady state, so it starts once they end.
+        time.sleep(self.plan.settle_seconds)
         paced = self.drive(
             self.service, "/v1/comments", self.ingest_key, self.plan.seconds, rate=rate
         )
