@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 
+from service.campaigns import WINDOW_SECONDS
 from service.keys import RedisKeys
 
 STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "reject": "rejected"}
@@ -22,17 +24,27 @@ STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "rejec
 # Store scored comments of one site, each unless the same id already holds the same text (an
 # idempotent retry). A changed text is an edit: the record is replaced and its one queue entry is
 # added, re-scored or removed; a lease on the old text ends with it. One call takes a whole batch.
-# KEYS: queue, leases, queue-since, then one comment key per record.
-# ARGV: time to live in seconds (0 keeps it), now (unix time), then per record: record JSON, text
-# hash, queued (1/0), urgency, comment id. Returns, per record, the stored JSON for a retry or
-# false for a write.
+# A new text also counts its campaign fingerprints (``service.campaigns``) in the same round trip:
+# one counter per fingerprint and time slot; its copies are the largest count over its
+# fingerprints in this slot and the previous one. A text that reaches the campaign threshold is
+# counted but not stored: the caller raises its spam score and stores it again without counting.
+# KEYS: queue, leases, queue-since, this campaign slot, the previous slot, then one comment key
+# per record.
+# ARGV: time to live in seconds (0 keeps it), now (unix time), campaign threshold (0: off),
+# seconds to keep a campaign slot, then per record: record JSON, text hash, queued (1/0), urgency,
+# comment id, number of fingerprints, the fingerprints. Returns, per record, the stored JSON for a
+# retry, else the text's copies (a number, 0 without fingerprints).
 _STORE_SCRIPT = """
-local ttl = tonumber(ARGV[1])
+local ttl, now, threshold, keep = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local results = {}
-for i = 4, #KEYS do
-  local base = 3 + (i - 4) * 5
-  local record, hash, queued, urgency, id = ARGV[base], ARGV[base + 1], ARGV[base + 2],
-    ARGV[base + 3], ARGV[base + 4]
+local counted = false
+local a = 5
+for i = 6, #KEYS do
+  local record, hash, queued, urgency, id = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3],
+    ARGV[a + 4]
+  local prints = tonumber(ARGV[a + 5])
+  local first_print = a + 6
+  a = first_print + prints
   local existing = redis.call('GET', KEYS[i])
   local retry = false
   if existing then
@@ -42,22 +54,32 @@ for i = 4, #KEYS do
   if retry then
     results[#results + 1] = existing
   else
-    if ttl > 0 then
-      redis.call('SET', KEYS[i], record, 'EX', ttl)
-    else
-      redis.call('SET', KEYS[i], record)
+    local copies = 0
+    for j = first_print, first_print + prints - 1 do
+      local n = redis.call('HINCRBY', KEYS[4], ARGV[j], 1)
+        + tonumber(redis.call('HGET', KEYS[5], ARGV[j]) or 0)
+      if n > copies then copies = n end
+      counted = true
     end
-    redis.call('ZREM', KEYS[2], id)
-    if queued == '1' then
-      redis.call('ZADD', KEYS[1], urgency, id)
-      redis.call('ZADD', KEYS[3], 'NX', ARGV[2], id)
-    else
-      redis.call('ZREM', KEYS[1], id)
-      redis.call('ZREM', KEYS[3], id)
+    if threshold == 0 or copies < threshold then
+      if ttl > 0 then
+        redis.call('SET', KEYS[i], record, 'EX', ttl)
+      else
+        redis.call('SET', KEYS[i], record)
+      end
+      redis.call('ZREM', KEYS[2], id)
+      if queued == '1' then
+        redis.call('ZADD', KEYS[1], urgency, id)
+        redis.call('ZADD', KEYS[3], 'NX', now, id)
+      else
+        redis.call('ZREM', KEYS[1], id)
+        redis.call('ZREM', KEYS[3], id)
+      end
     end
-    results[#results + 1] = false
+    results[#results + 1] = copies
   end
 end
+if counted then redis.call('EXPIRE', KEYS[4], keep) end
 return results
 """
 
@@ -69,10 +91,16 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class StoreOutcome:
-    """The record now stored for a comment, and whether this call wrote it."""
+    """What one record's store did.
+
+    ``created``: this call wrote ``record``; otherwise ``record`` is the earlier one of a retry,
+    or, when ``campaign`` is set, the record was held back (see ``CommentStore.store_many``).
+    """
 
     record: dict
     created: bool
+    copies: int = 0  # comments of the campaign window sharing the text, this one included
+    campaign: bool = False  # held back: the text reached the campaign threshold
 
 
 def public_result(record: dict) -> dict:
@@ -114,16 +142,40 @@ class CommentStore:
         """
         return self.store_many([record], ttl_seconds)[0]
 
-    def store_many(self, records: list[dict], ttl_seconds: int = 0) -> list[StoreOutcome]:
-        """Store records of one site in one atomic script call (one round trip)."""
+    def store_many(
+        self,
+        records: list[dict],
+        ttl_seconds: int = 0,
+        fingerprints: Sequence[Sequence[str]] | None = None,
+        campaign_copies: int = 0,
+        now: float | None = None,
+    ) -> list[StoreOutcome]:
+        """Store records of one site in one atomic script call (one round trip).
+
+        With ``fingerprints`` (one tuple per record), each new text is also counted for campaigns.
+        A text with ``campaign_copies`` copies or more (when that is not 0) is counted but not
+        written: its outcome has ``campaign`` set, and the caller stores it again, with its spam
+        score raised, and without fingerprints so it is not counted twice.
+        """
         if not records:
             return []
+        if fingerprints is not None and len(fingerprints) != len(records):
+            raise ValueError("fingerprints must line up with records")
         site = records[0]["site"]
-        keys = [self.keys.queue(site), self.keys.leases(site), self.keys.queue_since(site)]
-        args: list = [ttl_seconds, repr(time.time())]
-        for record in records:
+        now = time.time() if now is None else now
+        slot = int(now // WINDOW_SECONDS)
+        keys = [
+            self.keys.queue(site),
+            self.keys.leases(site),
+            self.keys.queue_since(site),
+            self.keys.campaigns(site, slot),
+            self.keys.campaigns(site, slot - 1),
+        ]
+        args: list = [ttl_seconds, repr(now), campaign_copies, 2 * WINDOW_SECONDS]
+        for i, record in enumerate(records):
             if record["site"] != site:
                 raise ValueError("store_many takes records of one site")
+            prints = fingerprints[i] if fingerprints is not None else ()
             keys.append(self.keys.comment(site, record["id"]))
             args += [
                 json.dumps(record, ensure_ascii=False, separators=(",", ":")),
@@ -131,13 +183,17 @@ class CommentStore:
                 "1" if record["status"] == "pending_review" else "0",
                 repr(float(record["urgency"])),
                 record["id"],
+                len(prints),
+                *prints,
             ]
         outcomes = []
-        for record, existing in zip(records, self._store(keys=keys, args=args), strict=True):
-            if existing:
-                outcomes.append(StoreOutcome(json.loads(existing), created=False))
+        for record, answer in zip(records, self._store(keys=keys, args=args), strict=True):
+            if isinstance(answer, bytes | str):
+                outcomes.append(StoreOutcome(json.loads(answer), created=False))
+            elif campaign_copies and answer >= campaign_copies:
+                outcomes.append(StoreOutcome(record, False, copies=answer, campaign=True))
             else:
-                outcomes.append(StoreOutcome(record, created=True))
+                outcomes.append(StoreOutcome(record, created=True, copies=answer))
         return outcomes
 
     def queue_ids(self, site: str, limit: int = 100) -> list[str]:

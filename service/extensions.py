@@ -13,7 +13,6 @@ from flask import current_app
 
 from model.scorer import Scorer
 from service.apikeys import ApiKeyStore
-from service.campaigns import CampaignTracker
 from service.comments import CommentStore
 from service.config import Settings
 from service.keys import RedisKeys
@@ -110,7 +109,6 @@ class Services:
     sites: SiteStore
     api_keys: ApiKeyStore
     comments: CommentStore
-    campaigns: CampaignTracker
     labels: LabelStore
     rate_limiter: RateLimiter
     scorer: Scorer
@@ -135,7 +133,6 @@ class Services:
             sites=SiteStore(connection, keys),
             api_keys=ApiKeyStore(connection, keys),
             comments=CommentStore(connection, keys),
-            campaigns=CampaignTracker(connection, keys),
             labels=LabelStore(connection, keys),
             rate_limiter=RateLimiter(settings),
             scorer=scorer,

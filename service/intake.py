@@ -9,7 +9,7 @@ from model.scorer import ScoreResult
 from model.text import strip_invisible, visible_length
 from service.auth import require_key
 from service.campaigns import with_campaign
-from service.comments import STATUS_FOR_DECISION, public_result, text_hash
+from service.comments import STATUS_FOR_DECISION, StoreOutcome, public_result, text_hash
 from service.errors import ApiError, InvalidRequest, NotFound, UnprocessableComment
 from service.extensions import get_services
 from service.payloads import MAX_ID_LENGTH, CommentIn, json_body, parse_comment
@@ -107,6 +107,37 @@ def count_decision(site: Site, record: dict) -> None:
     )
 
 
+def store_scored(
+    site: Site, scored: list[tuple[CommentIn, str, ScoreResult]]
+) -> list[StoreOutcome]:
+    """Store scored comments of one site, counting their texts for campaigns on the way.
+
+    One round trip in the usual case. A text that reaches the site's campaign threshold comes
+    back unstored; its spam score is raised and it is stored in a second round trip.
+    """
+    store = get_services().comments
+    records = [build_record(site, comment, text, result) for comment, text, result in scored]
+    prints = [fingerprints(text) for _, text, _ in scored] if site.campaign_copies else None
+    outcomes = store.store_many(records, site.retention_seconds, prints, site.campaign_copies)
+    held = [i for i, outcome in enumerate(outcomes) if outcome.campaign]
+    if held:
+        raised = [
+            build_record(
+                site,
+                scored[i][0],
+                scored[i][1],
+                with_campaign(scored[i][2], outcomes[i].copies, site.campaign_copies),
+            )
+            for i in held
+        ]
+        for i, outcome in zip(held, store.store_many(raised, site.retention_seconds), strict=True):
+            outcomes[i] = outcome
+    for outcome in outcomes:
+        if outcome.created:
+            count_decision(site, outcome.record)
+    return outcomes
+
+
 @bp.post("")
 @require_key("ingest")
 def create_comment():
@@ -120,14 +151,7 @@ def create_comment():
     limit_rates(site, 1, comment.author)
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
-    if site.campaign_copies:
-        [copies] = services.campaigns.copies(site.name, [(comment.id, fingerprints(text))])
-        result = with_campaign(result, copies, site.campaign_copies)
-    outcome = services.comments.store(
-        build_record(site, comment, text, result), site.retention_seconds
-    )
-    if outcome.created:
-        count_decision(site, outcome.record)
+    [outcome] = store_scored(site, [(comment, text, result)])
     return jsonify(public_result(outcome.record))
 
 
@@ -166,23 +190,11 @@ def create_comments():
         scored = services.scorer_for(site.name).score_many(
             [text for _, _, text in accepted], [c.language for _, c, _ in accepted]
         )
-        if site.campaign_copies:
-            copies = services.campaigns.copies(
-                site.name, [(c.id, fingerprints(text)) for _, c, text in accepted]
-            )
-            scored = [
-                with_campaign(r, n, site.campaign_copies)
-                for r, n in zip(scored, copies, strict=True)
-            ]
-        records = [
-            build_record(site, comment, text, result)
-            for (_, comment, text), result in zip(accepted, scored, strict=True)
-        ]
-        outcomes = services.comments.store_many(records, site.retention_seconds)
+        outcomes = store_scored(
+            site, [(c, text, r) for (_, c, text), r in zip(accepted, scored, strict=True)]
+        )
         for (index, _, _), outcome in zip(accepted, outcomes, strict=True):
             results[index] = public_result(outcome.record)
-            if outcome.created:
-                count_decision(site, outcome.record)
     return jsonify({"results": results})
 
 

@@ -72,7 +72,7 @@ class RedisKeys:
         return self._site(site, "queue-since")
 
     def campaigns(self, site: str, slot: int) -> str:
-        """Hash of text fingerprint to the (hashed) comment ids seen with it in one time slot."""
+        """Hash of text fingerprint to the number of comments posted with it in one time slot."""
         return self._site(site, f"campaigns:{slot}")
 
     def leases(self, site: str) -> str:

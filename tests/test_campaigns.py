@@ -81,12 +81,33 @@ def test_short_repeated_praise_is_not_a_campaign(ingest):
 
 
 def test_copies_in_the_previous_slot_count_and_older_ones_do_not(services):
-    tracker = services.campaigns
     prints = fingerprints(VARIANTS[0])
+
+    def copies(comment_id: str, now: float) -> int:
+        record = {
+            "id": comment_id,
+            "site": "demo",
+            "text_sha256": comment_id,
+            "status": "approved",
+            "urgency": 0.0,
+        }
+        [outcome] = services.comments.store_many([record], 0, [prints], 3, now=now)
+        return outcome.copies
+
     start = 1_000 * WINDOW_SECONDS
-    assert tracker.copies("demo", [("a", prints)], now=start) == [1]
-    assert tracker.copies("demo", [("b", prints)], now=start + WINDOW_SECONDS) == [2]
-    assert tracker.copies("demo", [("c", prints)], now=start + 2 * WINDOW_SECONDS) == [2]
+    assert copies("a", start) == 1
+    assert copies("b", start + WINDOW_SECONDS) == 2
+    assert copies("c", start + 2 * WINDOW_SECONDS) == 2
+    assert copies("c", start + 2 * WINDOW_SECONDS) == 0  # a retry is not counted (nor scored)
+
+
+def test_a_held_campaign_comment_is_stored_once_raised(ingest, services, redis_client):
+    for i in range(3):
+        result = ingest({"id": f"h{i}", "text": VARIANTS[i]}).get_json()
+    stored = services.comments.get("demo", "h2")
+    assert stored["scores"]["spam"] == result["scores"]["spam"] >= campaign_probability(3)
+    retry = ingest({"id": "h2", "text": VARIANTS[2]}).get_json()
+    assert retry["scores"] == result["scores"]
 
 
 def test_copies_in_one_batch_count_and_sites_are_apart(ingest, services):
