@@ -53,7 +53,7 @@ class Plan:
     warmup_seconds: float = 2.0
     settle_seconds: float = 3.0
     # More texts than one run sends, so no text is sent twice in a run (ids are unique anyway).
-    corpus_size: int = 20_000
+    corpus_size: int = 60_000
     notes: list[str] = field(default_factory=list)
 
 
@@ -125,6 +125,7 @@ class Bench:
         batch: int = 1,
         rate: float = 0.0,
     ) -> LoadResult:
+        self.fresh_campaign_window()
         if self.use_wrk:
             return run_wrk(
                 server.url,
@@ -145,6 +146,13 @@ class Bench:
             batch_size=batch,
             rate=rate,
         )
+
+    def fresh_campaign_window(self) -> None:
+        """Forget the texts earlier runs posted: each run's texts are new to the service, as a
+        site's are (the corpus is reused from run to run)."""
+        client = self.redis.client()
+        for key in client.scan_iter(match=RedisKeys().campaigns("bench", "*"), count=1000):
+            client.delete(key)
 
     def best_of_rounds(self) -> tuple[LoadResult, LoadResult]:
         """Echo and single intake, alternated ``rounds`` times; the best of each is kept.

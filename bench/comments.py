@@ -43,17 +43,31 @@ def bundled_samples(data_dir: Path = DATA_DIR) -> list[Sample]:
 
 
 def realistic_comments(count: int, seed: int = 0, data_dir: Path = DATA_DIR) -> list[Sample]:
-    """``count`` comments up to 250 characters: ~30% Korean, ~10% flagged, in shuffled order."""
+    """``count`` distinct comments up to 250 characters: ~30% Korean, ~10% flagged, shuffled.
+
+    Texts do not repeat: the service rightly holds a text posted again and again as a spam
+    campaign, which is not what a site's ordinary traffic looks like. Once a pool's bundled
+    comments are used up, two of them are joined (and cut at a word to fit) for a new text.
+    """
     rng = random.Random(seed)
     pools: dict[tuple[str, bool], list[Sample]] = {}
     for sample in bundled_samples(data_dir):
         if len(sample.text) <= MAX_LENGTH:
             pools.setdefault((sample.language, sample.flagged), []).append(sample)
+    unused = {pool: rng.sample(samples, len(samples)) for pool, samples in pools.items()}
     chosen = []
     for _ in range(count):
         language = "ko" if rng.random() < KOREAN_SHARE else "en"
         flagged = rng.random() < FLAGGED_SHARE
-        chosen.append(rng.choice(pools[(language, flagged)]))
+        pool = (language, flagged)
+        if unused[pool]:
+            chosen.append(unused[pool].pop())
+        else:
+            first, second = rng.sample(pools[pool], 2)
+            text = f"{first.text} {second.text}"
+            if len(text) > MAX_LENGTH:
+                text = text[: MAX_LENGTH + 1].rsplit(" ", 1)[0]
+            chosen.append(Sample(text, language, flagged))
     return chosen
 
 

@@ -30,6 +30,7 @@ function init(args)
   mode, path, key, texts_path, run_id = args[1], args[2], args[3], args[4], args[5]
   batch_size = tonumber(args[6])
   rate = tonumber(args[7])
+  threads = tonumber(args[8])
   texts = {}
   for line in io.lines(texts_path) do texts[#texts + 1] = line end
   sent = 0
@@ -46,7 +47,7 @@ end
 local function comment(n)
   return '{"id":"' .. run_id .. '-' .. thread_id .. '-' .. n .. '","article_id":"article-'
     .. (n % 40) .. '","author":{"id":"reader-' .. (n % 997) .. '","name":"Reader ' .. (n % 997)
-    .. '"},"text":' .. texts[(n * 7 + thread_id) % #texts + 1] .. '}'
+    .. '"},"text":' .. texts[((n - 1) * threads + thread_id - 1) % #texts + 1] .. '}'
 end
 
 function request()

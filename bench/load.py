@@ -98,6 +98,7 @@ def run_wrk(
             uuid.uuid4().hex[:10],
             str(batch_size),
             str(rate / threads if rate > 0 else 0),
+            str(threads),
         ]
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     finally:
