@@ -42,7 +42,13 @@ def char_words(comment: NormalizedComment) -> list[str]:
     joined to its Hangul neighbours. Longer Hangul words stay apart: joining every run of Hangul
     words blurs word boundaries and measurably hurts across sources.
     """
+    return char_word_runs(comment)[0]
+
+
+def char_word_runs(comment: NormalizedComment) -> tuple[list[str], list[int]]:
+    """``char_words(comment)``, and for each token the index of the word it went into."""
     runs: list[str] = []
+    run_of_token: list[int] = []
     previous_hangul = False
     previous_short = False
     for token in comment.tokens:
@@ -53,8 +59,9 @@ def char_words(comment: NormalizedComment) -> list[str]:
             runs[-1] += text
         else:
             runs.append(text)
+        run_of_token.append(len(runs) - 1)
         previous_hangul, previous_short = hangul, short
-    return runs
+    return runs, run_of_token
 
 
 def char_terms(comment: NormalizedComment) -> list[str]:

@@ -2,21 +2,18 @@
 
 ``Scorer.score()`` re-implements the exported scikit-learn pipeline (TF-IDF over word and
 character n-grams with sublinear tf and l2 norm per block, hand-made signals, one calibrated
-logistic head per category) with dictionary lookups, which for one comment is far faster than
-calling scikit-learn. ``tests/test_model.py`` checks that both give the same probabilities.
+logistic head per category) with dictionary lookups (the character n-gram columns of each distinct
+word cached), which for one comment is far faster than calling scikit-learn. ``tests/test_model.py`` checks that both give the same probabilities.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -24,7 +21,7 @@ from model.artifact import MANIFEST, Artifact, ModelFileError, read_artifact
 from model.features import (
     SIGNAL_NAMES,
     SignalHit,
-    char_words,
+    char_word_runs,
     signal_hits,
     word_char_grams,
     word_terms,
@@ -33,7 +30,7 @@ from model.language import detect_language
 from model.normalize import NormalizedComment, normalize_comment
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default")
-MAX_REASONS = 5
+MAX_REASONS = 5  # terms and signals; a signal past the fifth is listed too
 REASON_MIN_SCORE = 0.1  # below this a category's reasons would only be noise
 REASON_MIN_WEIGHT = 0.1  # logit units
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
@@ -80,10 +77,9 @@ class Scorer:
             raise ModelFileError("model was built with different signals than this modq computes")
         coef = np.asarray(arrays["coef"], dtype=np.float64)
         self._word_terms: list[str] = vocabulary["words"]
-        self._char_terms: list[str] = vocabulary["chars"]
-        n_words, n_chars = len(self._word_terms), len(self._char_terms)
+        n_words, n_chars = len(self._word_terms), len(vocabulary["chars"])
         self._word_index = {term: i for i, term in enumerate(self._word_terms)}
-        self._char_index = {term: i for i, term in enumerate(self._char_terms)}
+        self._char_index = {term: i for i, term in enumerate(vocabulary["chars"])}
         self._word_idf = np.asarray(arrays["word_idf"], dtype=np.float64)
         self._char_idf = np.asarray(arrays["char_idf"], dtype=np.float64)
         # Rows are terms, columns categories: gathering a comment's rows is one fancy index.
@@ -99,19 +95,33 @@ class Scorer:
     def score(self, text: str, language: str | None = None) -> ScoreResult:
         """Score one comment.
 
-        Reasons are listed for categories scoring at least ``REASON_MIN_SCORE``: the words with
-        the largest positive contributions (word and character n-grams summed per word) and the
-        signals that pushed the score up.
+        Reasons are listed for categories scoring at least ``REASON_MIN_SCORE``: the words of the
+        comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
+        add the most to the category's logit, and the signals that pushed the score up.
 
         :param text: the comment as submitted.
         :param language: its language if known; detected otherwise.
         :return: probabilities per category, the strongest reasons, language and model version.
         """
         comment = normalize_comment(text)
-        runs = char_words(comment)
+        runs, run_of_token = char_word_runs(comment)
         logits = self._intercept.copy()
-        words = self._word_block(comment, logits)
-        chars = self._char_block(runs, logits)
+        # Per word (run), what its n-grams added to each category's logit.
+        by_run = np.zeros((len(runs), len(self.categories)))
+        word_columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
+        contributions = _add_block(word_columns, self._word_idf, self._word_weights, logits)
+        if contributions is not None:
+            pairs = seconds >= 0
+            contributions[pairs] *= 0.5  # a pair of words is credited half to each
+            _credit(by_run, firsts, contributions)
+            _credit(by_run, seconds[pairs], contributions[pairs])
+        if runs:
+            parts = [self._char_columns(run) for run in runs]
+            columns = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            contributions = _add_block(columns, self._char_idf, self._char_weights, logits)
+            if contributions is not None:
+                owners = np.repeat(np.arange(len(runs)), [len(part) for part in parts])
+                _credit(by_run, owners, contributions)
         signals = signal_hits(comment)
         for hit in signals:
             for k, weight in enumerate(self._signal_weights[hit.name]):
@@ -120,7 +130,9 @@ class Scorer:
         reasons: list[Reason] = []
         for k, category in enumerate(self.categories):
             if scores[category] >= REASON_MIN_SCORE:
-                reasons.extend(self._reasons(k, category, comment, runs, words, chars, signals))
+                reasons.extend(
+                    self._reasons(k, category, comment, run_of_token, by_run[:, k], signals)
+                )
         return ScoreResult(
             scores=scores,
             reasons=reasons,
@@ -138,17 +150,29 @@ class Scorer:
             raise ValueError("texts and languages must have the same length")
         return [self.score(text, lang) for text, lang in zip(texts, languages, strict=True)]
 
-    def _word_block(self, comment: NormalizedComment, logits: np.ndarray) -> _Block | None:
+    def _word_occurrences(
+        self, comment: NormalizedComment, run_of_token: list[int]
+    ) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """The vocabulary columns of the comment's word n-grams, and the words they belong to:
+        for each occurrence its word (run), and for a pair of words the second one (else -1)."""
         index = self._word_index
-        columns = [index[t] for t in word_terms(comment) if t in index]
-        return _add_block(columns, self._word_idf, self._word_weights, logits)
-
-    def _char_block(self, runs: list[str], logits: np.ndarray) -> _Block | None:
-        parts = [self._char_columns(run) for run in runs]
-        if not parts:
-            return None
-        columns = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        return _add_block(columns, self._char_idf, self._char_weights, logits)
+        n_tokens = len(comment.tokens)
+        columns: list[int] = []
+        firsts: list[int] = []
+        seconds: list[int] = []
+        for position, term in enumerate(word_terms(comment)):
+            column = index.get(term)
+            if column is None:
+                continue
+            columns.append(column)
+            if position < n_tokens:  # a word
+                firsts.append(run_of_token[position])
+                seconds.append(-1)
+            else:  # the pair of the word at position - n_tokens and the next one
+                first = position - n_tokens
+                firsts.append(run_of_token[first])
+                seconds.append(run_of_token[first + 1])
+        return columns, np.asarray(firsts, dtype=np.intp), np.asarray(seconds, dtype=np.intp)
 
     def _char_columns_uncached(self, word: str) -> np.ndarray:
         index = self._char_index
@@ -159,49 +183,28 @@ class Scorer:
         k: int,
         category: str,
         comment: NormalizedComment,
-        runs: list[str],
-        words: _Block | None,
-        chars: _Block | None,
+        run_of_token: list[int],
+        by_run: np.ndarray,
         signals: list[SignalHit],
     ) -> list[Reason]:
-        """Sum the positive n-gram contributions per word of the comment, add the signals."""
-        by_span: dict[tuple[int, int], float] = {}
-        tokens = comment.tokens
-        top_words = _top_positive(words, k, self._word_terms)
-        if top_words:
-            positions: dict[str, list[int]] = {}
-            for i, token in enumerate(tokens):
-                positions.setdefault(token.text, []).append(i)
-            for term, contribution in top_words:
-                first, _, second = term.partition(" ")
-                starts = [
-                    i
-                    for i in positions.get(first, ())
-                    if not second or (i + 1 < len(tokens) and tokens[i + 1].text == second)
-                ]
-                width = 2 if second else 1
-                for i in starts:
-                    for token in tokens[i : i + width]:
-                        span = (token.start, token.end)
-                        by_span[span] = by_span.get(span, 0.0) + contribution / width / len(starts)
-        top_chars = _top_positive(chars, k, self._char_terms)
-        if top_chars:
-            located = _RunLocator(comment, runs)
-            for gram, contribution in top_chars:
-                spans = located.spans(gram)
-                for span in spans:
-                    by_span[span] = by_span.get(span, 0.0) + contribution / len(spans)
+        """The words that added the most to head ``k``, and the signals that pushed it up."""
         reasons = []
-        for (start, end), weight in by_span.items():
-            if weight >= REASON_MIN_WEIGHT:
-                surface = comment.original[start:end].strip(_TRIM) or comment.original[start:end]
-                reasons.append(Reason(category, "term", surface, weight))
+        for run in np.flatnonzero(by_run >= REASON_MIN_WEIGHT).tolist():
+            first = run_of_token.index(run)
+            last = first
+            while last + 1 < len(run_of_token) and run_of_token[last + 1] == run:
+                last += 1
+            start, end = comment.tokens[first].start, comment.tokens[last].end
+            surface = comment.original[start:end].strip(_TRIM) or comment.original[start:end]
+            reasons.append(Reason(category, "term", surface, float(by_run[run])))
         for hit in signals:
             weight = hit.value * self._signal_weights[hit.name][k]
             if weight >= REASON_MIN_WEIGHT:
                 reasons.append(Reason(category, "signal", hit.evidence, weight, hit.name))
         reasons.sort(key=lambda reason: -reason.weight)
-        return _merge_same_text(reasons)[:MAX_REASONS]
+        reasons = _merge_same_text(reasons)
+        # The strongest few, and every signal that pushed the score up: signals name a rule.
+        return [r for i, r in enumerate(reasons) if i < MAX_REASONS or r.kind == "signal"]
 
 
 def load_model(path: str | os.PathLike) -> Scorer:
@@ -226,90 +229,33 @@ def load_default_model() -> Scorer:
     return load_model(DEFAULT_MODEL_DIR)
 
 
-class _Block(NamedTuple):
-    columns: np.ndarray  # vocabulary columns present in the comment
-    values: np.ndarray  # their l2-normalised tf-idf values
-    weights: np.ndarray  # their coefficients, one column per category
-
-
 def _add_block(
     columns: Sequence[int] | np.ndarray, idf: np.ndarray, weights: np.ndarray, logits: np.ndarray
-) -> _Block | None:
-    """Add one TF-IDF block's contribution to ``logits``.
+) -> np.ndarray | None:
+    """Add one TF-IDF block's contribution to ``logits``; return it per occurrence.
 
     Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")``: tf = 1 + ln(count), times idf,
-    divided by the l2 norm of the comment's row.
+    divided by the l2 norm of the comment's row. A term occurring several times shares its
+    contribution equally between its occurrences.
+
+    :return: one row per entry of ``columns``, one column per category; None for no columns.
     """
     if len(columns) == 0:
         return None
-    unique, counts = np.unique(np.asarray(columns, dtype=np.intp), return_counts=True)
+    unique, inverse, counts = np.unique(
+        np.asarray(columns, dtype=np.intp), return_inverse=True, return_counts=True
+    )
     values = (np.log(counts) + 1.0) * idf[unique]
     values /= math.sqrt(float(values @ values))
-    gathered = weights[unique]
-    logits += values @ gathered
-    return _Block(unique, values, gathered)
+    logits += values @ weights[unique]
+    per_term = weights[unique] * (values / counts)[:, None]
+    return per_term[inverse]
 
 
-def _top_positive(
-    block: _Block | None, k: int, terms: list[str], limit: int = 12
-) -> list[tuple[str, float]]:
-    """The terms with the largest positive contributions to head ``k``."""
-    if block is None:
-        return []
-    contributions = block.values * block.weights[:, k]
-    # Terms below a hundredth of a logit cannot change which words are named.
-    candidates = np.flatnonzero(contributions > 0.01)
-    if len(candidates) > limit:
-        candidates = candidates[np.argpartition(-contributions[candidates], limit)[:limit]]
-    candidates = candidates[np.argsort(-contributions[candidates])]
-    return [(terms[block.columns[i]], float(contributions[i])) for i in candidates]
-
-
-class _RunLocator:
-    """Finds which tokens of a comment a character n-gram came from."""
-
-    def __init__(self, comment: NormalizedComment, runs: list[str]) -> None:
-        # The padded runs laid end to end: a gram (which has spaces only at its ends) occurs in
-        # this string exactly where it occurs in a run.
-        self.padded = " " + "  ".join(runs) + " "
-        self.runs = runs
-        self.tokens = comment.tokens
-        # Offset of each run's first letter in ``padded``.
-        self.run_starts = list(accumulate([len(run) + 2 for run in runs], initial=1))
-        # Index of each run's first token; runs are single tokens unless Hangul was joined.
-        self.first_token: list[int] = list(range(len(runs)))
-        if len(runs) != len(self.tokens):
-            self.first_token = []
-            index = 0
-            for run in runs:
-                self.first_token.append(index)
-                consumed = 0
-                while consumed < len(run) and index < len(self.tokens):
-                    consumed += len(self.tokens[index].text)
-                    index += 1
-
-    def spans(self, gram: str) -> list[tuple[int, int]]:
-        """Comment spans of the tokens each occurrence of ``gram`` overlaps."""
-        found = []
-        position = self.padded.find(gram)
-        while position >= 0:
-            run = max(bisect_right(self.run_starts, position) - 1, 0)
-            index = self.first_token[run]
-            token = self.tokens[index]
-            if len(token.text) == len(self.runs[run]):
-                found.append((token.start, token.end))
-            else:
-                start = position - self.run_starts[run]
-                end = start + len(gram)
-                offset = 0
-                while offset < len(self.runs[run]) and index < len(self.tokens):
-                    token = self.tokens[index]
-                    if offset < end and start < offset + len(token.text):
-                        found.append((token.start, token.end))
-                    offset += len(token.text)
-                    index += 1
-            position = self.padded.find(gram, position + 1)
-        return found
+def _credit(by_run: np.ndarray, runs: np.ndarray, contributions: np.ndarray) -> None:
+    """Add each row of ``contributions`` to the row of ``by_run`` its entry in ``runs`` names."""
+    for k in range(by_run.shape[1]):
+        by_run[:, k] += np.bincount(runs, contributions[:, k], minlength=len(by_run))
 
 
 def _merge_same_text(reasons: list[Reason]) -> list[Reason]:
