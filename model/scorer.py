@@ -13,7 +13,9 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -93,66 +95,110 @@ class Scorer:
         self._char_columns = lru_cache(maxsize=200_000)(self._char_columns_uncached)
 
     def score(self, text: str, language: str | None = None) -> ScoreResult:
-        """Score one comment.
-
-        Reasons are listed for categories scoring at least ``REASON_MIN_SCORE``: the words of the
-        comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
-        add the most to the category's logit, and the signals that pushed the score up.
+        """Score one comment (see ``score_many``).
 
         :param text: the comment as submitted.
         :param language: its language if known; detected otherwise.
         :return: probabilities per category, the strongest reasons, language and model version.
         """
-        comment = normalize_comment(text)
-        runs, run_of_token = char_word_runs(comment)
-        logits = self._intercept.copy()
-        # Per word (run), what its n-grams added to each category's logit.
-        by_run = np.zeros((len(runs), len(self.categories)))
-        word_columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
-        contributions = _add_block(word_columns, self._word_idf, self._word_weights, logits)
-        if contributions is not None:
-            pairs = seconds >= 0
-            contributions[pairs] *= 0.5  # a pair of words is credited half to each
-            _credit(by_run, firsts, contributions)
-            _credit(by_run, seconds[pairs], contributions[pairs])
-        if runs:
-            parts = [self._char_columns(run) for run in runs]
-            columns = np.concatenate(parts) if len(parts) > 1 else parts[0]
-            contributions = _add_block(columns, self._char_idf, self._char_weights, logits)
-            if contributions is not None:
-                owners = np.repeat(np.arange(len(runs)), [len(part) for part in parts])
-                _credit(by_run, owners, contributions)
-        signals = signal_hits(comment)
-        for hit in signals:
-            for k, weight in enumerate(self._signal_weights[hit.name]):
-                logits[k] += hit.value * weight
-        scores = {c: _sigmoid(float(z)) for c, z in zip(self.categories, logits, strict=True)}
-        reasons: list[Reason] = []
-        for k, category in enumerate(self.categories):
-            if scores[category] >= REASON_MIN_SCORE:
-                reasons.extend(
-                    self._reasons(k, category, comment, run_of_token, by_run[:, k], signals)
-                )
-        return ScoreResult(
-            scores=scores,
-            reasons=reasons,
-            language=language or detect_language(text),
-            model_version=self.version,
-        )
+        return self.score_many([text], [language])[0]
 
     def score_many(
-        self, texts: list[str], languages: Sequence[str | None] | None = None
+        self, texts: Sequence[str], languages: Sequence[str | None] | None = None
     ) -> list[ScoreResult]:
-        """Score several comments; ``languages`` (if given) lines up with ``texts``."""
+        """Score several comments; ``languages`` (if given) lines up with ``texts``.
+
+        The words of each comment are looked up one by one; the TF-IDF arithmetic for all the
+        comments is done in a few numpy calls, so a batch costs far less per comment than as
+        many single calls.
+
+        Reasons are listed for categories scoring at least ``REASON_MIN_SCORE``: the words of the
+        comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
+        add the most to the category's logit, and the signals that pushed the score up.
+        """
         if languages is None:
-            return [self.score(text) for text in texts]
+            languages = [None] * len(texts)
         if len(languages) != len(texts):
             raise ValueError("texts and languages must have the same length")
-        return [self.score(text, lang) for text, lang in zip(texts, languages, strict=True)]
+        found = [self._features(text) for text in texts]
+        logits = np.tile(self._intercept, (len(found), 1))
+        # Per word (run) of every comment, what its n-grams added to each category's logit.
+        run_counts = [len(f.char_parts) for f in found]
+        run_offsets = list(accumulate(run_counts, initial=0))
+        by_run = np.zeros((run_offsets[-1], len(self.categories)))
+        run_comment = np.repeat(np.arange(len(found)), run_counts)
+
+        word_columns = [c for f in found for c in f.word_columns]
+        if word_columns:
+            firsts = np.asarray(
+                [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_firsts], np.intp
+            )
+            is_pair = np.asarray([r >= 0 for f in found for r in f.word_seconds])
+            seconds = np.asarray(
+                [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_seconds if r >= 0],
+                np.intp,
+            )
+            contributions = _add_block(
+                np.asarray(word_columns, np.intp),
+                run_comment[firsts],
+                self._word_idf,
+                self._word_weights,
+                logits,
+            )
+            contributions[is_pair] *= 0.5  # a pair of words is credited half to each
+            _credit(by_run, firsts, contributions)
+            _credit(by_run, seconds, contributions[is_pair])
+        parts = [part for f in found for part in f.char_parts]
+        if parts:
+            owners = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
+            contributions = _add_block(
+                np.concatenate(parts),
+                run_comment[owners],
+                self._char_idf,
+                self._char_weights,
+                logits,
+            )
+            _credit(by_run, owners, contributions)
+
+        results = []
+        for i, (text, language, features) in enumerate(zip(texts, languages, found, strict=True)):
+            row = logits[i]
+            for hit in features.signals:
+                for k, weight in enumerate(self._signal_weights[hit.name]):
+                    row[k] += hit.value * weight
+            scores = {c: _sigmoid(float(z)) for c, z in zip(self.categories, row, strict=True)}
+            reasons: list[Reason] = []
+            for k, category in enumerate(self.categories):
+                if scores[category] >= REASON_MIN_SCORE:
+                    credit = by_run[run_offsets[i] : run_offsets[i + 1], k]
+                    reasons.extend(self._reasons(k, category, features, credit))
+            results.append(
+                ScoreResult(
+                    scores=scores,
+                    reasons=reasons,
+                    language=language or detect_language(text),
+                    model_version=self.version,
+                )
+            )
+        return results
+
+    def _features(self, text: str) -> _Features:
+        comment = normalize_comment(text)
+        runs, run_of_token = char_word_runs(comment)
+        columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
+        return _Features(
+            comment,
+            run_of_token,
+            columns,
+            firsts,
+            seconds,
+            [self._char_columns(run) for run in runs],
+            signal_hits(comment),
+        )
 
     def _word_occurrences(
         self, comment: NormalizedComment, run_of_token: list[int]
-    ) -> tuple[list[int], np.ndarray, np.ndarray]:
+    ) -> tuple[list[int], list[int], list[int]]:
         """The vocabulary columns of the comment's word n-grams, and the words they belong to:
         for each occurrence its word (run), and for a pair of words the second one (else -1)."""
         index = self._word_index
@@ -172,22 +218,17 @@ class Scorer:
                 first = position - n_tokens
                 firsts.append(run_of_token[first])
                 seconds.append(run_of_token[first + 1])
-        return columns, np.asarray(firsts, dtype=np.intp), np.asarray(seconds, dtype=np.intp)
+        return columns, firsts, seconds
 
     def _char_columns_uncached(self, word: str) -> np.ndarray:
         index = self._char_index
         return np.asarray([index[g] for g in word_char_grams(word) if g in index], dtype=np.intp)
 
     def _reasons(
-        self,
-        k: int,
-        category: str,
-        comment: NormalizedComment,
-        run_of_token: list[int],
-        by_run: np.ndarray,
-        signals: list[SignalHit],
+        self, k: int, category: str, features: _Features, by_run: np.ndarray
     ) -> list[Reason]:
         """The words that added the most to head ``k``, and the signals that pushed it up."""
+        comment, run_of_token = features.comment, features.run_of_token
         reasons = []
         for run in np.flatnonzero(by_run >= REASON_MIN_WEIGHT).tolist():
             first = run_of_token.index(run)
@@ -197,7 +238,7 @@ class Scorer:
             start, end = comment.tokens[first].start, comment.tokens[last].end
             surface = comment.original[start:end].strip(_TRIM) or comment.original[start:end]
             reasons.append(Reason(category, "term", surface, float(by_run[run])))
-        for hit in signals:
+        for hit in features.signals:
             weight = hit.value * self._signal_weights[hit.name][k]
             if weight >= REASON_MIN_WEIGHT:
                 reasons.append(Reason(category, "signal", hit.evidence, weight, hit.name))
@@ -205,6 +246,18 @@ class Scorer:
         reasons = _merge_same_text(reasons)
         # The strongest few, and every signal that pushed the score up: signals name a rule.
         return [r for i, r in enumerate(reasons) if i < MAX_REASONS or r.kind == "signal"]
+
+
+class _Features(NamedTuple):
+    """What ``Scorer`` looks at in one comment, before any arithmetic."""
+
+    comment: NormalizedComment
+    run_of_token: list[int]  # the word (run) each token went into
+    word_columns: list[int]  # vocabulary columns of its word n-grams, one per occurrence
+    word_firsts: list[int]  # the run of each, or of the first word of a pair
+    word_seconds: list[int]  # the run of the second word of a pair, else -1
+    char_parts: list[np.ndarray]  # per run, the columns of its character n-grams
+    signals: list[SignalHit]
 
 
 def load_model(path: str | os.PathLike) -> Scorer:
@@ -230,26 +283,34 @@ def load_default_model() -> Scorer:
 
 
 def _add_block(
-    columns: Sequence[int] | np.ndarray, idf: np.ndarray, weights: np.ndarray, logits: np.ndarray
-) -> np.ndarray | None:
-    """Add one TF-IDF block's contribution to ``logits``; return it per occurrence.
+    columns: np.ndarray,
+    comments: np.ndarray,
+    idf: np.ndarray,
+    weights: np.ndarray,
+    logits: np.ndarray,
+) -> np.ndarray:
+    """Add one TF-IDF block's contribution to each comment's row of ``logits``.
 
-    Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")``: tf = 1 + ln(count), times idf,
-    divided by the l2 norm of the comment's row. A term occurring several times shares its
-    contribution equally between its occurrences.
+    Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")``: per comment, tf = 1 + ln(count),
+    times idf, divided by the l2 norm of the comment's row. A term occurring several times in a
+    comment shares its contribution equally between its occurrences.
 
-    :return: one row per entry of ``columns``, one column per category; None for no columns.
+    :param columns: vocabulary column of each term occurrence.
+    :param comments: the comment (row of ``logits``) of each occurrence.
+    :return: each occurrence's contribution, one row per entry of ``columns``, one column per
+        category.
     """
-    if len(columns) == 0:
-        return None
+    size = len(idf)
     unique, inverse, counts = np.unique(
-        np.asarray(columns, dtype=np.intp), return_inverse=True, return_counts=True
+        comments * size + columns, return_inverse=True, return_counts=True
     )
-    values = (np.log(counts) + 1.0) * idf[unique]
-    values /= math.sqrt(float(values @ values))
-    logits += values @ weights[unique]
-    per_term = weights[unique] * (values / counts)[:, None]
-    return per_term[inverse]
+    owner, column = np.divmod(unique, size)
+    values = (np.log(counts) + 1.0) * idf[column]
+    values /= np.sqrt(np.bincount(owner, values * values, minlength=len(logits)))[owner]
+    per_term = weights[column] * values[:, None]
+    for k in range(logits.shape[1]):
+        logits[:, k] += np.bincount(owner, per_term[:, k], minlength=len(logits))
+    return (per_term / counts[:, None])[inverse]
 
 
 def _credit(by_run: np.ndarray, runs: np.ndarray, contributions: np.ndarray) -> None:
