@@ -37,6 +37,7 @@ def create_app(
         ui,
     )
     from service.extensions import Services
+    from service.jsonio import FastJSONProvider
 
     settings = settings or Settings.from_env()
     if scorer is None:
@@ -44,8 +45,7 @@ def create_app(
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json = FastJSONProvider(app)
     services = Services.build(settings, scorer, connection)
     app.extensions["modq"] = services
     services.models.start()  # the models promoted in the registry, switched to without restart

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import redis
 
 from service.campaigns import WINDOW_SECONDS
+from service.jsonio import dumps_bytes
 from service.keys import RedisKeys
 
 STATUS_FOR_DECISION = {"approve": "approved", "review": "pending_review", "reject": "rejected"}
@@ -178,7 +179,7 @@ class CommentStore:
             prints = fingerprints[i] if fingerprints is not None else ()
             keys.append(self.keys.comment(site, record["id"]))
             args += [
-                json.dumps(record, ensure_ascii=False, separators=(",", ":")),
+                dumps_bytes(record),
                 record["text_sha256"],
                 "1" if record["status"] == "pending_review" else "0",
                 repr(float(record["urgency"])),

@@ -7,7 +7,6 @@ Comment text is never logged above debug level.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -15,6 +14,8 @@ import uuid
 from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
+
+from service.jsonio import dumps
 
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
 
@@ -40,7 +41,7 @@ class JsonFormatter(logging.Formatter):
                 entry[field] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return dumps(entry)
 
 
 def configure_logging(level: str = "INFO") -> None:
