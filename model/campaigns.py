@@ -6,15 +6,16 @@ punctuation), under many comment ids and articles. Each text is reduced to its c
 functions, grouped into 4 bands of 3. Two texts share a band only if all three minimums agree,
 which near-copies almost always do in at least one band (about 94% for 80% overlap, more for
 closer copies) and unrelated texts almost never do (about 0.05% for 5% overlap). The service
-counts the distinct comment ids per band. Short texts ("Great article!") are left out: readers write those
-independently all the time.
+counts the comments per band fingerprint (``service.campaigns``). Short texts ("Great
+article!") are left out: readers write those independently all the time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
-import zlib
+from collections.abc import Sequence
+from itertools import accumulate
 
 import numpy as np
 import regex
@@ -32,6 +33,7 @@ _MULTIPLIERS = _RNG.integers(1, 2**63, size=BANDS * ROWS, dtype=np.uint64) * np.
     2
 ) + np.uint64(1)
 _OFFSETS = _RNG.integers(0, 2**63, size=BANDS * ROWS, dtype=np.uint64)
+_SHINGLE_BASE = np.uint64(0x100000001B3)  # odd: the polynomial hash of a shingle's code points
 
 
 def campaign_words(text: str) -> list[str]:
@@ -40,30 +42,47 @@ def campaign_words(text: str) -> list[str]:
     return _WORD.findall(folded)
 
 
-def minhash(shingles: set[str]) -> np.ndarray:
-    """The minimum of each hash function over the shingles (``BANDS * ROWS`` values)."""
-    # CRC-32 is stable across processes and cheap; the multiply-shift family below spreads it.
-    base = np.fromiter((zlib.crc32(s.encode()) for s in shingles), np.uint64, len(shingles))
-    # uint64 arithmetic wraps around, which is what multiply-shift hashing wants.
-    hashed = (base[:, None] * _MULTIPLIERS + _OFFSETS) >> np.uint64(32)
-    return hashed.min(axis=0)
-
-
 def fingerprints(text: str) -> tuple[str, ...]:
-    """The band fingerprints of a text, ``"<band><8 hex>"``; empty for short texts."""
-    words = campaign_words(text)
-    if len(words) < MIN_WORDS:
-        return ()
-    joined = " ".join(words)
-    shingles = {joined[i : i + SHINGLE] for i in range(len(joined) - SHINGLE + 1)}
-    signature = minhash(shingles)
-    return tuple(
-        f"{band}-"
-        + hashlib.blake2b(
-            signature[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=6
-        ).hexdigest()
-        for band in range(BANDS)
+    """The band fingerprints of a text, ``"<band>-<12 hex>"``; empty for short texts."""
+    return fingerprints_many([text])[0]
+
+
+def fingerprints_many(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """``fingerprints`` of each text, the hashing for all of them done in a few numpy calls.
+
+    A shingle (5 characters of the text's words joined by spaces) is hashed as a polynomial in
+    its code points modulo 2**64; each of the ``BANDS * ROWS`` multiply-shift functions spreads
+    that hash, and the text's signature is each function's minimum over its shingles.
+    """
+    joined = [" ".join(words) for words in map(campaign_words, texts)]
+    kept = [i for i, words in enumerate(joined) if words.count(" ") + 1 >= MIN_WORDS]
+    found: list[tuple[str, ...]] = [()] * len(texts)
+    if not kept:
+        return found
+    points = np.frombuffer(
+        "".join(joined[i] for i in kept).encode("utf-32-le", "surrogatepass"), np.uint32
+    ).astype(np.uint64)
+    count = len(points) - SHINGLE + 1
+    hashed = points[:count].copy()
+    for j in range(1, SHINGLE):
+        hashed = hashed * _SHINGLE_BASE + points[j : j + count]
+    # The shingles inside each text: its characters but the last SHINGLE - 1 as starts.
+    lengths = [len(joined[i]) for i in kept]
+    text_starts = list(accumulate(lengths[:-1], initial=0))
+    starts = np.concatenate(
+        [np.arange(s, s + n - SHINGLE + 1) for s, n in zip(text_starts, lengths, strict=True)]
     )
+    firsts = list(accumulate((n - SHINGLE + 1 for n in lengths[:-1]), initial=0))
+    spread = (hashed[starts][:, None] * _MULTIPLIERS + _OFFSETS) >> np.uint64(32)
+    for i, signature in zip(kept, np.minimum.reduceat(spread, firsts, axis=0), strict=True):
+        found[i] = tuple(
+            f"{band}-"
+            + hashlib.blake2b(
+                signature[band * ROWS : (band + 1) * ROWS].tobytes(), digest_size=6
+            ).hexdigest()
+            for band in range(BANDS)
+        )
+    return found
 
 
 DEFAULT_CAMPAIGN_COPIES = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from model.campaigns import fingerprints
+from model.campaigns import fingerprints_many
 from model.scorer import ScoreResult
 from model.text import strip_invisible, visible_length
 from service.auth import require_key
@@ -117,7 +117,7 @@ def store_scored(
     """
     store = get_services().comments
     records = [build_record(site, comment, text, result) for comment, text, result in scored]
-    prints = [fingerprints(text) for _, text, _ in scored] if site.campaign_copies else None
+    prints = fingerprints_many([text for _, text, _ in scored]) if site.campaign_copies else None
     outcomes = store.store_many(records, site.retention_seconds, prints, site.campaign_copies)
     held = [i for i, outcome in enumerate(outcomes) if outcome.campaign]
     if held:
