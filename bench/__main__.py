@@ -53,7 +53,7 @@ class Plan:
     warmup_seconds: float = 2.0
     settle_seconds: float = 3.0
     # More texts than one run sends, so no text is sent twice in a run (ids are unique anyway).
-    corpus_size: int = 60_000
+    corpus_size: int = 100_000
     notes: list[str] = field(default_factory=list)
 
 

@@ -94,6 +94,16 @@ class Scorer:
         # Per distinct word, the vocabulary columns of its character n-grams.
         self._char_columns = lru_cache(maxsize=200_000)(self._char_columns_uncached)
 
+    def warm(self) -> None:
+        """Fill the per-word cache with the words of the vocabulary, the words comments use most.
+
+        A server calls this once before it forks its workers, so they share the filled cache
+        instead of each paying for the same words on its first requests.
+        """
+        for term in self._word_terms:
+            if " " not in term:
+                self._char_columns(term)
+
     def score(self, text: str, language: str | None = None) -> ScoreResult:
         """Score one comment (see ``score_many``).
 
