@@ -34,7 +34,10 @@ from model.normalize import NormalizedComment, normalize_comment
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default")
 MAX_REASONS = 5  # terms and signals; a signal past the fifth is listed too
 REASON_MIN_SCORE = 0.1  # below this a category's reasons would only be noise
-REASON_MIN_WEIGHT = 0.1  # logit units
+REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
+# A word must add this much: below it, common words ("are", "an") that lean slightly one way
+# would crowd the list.
+REASON_MIN_TERM_WEIGHT = 0.25
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
@@ -240,7 +243,7 @@ class Scorer:
         """The words that added the most to head ``k``, and the signals that pushed it up."""
         comment, run_of_token = features.comment, features.run_of_token
         reasons = []
-        for run in np.flatnonzero(by_run >= REASON_MIN_WEIGHT).tolist():
+        for run in np.flatnonzero(by_run >= REASON_MIN_TERM_WEIGHT).tolist():
             first = run_of_token.index(run)
             last = first
             while last + 1 < len(run_of_token) and run_of_token[last + 1] == run:
