@@ -135,12 +135,11 @@ class Scorer:
             raise ValueError("texts and languages must have the same length")
         found = [self._features(text) for text in texts]
         logits = np.tile(self._intercept, (len(found), 1))
-        # Per word (run) of every comment, what its n-grams added to each category's logit.
         run_counts = [len(f.char_parts) for f in found]
         run_offsets = list(accumulate(run_counts, initial=0))
-        by_run = np.zeros((run_offsets[-1], len(self.categories)))
         run_comment = np.repeat(np.arange(len(found)), run_counts)
-
+        # Every n-gram occurrence's contribution, and the word (run) it is credited to.
+        credited: list[tuple[np.ndarray, np.ndarray]] = []
         word_columns = [c for f in found for c in f.word_columns]
         if word_columns:
             firsts = np.asarray(
@@ -159,8 +158,7 @@ class Scorer:
                 logits,
             )
             contributions[is_pair] *= 0.5  # a pair of words is credited half to each
-            _credit(by_run, firsts, contributions)
-            _credit(by_run, seconds, contributions[is_pair])
+            credited += [(firsts, contributions), (seconds, contributions[is_pair])]
         parts = [part for f in found for part in f.char_parts]
         if parts:
             owners = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
@@ -171,7 +169,14 @@ class Scorer:
                 self._char_weights,
                 logits,
             )
-            _credit(by_run, owners, contributions)
+            credited.append((owners, contributions))
+        # Per word of every comment, what its n-grams added to each category's logit.
+        by_run = np.zeros((run_offsets[-1], len(self.categories)))
+        if credited:
+            runs = np.concatenate([runs for runs, _ in credited])
+            contributions = np.concatenate([c for _, c in credited])
+            for k in range(by_run.shape[1]):
+                by_run[:, k] = np.bincount(runs, contributions[:, k], minlength=len(by_run))
 
         results = []
         for i, (text, language, features) in enumerate(zip(texts, languages, found, strict=True)):
@@ -324,12 +329,6 @@ def _add_block(
     for k in range(logits.shape[1]):
         logits[:, k] += np.bincount(owner, per_term[:, k], minlength=len(logits))
     return (per_term / counts[:, None])[inverse]
-
-
-def _credit(by_run: np.ndarray, runs: np.ndarray, contributions: np.ndarray) -> None:
-    """Add each row of ``contributions`` to the row of ``by_run`` its entry in ``runs`` names."""
-    for k in range(by_run.shape[1]):
-        by_run[:, k] += np.bincount(runs, contributions[:, k], minlength=len(by_run))
 
 
 def _merge_same_text(reasons: list[Reason]) -> list[Reason]:
