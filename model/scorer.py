@@ -2,8 +2,10 @@
 
 ``Scorer.score()`` re-implements the exported scikit-learn pipeline (TF-IDF over word and
 character n-grams with sublinear tf and l2 norm per block, hand-made signals, one calibrated
-logistic head per category) with dictionary lookups (the character n-gram columns of each distinct
-word cached), which for one comment is far faster than calling scikit-learn. ``tests/test_model.py`` checks that both give the same probabilities.
+logistic head per category): dictionary lookups per word (the character n-gram columns of each
+distinct word cached), then the TF-IDF arithmetic of all the comments of a call in a few numpy
+calls. For one comment or a batch this is far faster than calling scikit-learn;
+``tests/test_model.py`` checks that both give the same probabilities.
 """
 
 from __future__ import annotations

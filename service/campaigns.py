@@ -9,7 +9,7 @@ its fingerprints in the current and the previous slot, so copies posted up to on
 apart count together. From three copies on (a site's ``campaign_copies``; 0 turns the rule off),
 the spam score is raised to at least ``model.campaigns.campaign_probability(copies)`` and the
 reason names the campaign. A slot's hash expires two windows after it starts: memory is bounded
-by the comments of the last two hours, about 100 bytes each.
+by the comments of the last two hours, about 250 bytes each.
 """
 
 from __future__ import annotations

@@ -192,7 +192,7 @@ class CommentStore:
             if isinstance(answer, bytes | str):
                 outcomes.append(StoreOutcome(json.loads(answer), created=False))
             elif campaign_copies and answer >= campaign_copies:
-                outcomes.append(StoreOutcome(record, False, copies=answer, campaign=True))
+                outcomes.append(StoreOutcome(record, created=False, copies=answer, campaign=True))
             else:
                 outcomes.append(StoreOutcome(record, created=True, copies=answer))
         return outcomes
