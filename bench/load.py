@@ -153,6 +153,15 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
+def run_threads(target: Callable[[int], None], count: int) -> None:
+    """Run ``target(0)`` ... ``target(count - 1)`` in as many threads and wait for them all."""
+    pool = [threading.Thread(target=target, args=(w,)) for w in range(count)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
 def run_python(
     send: Callable[[int, int], int], seconds: float, workers: int = 8, rate: float = 0.0
 ) -> LoadResult:
@@ -188,11 +197,7 @@ def run_python(
         with lock:
             latencies.extend(mine)
 
-    pool = [threading.Thread(target=loop, args=(w,)) for w in range(workers)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    run_threads(loop, workers)
     elapsed = time.perf_counter() - started
     return LoadResult(
         len(latencies),
@@ -290,11 +295,7 @@ def claim_and_decide(
             decisions.extend(mine_decisions)
 
     started = time.perf_counter()
-    pool = [threading.Thread(target=moderator, args=(w,)) for w in range(moderators)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
+    run_threads(moderator, moderators)
     elapsed = time.perf_counter() - started
     every = claims + decisions
     result = LoadResult(
