@@ -35,7 +35,8 @@ from model.normalize import NormalizedComment, normalize_comment
 
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default")
 MAX_REASONS = 5  # terms and signals; a signal past the fifth is listed too
-REASON_MIN_SCORE = 0.1  # below this a category's reasons would only be noise
+# Below this a category's words are not named: they would only be noise ("nothing stood out").
+REASON_MIN_SCORE = 0.1
 REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
 # A word must add this much: below it, common words ("are", "an") that lean slightly one way
 # would crowd the list.
@@ -45,10 +46,12 @@ _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 @dataclass(frozen=True)
 class Reason:
-    """One thing that pushed a score up."""
+    """One thing that pushed a score up, or (kind "none") that nothing in the comment stood out."""
 
     category: str  # "spam" | "abuse"
-    kind: str  # "term" (a word or n-gram of the comment) | "signal" (a link, a phone number...)
+    # "term" (a word or n-gram of the comment) | "signal" (a link, a phone number...) | "none"
+    # (the score is low, or no word or signal added much: the model's base rate for such text)
+    kind: str
     text: str  # as it appears in the comment, for highlighting; signal evidence for signals
     weight: float  # contribution to the category's logit
     signal: str = ""  # the signal's name, for kind == "signal"
@@ -57,6 +60,8 @@ class Reason:
         """A short human description, e.g. ``abuse: "idiot"`` or ``spam: link (bit.ly/x)``."""
         if self.kind == "term":
             return f'{self.category}: "{self.text}"'
+        if self.kind == "none":
+            return f"{self.category}: no word or signal stood out"
         if self.text:
             return f"{self.category}: {self.signal} ({self.text})"
         return f"{self.category}: {self.signal}"
@@ -127,9 +132,12 @@ class Scorer:
         comments is done in a few numpy calls, so a batch costs far less per comment than as
         many single calls.
 
-        Reasons are listed for categories scoring at least ``REASON_MIN_SCORE``: the words of the
-        comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
-        add the most to the category's logit, and the signals that pushed the score up.
+        Every category gets reasons. One scoring at least ``REASON_MIN_SCORE`` gets the words of
+        the comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
+        add the most to its logit, and the signals that pushed it up. One scoring lower, or with
+        no word or signal adding much, gets one reason of kind ``"none"`` saying nothing stood
+        out: the score is the model's base rate for such text, and words that nudge it a little
+        ("thanks" leans towards spam in the training data) would only mislead a moderator.
         """
         if languages is None:
             languages = [None] * len(texts)
@@ -189,9 +197,11 @@ class Scorer:
             scores = {c: _sigmoid(float(z)) for c, z in zip(self.categories, row, strict=True)}
             reasons: list[Reason] = []
             for k, category in enumerate(self.categories):
+                found_reasons = []
                 if scores[category] >= REASON_MIN_SCORE:
                     credit = by_run[run_offsets[i] : run_offsets[i + 1], k]
-                    reasons.extend(self._reasons(k, category, features, credit))
+                    found_reasons = self._reasons(k, category, features, credit)
+                reasons.extend(found_reasons or [Reason(category, "none", "", 0.0)])
             results.append(
                 ScoreResult(
                     scores=scores,

@@ -36,5 +36,8 @@ def with_campaign(result: ScoreResult, copies: int, threshold: int) -> ScoreResu
         signal="campaign",
     )
     return dataclasses.replace(
-        result, scores={**result.scores, "spam": floor}, reasons=[reason, *result.reasons]
+        result,
+        scores={**result.scores, "spam": floor},
+        # The campaign is what raised the score now: "nothing stood out" no longer holds.
+        reasons=[reason, *(r for r in result.reasons if (r.category, r.kind) != ("spam", "none"))],
     )

@@ -82,7 +82,11 @@ _RESULT = {
         "reasons": {
             "type": "array",
             "items": {"type": "string"},
-            "description": "What drove the scores: words of the comment and signals.",
+            "description": (
+                "What drove the scores, at least one per category: words of the comment "
+                "('abuse: \"idiot\"'), signals ('spam: link shortener (bit.ly)'), the site's word "
+                "lists, or for a low score 'spam: no word or signal stood out'."
+            ),
         },
         "model_version": {"type": "string"},
         "language": {"type": "string"},

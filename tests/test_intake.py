@@ -47,6 +47,13 @@ def test_bad_comments_are_held_with_reasons(ingest, text, category):
     assert any(r.startswith(category) for r in body["reasons"]), body["reasons"]
 
 
+def test_every_score_of_a_clean_comment_has_a_reason(ingest):
+    body = ingest({"id": "clean", "text": "Thanks for the article, very informative."}).get_json()
+    assert body["decision"] == "approve"
+    for category in body["scores"]:
+        assert any(r.startswith(f"{category}: ") for r in body["reasons"]), body["reasons"]
+
+
 def test_review_comment_is_queued_atomically_with_its_result(ingest, site, services, redis_client):
     services.sites.update(
         "demo",

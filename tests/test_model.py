@@ -12,7 +12,7 @@ import pytest
 
 from model import scorer as scorer_module
 from model.artifact import ModelFileError
-from model.scorer import Reason, Scorer, load_default_model, load_model
+from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.train import TrainingConfig, export, pipeline_from_artifact, train_pipeline
 
@@ -150,6 +150,34 @@ def test_korean_reasons_are_words_of_the_comment(scorer: Scorer) -> None:
     terms = [r.text for r in result.reasons if r.category == "abuse" and r.kind == "term"]
     assert "병신" in terms
     assert all(term in text for term in terms)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks for the article, very informative.",
+        "좋은 기사 감사합니다",
+        "You are an IDIOT, go away",
+        "FREE iPhone!!! click here bit.ly/win123",
+        "",
+    ],
+)
+def test_every_score_comes_with_reasons(scorer: Scorer, text: str) -> None:
+    result = scorer.score(text)
+    for category, score in result.scores.items():
+        mine = [r for r in result.reasons if r.category == category]
+        assert mine, f"no reason for {category} ({score:.3f})"
+        # "Nothing stood out" is said alone, and always for a low score.
+        if any(r.kind == "none" for r in mine):
+            assert len(mine) == 1 and mine[0].weight == 0.0
+        else:
+            assert score >= REASON_MIN_SCORE and all(r.weight > 0 for r in mine)
+
+
+def test_clean_comment_says_nothing_stood_out(scorer: Scorer) -> None:
+    result = scorer.score("Thanks for the article, very informative.")
+    assert result.scores["spam"] < 0.1
+    assert "spam: no word or signal stood out" in [r.describe() for r in result.reasons]
 
 
 def test_describe() -> None:
