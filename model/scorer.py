@@ -41,6 +41,7 @@ REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
 # A word must add this much: below it, common words ("are", "an") that lean slightly one way
 # would crowd the list.
 REASON_MIN_TERM_WEIGHT = 0.25
+NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
@@ -61,7 +62,7 @@ class Reason:
         if self.kind == "term":
             return f'{self.category}: "{self.text}"'
         if self.kind == "none":
-            return f"{self.category}: no word or signal stood out"
+            return f"{self.category}: {NOTHING_STOOD_OUT}"
         if self.text:
             return f"{self.category}: {self.signal} ({self.text})"
         return f"{self.category}: {self.signal}"

@@ -25,6 +25,7 @@ from flask import (
 )
 from markupsafe import Markup, escape
 
+from model.scorer import NOTHING_STOOD_OUT
 from service import sessions
 from service.audit import AuditFilter
 from service.errors import ApiError
@@ -302,10 +303,16 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def says_nothing_stood_out(reason: str) -> bool:
+    """Whether a reason only says that nothing in the comment raised a category's score."""
+    return reason.endswith(NOTHING_STOOD_OUT)
+
+
 def init_app(app: Flask) -> None:
     """Register the web UI, its template helpers and the security headers."""
     app.register_blueprint(bp)
     app.jinja_env.filters["highlight"] = highlight
+    app.jinja_env.tests["nothing_stood_out"] = says_nothing_stood_out
     app.jinja_env.globals.update(csrf_token=sessions.csrf_token, top_category=top_category)
     app.after_request(add_security_headers)
 

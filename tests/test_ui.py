@@ -89,6 +89,17 @@ def test_comment_markup_is_shown_as_text(client, accounts, services, ingest):
     assert "<img src=x" not in html and "<script>alert" not in html
 
 
+def test_a_card_lists_a_reason_for_each_score(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "r1", "text": "You are an idiot"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    reasons = re.search(r'<ul class="reasons">(.*?)</ul>', html).group(1)
+    assert "<li>abuse: &#34;idiot&#34;</li>" in reasons
+    # A low score's reason is shown, quieter than the ones that flagged the comment.
+    assert '<li class="quiet">spam: no word or signal stood out</li>' in reasons
+
+
 def test_a_moderator_reaches_only_their_sites(client, accounts, services, ingest):
     review_everything(services)
     ingest({"id": "x1", "text": "hello"})
