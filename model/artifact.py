@@ -6,7 +6,8 @@ A model is a folder holding
   metrics, and the sha256 of every other file;
 - ``weights.npz``: numeric arrays (idf per block, one coefficient row per category, intercepts),
   read with ``allow_pickle=False``;
-- ``vocabulary.json.gz``: the terms of each block, in column order.
+- ``vocabulary.json.gz``: the terms of each block, in column order (the word-vector block,
+  when there is one, lists its words; its arrays hold an idf and a score per category for each).
 
 Loading checks every hash, so an edited or swapped file is refused rather than trusted.
 """
@@ -25,7 +26,10 @@ from pathlib import Path
 import numpy as np
 
 FORMAT = "modq-model"
-FORMAT_VERSION = 1
+# Version 2 added the optional word-vector block ("vectors" vocabulary, "vector_idf" and
+# "vector_scores" arrays, one coefficient column per category); version 1 models still load.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 WEIGHTS = "weights.npz"
 VOCABULARY = "vocabulary.json.gz"
@@ -100,10 +104,10 @@ def read_artifact(path: str | os.PathLike) -> Artifact:
         raise ModelFileError(f"{manifest_path} is not a readable JSON manifest: {error}") from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{manifest_path} is not a modq model manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format_version") not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{manifest_path} has model format version {manifest.get('format_version')!r}; "
-            f"this modq reads version {FORMAT_VERSION}"
+            f"this modq reads versions {', '.join(map(str, READABLE_VERSIONS))}"
         )
     expected = manifest.get("files")
     if not isinstance(expected, dict) or set(expected) != {WEIGHTS, VOCABULARY}:
@@ -140,11 +144,22 @@ def _check_shapes(artifact: Artifact, folder: Path) -> None:
     categories = artifact.manifest.get("categories", [])
     n_words, n_chars = len(vocabulary.get("words", [])), len(vocabulary.get("chars", []))
     n_signals = len(artifact.manifest.get("signals", []))
+    # The optional word-vector block: a score per word and category, one column per category.
+    n_vectors = len(vocabulary.get("vectors", []))
+    vector_columns = len(categories) if "vectors" in vocabulary else 0
     consistent = (
         arrays["word_idf"].shape == (n_words,)
         and arrays["char_idf"].shape == (n_chars,)
-        and arrays["coef"].shape == (len(categories), n_words + n_chars + n_signals)
+        and arrays["coef"].shape
+        == (len(categories), n_words + n_chars + vector_columns + n_signals)
         and arrays["intercept"].shape == (len(categories),)
+        and (
+            not vector_columns
+            or (
+                arrays.get("vector_idf", np.empty(0)).shape == (n_vectors,)
+                and arrays.get("vector_scores", np.empty(0)).shape == (n_vectors, len(categories))
+            )
+        )
     )
     if not consistent:
         raise ModelFileError(f"model in {folder} has arrays that do not fit its vocabulary")

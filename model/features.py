@@ -341,3 +341,86 @@ class SignalFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray([f"signal:{name}" for name in SIGNAL_NAMES], dtype=object)
+
+
+def word_rows(comments: Iterable[NormalizedComment], index: dict[str, int]) -> sparse.csr_matrix:
+    """Which words of ``index`` each comment holds: a 0/1 matrix, one row per comment."""
+    indptr, columns = [0], []
+    for comment in comments:
+        columns.extend(sorted({index[t.text] for t in comment.tokens if t.text in index}))
+        indptr.append(len(columns))
+    data = np.ones(len(columns), dtype=np.float64)
+    return sparse.csr_matrix((data, columns, indptr), shape=(len(indptr) - 1, len(index)))
+
+
+def vector_idf(df: np.ndarray, documents: int, min_df: int) -> np.ndarray:
+    """Smoothed idf as ``TfidfVectorizer``'s, and 0 for a word in fewer than ``min_df`` documents."""
+    return np.where(df >= min_df, np.log((1 + documents) / (1 + df)) + 1.0, 0.0)
+
+
+def idf_weighted_mean(rows: sparse.csr_matrix, idf: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per comment, the mean of ``table``'s rows for its words, weighted by their idf (0 if none)."""
+    weighted = rows @ sparse.diags(idf)
+    total = np.asarray(weighted.sum(axis=1)).ravel()
+    return np.asarray(weighted @ table) / np.where(total == 0, 1.0, total)[:, None]
+
+
+class WordVectorFeatures(TransformerMixin, BaseEstimator):
+    """Pipeline step: the idf-weighted mean of a comment's word vectors, times ``scale``.
+
+    A comment's words are its distinct normalised tokens that have a vector; the idf is learnt
+    from the training comments like a TF-IDF block's, and a word in fewer than ``min_df`` of them
+    gets 0 (it is left out: its weight could not be learnt). Linear heads over this block fold
+    into one score per word and category (``WordScoreFeatures``), which is what a model file
+    stores.
+    """
+
+    def __init__(
+        self,
+        words: tuple[str, ...] = (),
+        vectors: np.ndarray | None = None,
+        scale: float = 3.0,
+        min_df: int = 2,
+    ) -> None:
+        self.words = words
+        self.vectors = vectors
+        self.scale = scale
+        self.min_df = min_df
+
+    def fit(self, comments: Iterable[NormalizedComment], y: object = None) -> WordVectorFeatures:
+        self.index_ = {word: i for i, word in enumerate(self.words)}
+        rows = word_rows(comments, self.index_)
+        self.idf_ = vector_idf(np.asarray(rows.sum(axis=0)).ravel(), rows.shape[0], self.min_df)
+        return self
+
+    def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
+        mean = idf_weighted_mean(word_rows(comments, self.index_), self.idf_, self.vectors)
+        return sparse.csr_matrix(self.scale * mean)
+
+    def fold(self, head_weights: np.ndarray) -> np.ndarray:
+        """Each word's score per head: what its vector adds to a head's logit, before averaging.
+
+        :param head_weights: one row per head, one column per vector dimension.
+        """
+        return self.scale * (self.vectors @ np.asarray(head_weights).T)
+
+
+class WordScoreFeatures(TransformerMixin, BaseEstimator):
+    """Pipeline step: per category, the idf-weighted mean of a comment's word scores.
+
+    The folded form of ``WordVectorFeatures`` and the heads' weights on it, one column per
+    category; each head weighs its own column by 1.
+    """
+
+    def __init__(self, words: tuple[str, ...], idf: np.ndarray, scores: np.ndarray) -> None:
+        self.words = words
+        self.idf = idf
+        self.scores = scores
+
+    def fit(self, comments: Iterable[NormalizedComment], y: object = None) -> WordScoreFeatures:
+        self.index_ = {word: i for i, word in enumerate(self.words)}
+        return self
+
+    def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
+        rows = word_rows(comments, self.index_)
+        return sparse.csr_matrix(idf_weighted_mean(rows, self.idf, self.scores))

@@ -98,8 +98,22 @@ class Scorer:
         # Rows are terms, columns categories: gathering a comment's rows is one fancy index.
         self._word_weights = np.ascontiguousarray(coef[:, :n_words].T)
         self._char_weights = np.ascontiguousarray(coef[:, n_words : n_words + n_chars].T)
+        # The word-vector block (optional): per word an idf and a score per category, averaged
+        # over a comment's distinct words; the heads weigh its columns with the block of coef
+        # after the character n-grams (the identity, as exported), folded in here.
+        vector_words: list[str] = vocabulary.get("vectors", [])
+        n_vector_columns = len(self.categories) if "vectors" in vocabulary else 0
+        self._vector_index = {word: i for i, word in enumerate(vector_words)}
+        self._vector_idf = np.asarray(arrays.get("vector_idf", np.empty(0)), dtype=np.float64)
+        self._vector_weights = np.zeros((len(vector_words), len(self.categories)))
+        if n_vector_columns:
+            head_block = coef[:, n_words + n_chars : n_words + n_chars + n_vector_columns]
+            self._vector_weights = np.ascontiguousarray(
+                np.asarray(arrays["vector_scores"], dtype=np.float64) @ head_block.T
+            )
+        first_signal = n_words + n_chars + n_vector_columns
         self._signal_weights = {
-            name: coef[:, n_words + n_chars + i].tolist() for i, name in enumerate(SIGNAL_NAMES)
+            name: coef[:, first_signal + i].tolist() for i, name in enumerate(SIGNAL_NAMES)
         }
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
         # Per distinct word, the vocabulary columns of its character n-grams.
@@ -134,8 +148,8 @@ class Scorer:
         many single calls.
 
         Every category gets reasons. One scoring at least ``REASON_MIN_SCORE`` gets the words of
-        the comment whose n-grams (the word, its pairs with its neighbours, its character n-grams)
-        add the most to its logit, and the signals that pushed it up. One scoring lower, or with
+        the comment whose features (the word, its pairs with its neighbours, its character
+        n-grams, its share of the word-vector block) add the most to its logit, and the signals that pushed it up. One scoring lower, or with
         no word or signal adding much, gets one reason of kind ``"none"`` saying nothing stood
         out: the score is the model's base rate for such text, and words that nudge it a little
         ("thanks" leans towards spam in the training data) would only mislead a moderator.
@@ -181,6 +195,17 @@ class Scorer:
                 logits,
             )
             credited.append((owners, contributions))
+        vector_rows = [row for f in found for row in f.vector_rows]
+        if vector_rows:
+            rows = np.asarray(vector_rows, np.intp)
+            owners = np.repeat(np.arange(len(found)), [len(f.vector_rows) for f in found])
+            shares = self._vector_idf[rows]
+            shares /= np.bincount(owners, shares, minlength=len(found))[owners]
+            contributions = self._vector_weights[rows] * shares[:, None]
+            for k in range(logits.shape[1]):
+                logits[:, k] += np.bincount(owners, contributions[:, k], minlength=len(found))
+            runs = [r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs]
+            credited.append((np.asarray(runs, np.intp), contributions))
         # Per word of every comment, what its n-grams added to each category's logit.
         by_run = np.zeros((run_offsets[-1], len(self.categories)))
         if credited:
@@ -217,6 +242,7 @@ class Scorer:
         comment = normalize_comment(text)
         runs, run_of_token = char_word_runs(comment)
         columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
+        vector_rows, vector_runs = self._vector_occurrences(comment, run_of_token)
         return _Features(
             comment,
             run_of_token,
@@ -224,8 +250,26 @@ class Scorer:
             firsts,
             seconds,
             [self._char_columns(run) for run in runs],
+            vector_rows,
+            vector_runs,
             signal_hits(comment),
         )
+
+    def _vector_occurrences(
+        self, comment: NormalizedComment, run_of_token: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """The comment's distinct words that have a vector, and the word (run) of each's first
+        occurrence."""
+        index = self._vector_index
+        rows: list[int] = []
+        runs: list[int] = []
+        if index:
+            for position, token in enumerate(comment.tokens):
+                row = index.get(token.text)
+                if row is not None and row not in rows:
+                    rows.append(row)
+                    runs.append(run_of_token[position])
+        return rows, runs
 
     def _word_occurrences(
         self, comment: NormalizedComment, run_of_token: list[int]
@@ -288,6 +332,8 @@ class _Features(NamedTuple):
     word_firsts: list[int]  # the run of each, or of the first word of a pair
     word_seconds: list[int]  # the run of the second word of a pair, else -1
     char_parts: list[np.ndarray]  # per run, the columns of its character n-grams
+    vector_rows: list[int]  # rows of the word-vector block, one per distinct word that has one
+    vector_runs: list[int]  # the run of each one's first occurrence
     signals: list[SignalHit]
 
 

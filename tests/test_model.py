@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from model import scorer as scorer_module
-from model.artifact import ModelFileError
+from model.artifact import ModelFileError, read_artifact, write_artifact
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.train import TrainingConfig, export, pipeline_from_artifact, train_pipeline
+from training.vectors import load_word_vectors, write_word_vectors
 
 DEFAULT_DIR = Path(scorer_module.__file__).with_name("default")
 
@@ -69,6 +70,65 @@ def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts)
     assert np.abs(probabilities(loaded, bundled_texts) - expected).max() < 1e-9
     # Same pipeline, same bytes, same version.
     assert export(pipeline, tmp_path / "again", {"note": "test"}) == version
+    # The word vectors folded into a score per word, for the abuse head only.
+    artifact = read_artifact(tmp_path / "model")
+    scores = artifact.arrays["vector_scores"]
+    assert scores.shape == (len(artifact.vocabulary["vectors"]), 2)
+    assert not scores[:, 0].any() and scores[:, 1].any()
+
+
+def test_the_shipped_model_has_word_vectors(scorer: Scorer) -> None:
+    artifact = read_artifact(DEFAULT_DIR)
+    assert artifact.manifest["format_version"] == 2
+    assert len(artifact.vocabulary["vectors"]) == 10_000
+    # An insult rare in the training sets leans to abuse through its vector.
+    pipeline = pipeline_from_artifact(artifact)
+    features = pipeline.named_steps["features"]
+    comments = pipeline.named_steps["normalize"].transform(["what a nincompoop", "what a day"])
+    vectors = dict(features.transformer_list)["vectors"].transform(comments).toarray()
+    assert vectors[0, 1] > vectors[1, 1]
+
+
+def test_a_model_whose_vector_block_does_not_fit_is_refused(tmp_path: Path) -> None:
+    artifact = read_artifact(DEFAULT_DIR)
+    arrays = {**artifact.arrays, "vector_scores": artifact.arrays["vector_scores"][:-1]}
+    write_artifact(tmp_path / "bad", arrays, artifact.vocabulary, artifact.manifest)
+    with pytest.raises(ModelFileError, match="do not fit"):
+        load_model(tmp_path / "bad")
+
+
+def test_a_model_without_word_vectors_still_loads(tmp_path: Path, bundled_texts) -> None:
+    examples = random.Random(5).sample(load_examples(), 2000)
+    config = TrainingConfig(
+        word_features=2000,
+        char_features=5000,
+        calibration_folds=3,
+        spam_negatives_per_source=100,
+        vector_scale=0.0,
+    )
+    pipeline, _ = train_pipeline(examples, config, seed=0)
+    export(pipeline, tmp_path / "model", {"note": "test"})
+    manifest_path = tmp_path / "model" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 1  # what models were before the vector block
+    manifest_path.write_text(json.dumps(manifest))
+    loaded = load_model(tmp_path / "model")
+    assert "vectors" not in read_artifact(tmp_path / "model").vocabulary
+    expected = pipeline.predict_proba(bundled_texts)
+    assert np.abs(probabilities(loaded, bundled_texts) - expected).max() < 1e-9
+
+
+def test_word_vectors_survive_their_int8_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 384))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    words = [f"word{i}" for i in range(49)] + ["멍청이"]
+    write_word_vectors(words, vectors, tmp_path / "v.npz")
+    loaded = load_word_vectors(tmp_path / "v.npz")
+    assert loaded.words == tuple(words)
+    error = np.abs(loaded.vectors - vectors).max(axis=1)
+    assert (error <= np.abs(vectors).max(axis=1) / 254 + 1e-7).all()
+    assert load_word_vectors(tmp_path / "missing.npz") is None
 
 
 @pytest.mark.parametrize(

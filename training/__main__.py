@@ -1,4 +1,4 @@
-"""``python -m training build-default | crossval | import-data``."""
+"""``python -m training build-default | crossval | import-data | word-vectors``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         "import-data", help="convert the published sets to training/data"
     )
     importer.add_argument("raw_dir", type=Path, help="e.g. /work/shared/data")
+    vectors = commands.add_parser(
+        "word-vectors", help="rebuild training/data/word_vectors.npz (needs the [vectors] extra)"
+    )
+    vectors.add_argument("--encoder", default=None, help="sentence-transformers model or folder")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -38,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.crossval import run_crossval
 
         run_crossval(seed=args.seed, log=log)
+    elif args.command == "word-vectors":
+        from training.vectors import build_word_vectors
+
+        build_word_vectors(args.encoder, log=log)
     elif args.command == "import-data":
         from training.datasets import import_raw
 

@@ -22,9 +22,19 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import normalize
 
-from model.features import CommentNormalizer, SignalFeatures, char_terms, word_terms
+from model.features import (
+    CommentNormalizer,
+    SignalFeatures,
+    WordVectorFeatures,
+    char_terms,
+    idf_weighted_mean,
+    vector_idf,
+    word_rows,
+    word_terms,
+)
 from training.datasets import SOURCES, Example, load_examples
-from training.train import HeadData, TrainingConfig, fit_logistic, head_data
+from training.train import HeadData, TrainingConfig, fit_logistic, head_data, without_vectors
+from training.vectors import load_word_vectors
 
 
 @dataclass
@@ -34,6 +44,8 @@ class CountMatrices:
     words: sparse.csr_matrix
     chars: sparse.csr_matrix
     signals: sparse.csr_matrix
+    vector_words: sparse.csr_matrix | None = None  # which words with a vector each comment has
+    vectors: np.ndarray | None = None
 
     @classmethod
     def build(cls, examples: Sequence[Example], config: TrainingConfig) -> CountMatrices:
@@ -46,7 +58,17 @@ class CountMatrices:
             analyzer=char_terms, lowercase=False, min_df=config.char_min_df, dtype=np.float64
         ).fit_transform(comments)
         signals = SignalFeatures().fit(comments).transform(comments)
-        return cls(words.tocsr(), chars.tocsr(), signals.tocsr())
+        vectors = load_word_vectors() if config.vector_scale else None
+        if vectors is None:
+            return cls(words.tocsr(), chars.tocsr(), signals.tocsr())
+        index = {word: i for i, word in enumerate(vectors.words)}
+        return cls(
+            words.tocsr(),
+            chars.tocsr(),
+            signals.tocsr(),
+            word_rows(comments, index),
+            vectors.vectors,
+        )
 
 
 def _tfidf_block(
@@ -76,9 +98,20 @@ def fold_features(
     """The feature transform a model trained on ``train_rows`` would use."""
     words = _tfidf_block(matrices.words, train_rows, config.word_min_df, config.word_features)
     chars = _tfidf_block(matrices.chars, train_rows, config.char_min_df, config.char_features)
+    blocks = [words, chars]
+    if matrices.vector_words is not None:
+        present = matrices.vector_words
+        df = np.asarray(present[train_rows].sum(axis=0)).ravel()
+        idf = vector_idf(df, len(train_rows), WordVectorFeatures().min_df)
+
+        def vectors(rows: np.ndarray) -> sparse.csr_matrix:
+            mean = idf_weighted_mean(present[rows], idf, matrices.vectors)
+            return sparse.csr_matrix(config.vector_scale * mean)
+
+        blocks.append(vectors)
 
     def transform(rows: np.ndarray) -> sparse.csr_matrix:
-        return sparse.hstack([words(rows), chars(rows), matrices.signals[rows]]).tocsr()
+        return sparse.hstack([block(rows) for block in blocks] + [matrices.signals[rows]]).tocsr()
 
     return transform
 
@@ -99,8 +132,11 @@ def evaluate_fold(
     data = head_data(train_examples, category, config, seed)
     rows = index[data.rows]
     transform = fold_features(matrices, index, config)
+    features = transform(rows)
+    if category not in config.vector_heads and matrices.vectors is not None:
+        features = without_vectors(features, matrices.vectors.shape[1])
     model = fit_logistic(
-        transform(rows),
+        features,
         HeadData(rows, data.labels, data.weights),
         config.regularization[category],
         monotone_signals=category == "spam",
