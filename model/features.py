@@ -353,7 +353,10 @@ def word_rows(comments: Iterable[NormalizedComment], index: dict[str, int]) -> s
     return sparse.csr_matrix((data, columns, indptr), shape=(len(indptr) - 1, len(index)))
 
 
-def vector_idf(df: np.ndarray, documents: int, min_df: int) -> np.ndarray:
+VECTOR_MIN_DF = 2  # a word with a vector in fewer training comments gets no weight
+
+
+def vector_idf(df: np.ndarray, documents: int, min_df: int = VECTOR_MIN_DF) -> np.ndarray:
     """Smoothed idf as ``TfidfVectorizer``'s, and 0 for a word in fewer than ``min_df`` documents."""
     return np.where(df >= min_df, np.log((1 + documents) / (1 + df)) + 1.0, 0.0)
 
@@ -380,7 +383,7 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
         words: tuple[str, ...] = (),
         vectors: np.ndarray | None = None,
         scale: float = 3.0,
-        min_df: int = 2,
+        min_df: int = VECTOR_MIN_DF,
     ) -> None:
         self.words = words
         self.vectors = vectors

@@ -105,12 +105,11 @@ class Scorer:
         n_vector_columns = len(self.categories) if "vectors" in vocabulary else 0
         self._vector_index = {word: i for i, word in enumerate(vector_words)}
         self._vector_idf = np.asarray(arrays.get("vector_idf", np.empty(0)), dtype=np.float64)
-        self._vector_weights = np.zeros((len(vector_words), len(self.categories)))
-        if n_vector_columns:
-            head_block = coef[:, n_words + n_chars : n_words + n_chars + n_vector_columns]
-            self._vector_weights = np.ascontiguousarray(
-                np.asarray(arrays["vector_scores"], dtype=np.float64) @ head_block.T
-            )
+        head_block = coef[:, n_words + n_chars : n_words + n_chars + n_vector_columns]
+        scores = arrays.get("vector_scores", np.empty((0, n_vector_columns)))
+        self._vector_weights = np.ascontiguousarray(
+            np.asarray(scores, dtype=np.float64) @ head_block.T
+        )
         first_signal = n_words + n_chars + n_vector_columns
         self._signal_weights = {
             name: coef[:, first_signal + i].tolist() for i, name in enumerate(SIGNAL_NAMES)
@@ -149,9 +148,9 @@ class Scorer:
 
         Every category gets reasons. One scoring at least ``REASON_MIN_SCORE`` gets the words of
         the comment whose features (the word, its pairs with its neighbours, its character
-        n-grams, its share of the word-vector block) add the most to its logit, and the signals that pushed it up. One scoring lower, or with
-        no word or signal adding much, gets one reason of kind ``"none"`` saying nothing stood
-        out: the score is the model's base rate for such text, and words that nudge it a little
+        n-grams, its share of the word-vector block) add the most to its logit, and the signals
+        that pushed it up. One scoring lower, or with no word or signal adding much, gets one
+        reason of kind ``"none"`` saying nothing stood out: the score is the model's base rate for such text, and words that nudge it a little
         ("thanks" leans towards spam in the training data) would only mislead a moderator.
         """
         if languages is None:
@@ -261,15 +260,13 @@ class Scorer:
         """The comment's distinct words that have a vector, and the word (run) of each's first
         occurrence."""
         index = self._vector_index
-        rows: list[int] = []
-        runs: list[int] = []
+        first_runs: dict[int, int] = {}
         if index:
             for position, token in enumerate(comment.tokens):
                 row = index.get(token.text)
-                if row is not None and row not in rows:
-                    rows.append(row)
-                    runs.append(run_of_token[position])
-        return rows, runs
+                if row is not None and row not in first_runs:
+                    first_runs[row] = run_of_token[position]
+        return list(first_runs), list(first_runs.values())
 
     def _word_occurrences(
         self, comment: NormalizedComment, run_of_token: list[int]

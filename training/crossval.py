@@ -25,7 +25,6 @@ from sklearn.preprocessing import normalize
 from model.features import (
     CommentNormalizer,
     SignalFeatures,
-    WordVectorFeatures,
     char_terms,
     idf_weighted_mean,
     vector_idf,
@@ -102,7 +101,7 @@ def fold_features(
     if matrices.vector_words is not None:
         present = matrices.vector_words
         df = np.asarray(present[train_rows].sum(axis=0)).ravel()
-        idf = vector_idf(df, len(train_rows), WordVectorFeatures().min_df)
+        idf = vector_idf(df, len(train_rows))  # as WordVectorFeatures.fit
 
         def vectors(rows: np.ndarray) -> sparse.csr_matrix:
             mean = idf_weighted_mean(present[rows], idf, matrices.vectors)

@@ -150,17 +150,9 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
     )
 
 
-def without_vectors(X: sparse.csr_matrix, features: FeatureUnion | int) -> sparse.csr_matrix:
-    """``X`` with the word-vector block's columns (just before the signals) set to zero, so a
-    head trained on it gives them no weight.
-
-    :param features: the fitted feature union, or the width of its vector block.
-    """
-    if isinstance(features, FeatureUnion):
-        vectors = dict(features.transformer_list).get("vectors")
-        width = 0 if vectors is None else vectors.vectors.shape[1]
-    else:
-        width = features
+def without_vectors(X: sparse.csr_matrix, width: int) -> sparse.csr_matrix:
+    """``X`` with the word-vector block's ``width`` columns (just before the signals) set to
+    zero, so a head trained on it gives them no weight."""
     if not width:
         return X
     keep = np.ones(X.shape[1])
@@ -316,7 +308,8 @@ def train_pipeline(
         data = head_data(examples, category, config, seed)
         X_head = X[data.rows]
         if category not in config.vector_heads:
-            X_head = without_vectors(X_head, features)
+            vectors = dict(features.transformer_list).get("vectors")
+            X_head = without_vectors(X_head, 0 if vectors is None else vectors.vectors.shape[1])
         if k == len(CATEGORIES) - 1:
             del X  # the last head's rows are all it needs; the full matrix would double the peak
         c = config.regularization[category]
