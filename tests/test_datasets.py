@@ -92,4 +92,7 @@ def test_spam_head_weighs_each_medium_alike() -> None:
     by_stratum = {s: data.calibration_weights[strata == s].sum() for s in set(strata)}
     # YouTube has a third as many comments as the e-mail set, and the same weight.
     assert by_stratum["youtube_spam"] == pytest.approx(by_stratum["spam_assassin"])
-    assert by_stratum[ORDINARY_COMMENTS] == pytest.approx(by_stratum["youtube_spam"])
+    assert by_stratum[ORDINARY_COMMENTS] == pytest.approx(2 * by_stratum["youtube_spam"])
+    # Calibrated to a spam base rate of a quarter, as before the e-mail set was added.
+    spam = data.calibration_weights[data.labels == 1].sum()
+    assert spam / data.calibration_weights.sum() == pytest.approx(0.25)
