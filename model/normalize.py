@@ -3,7 +3,7 @@
 Each token remembers where it came from in the comment, so a term the model found can be
 highlighted in the text the user wrote. The tricks undone here: full-width and styled letters
 (NFKC), case, invisible characters, stretched letters ("stuuupid"), leetspeak ("1d10t", "$hit"),
-spaced-out letters ("i d i o t", "f.u.c.k"), Korean consonant abbreviations (ㅅㅂ, ㅂㅅ) and
+masked swear words ("f**k", "sh*t"), spaced-out letters ("i d i o t", "f.u.c.k"), Korean consonant abbreviations (ㅅㅂ, ㅂㅅ) and
 spelling variants of the common Korean swear words, and symbols or digits slipped between Hangul
 syllables ("시1발").
 """
@@ -61,6 +61,58 @@ _LEET = str.maketrans(LEET_LETTERS)
 _LEET_INNER_RE = regex.compile(r"(?<=[a-z])[013457@$!|+€*]+(?=[a-z])")
 _LEET_LEADING_RE = regex.compile(r"^[01345$]+(?=[a-z]{3})")
 _LEET_TRAILING_RE = regex.compile(r"(?<=[a-z]{3})[013]$")
+
+# Swear words people mask with symbols ("f**k", "sh*t", "a**hole", "f@#k"), the commonest first:
+# a masked word is read as the first of these it fits, a symbol standing for one letter (or, for
+# a run of two or more symbols, one letter more or less: "f****in'"). Symbols in other words are
+# dropped or read as leetspeak, as before.
+MASKED_WORDS = (
+    "fuck",
+    "fucking",
+    "fuckin",
+    "fucked",
+    "fucker",
+    "fuckers",
+    "fucks",
+    "motherfucker",
+    "shit",
+    "shitty",
+    "bullshit",
+    "bitch",
+    "bitches",
+    "asshole",
+    "assholes",
+    "ass",
+    "cunt",
+    "dick",
+    "dickhead",
+    "damn",
+    "goddamn",
+    "hell",
+    "bastard",
+    "bastards",
+    "crap",
+    "piss",
+    "pissed",
+    "whore",
+    "slut",
+    "cock",
+    "pussy",
+    "twat",
+    "wanker",
+    "douche",
+    "nigger",
+    "niggers",
+    "nigga",
+    "faggot",
+    "fag",
+    "retard",
+    "retarded",
+)
+_MASK_SYMBOLS = "*#@$!%&^"
+_MASKED_CORE_RE = regex.compile(r"[a-z*#@$!%&^]{3,}")
+_MASK_RUN_RE = regex.compile(r"[*#@$!%&^]+|[a-z]+")
+_EDGE_PUNCTUATION = "'\".,;:?!()[]{}<>"
 
 # Anything but letters slipped between two Hangul syllables: "시1발", "씨.발", "병*신".
 _HANGUL_GAP_RE = regex.compile(r"(?<=\p{Hangul})[^\p{L}\s]{1,2}(?=\p{Hangul})")
@@ -177,6 +229,7 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
         chunk = unicodedata.normalize("NFKC", chunk)
     chunk = chunk.casefold()
     if _HAS_ASCII_LETTER_RE.search(chunk):
+        chunk = _unmask(chunk)
         chunk = _LEET_INNER_RE.sub(_unleet, chunk)
         chunk = _LEET_LEADING_RE.sub(_unleet, chunk)
         chunk = _LEET_TRAILING_RE.sub(_unleet, chunk)
@@ -184,6 +237,39 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     if not chunk.isascii():
         chunk = _normalize_korean(chunk)
     return tuple(_PIECE_RE.findall(chunk))
+
+
+def _unmask(chunk: str) -> str:
+    """``chunk`` with a masked swear word in it spelled out ("f**k!" -> "fuck!")."""
+    core = chunk.strip(_EDGE_PUNCTUATION)
+    if not any(symbol in core for symbol in _MASK_SYMBOLS) or not _MASKED_CORE_RE.fullmatch(core):
+        return chunk
+    word = _masked_word(core)
+    return chunk if word is None else chunk.replace(core, word, 1)
+
+
+@lru_cache(maxsize=4096)
+def _masked_word(core: str) -> str | None:
+    runs = _MASK_RUN_RE.findall(core)
+    letters = sum(len(run) for run in runs if run[0].isalpha())
+    masks = len(core) - letters
+    if not letters:
+        return None
+    exact = regex.compile(
+        "".join(run if run[0].isalpha() else f"[a-z]{{{len(run)}}}" for run in runs)
+    )
+    loose = regex.compile(
+        "".join(
+            run if run[0].isalpha() else f"[a-z]{{{max(1, len(run) - 1)},{len(run) + 1}}}"
+            for run in runs
+        )
+    )
+    patterns = (exact, loose) if masks >= 2 and letters >= 2 else (exact,)
+    for pattern in patterns:
+        for word in MASKED_WORDS:
+            if pattern.fullmatch(word):
+                return word
+    return None
 
 
 def _unleet(match: regex.Match[str]) -> str:

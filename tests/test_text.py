@@ -106,6 +106,22 @@ def words(text: str) -> list[str]:
         ("씨.발", ["씨발"]),
         ("병 신 새 끼", ["병신새끼"]),
         ("I have 2 cats", ["i", "have", "2", "cats"]),
+        # Masked swear words are read as the word they fit.
+        ("F**K OFF", ["fuck", "off"]),
+        ("f*ck!", ["fuck"]),
+        ("go f@#k yourself", ["go", "fuck", "yourself"]),
+        ("sh*t.", ["shit"]),
+        ("a**hole", ["asshole"]),
+        ("kiss my a**", ["kiss", "my", "ass"]),
+        ("what the f***", ["what", "the", "fuck"]),
+        ("F****in' nice", ["fuckin", "nice"]),  # one symbol too many
+        ("bulls**t", ["bullshit"]),
+        # Symbols in other words are not guessed at.
+        ("C# and F#", ["c", "and", "f"]),
+        ("AT&T", ["at", "t"]),
+        ("A*", ["a"]),
+        ("*sigh*", ["sigh"]),
+        ("M*A*S*H", ["mash"]),
     ],
 )
 def test_normalisation_undoes_evasion(text: str, expected: list[str]) -> None:
