@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 
 class RedisNotFound(RuntimeError):
@@ -41,22 +43,29 @@ def find_redis_server() -> str:
     return str(bundled)
 
 
-def free_port(preferred: int = 0, below: int = 65536) -> int:
+CLUSTER_BUS_OFFSET = 10_000  # a Redis Cluster node also listens on port + 10000 for its bus
+
+
+def free_port(preferred: int = 0, below: int = 65536, bus_offset: int = 0) -> int:
     """A TCP port on 127.0.0.1 that nothing listens on: ``preferred`` when free, else any under
-    ``below`` (a Redis Cluster node also needs port + 10000 for its bus)."""
-    if preferred:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", preferred))
-                return preferred
-            except OSError:
-                pass
+    ``below``; with ``bus_offset``, port + bus_offset must be free too (a cluster node's bus)."""
+    if preferred and _bindable(preferred) and (not bus_offset or _bindable(preferred + bus_offset)):
+        return preferred
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        if port < below:
+        if port < below and (not bus_offset or _bindable(port + bus_offset)):
             return port
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 class RedisProcess:
@@ -78,11 +87,16 @@ class RedisProcess:
         new_session: bool = False,
     ) -> None:
         self.options = {"save": "", "appendonly": "no", **(options or {})}
-        clustered = self.options.get("cluster-enabled") == "yes"
-        self.port = port or free_port(below=55536 if clustered else 65536)
+        self._pick_port = not port
+        self.port = port or self._free_port()
         self.directory = Path(directory)
         self.new_session = new_session
         self.process: subprocess.Popen | None = None
+
+    def _free_port(self) -> int:
+        if self.options.get("cluster-enabled") == "yes":
+            return free_port(below=65536 - CLUSTER_BUS_OFFSET, bus_offset=CLUSTER_BUS_OFFSET)
+        return free_port()
 
     @property
     def url(self) -> str:
@@ -91,11 +105,26 @@ class RedisProcess:
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_connect_timeout=1)
 
-    def start(self, timeout: float = 60) -> RedisProcess:
+    def start(self, timeout: float = 60, attempts: int = 3) -> RedisProcess:
         """Start the server and wait until it answers (a large append-only file takes a while).
+
+        A port chosen here can be taken by another process between choosing and binding it
+        (or, for a cluster node, its bus port); the server then exits at once, and it is
+        started again on another free port, up to ``attempts`` times.
 
         :raise RedisStartError: it exited or did not answer within ``timeout`` seconds.
         """
+        attempt = 1
+        while True:
+            try:
+                return self._start(timeout)
+            except RedisStartError:
+                if not self._pick_port or attempt >= attempts or self.process is not None:
+                    raise
+            attempt += 1
+            self.port = self._free_port()
+
+    def _start(self, timeout: float) -> RedisProcess:
         self.directory.mkdir(parents=True, exist_ok=True)
         settings = {"port": str(self.port), "bind": "127.0.0.1", "dir": str(self.directory)}
         settings.update(self.options)
@@ -107,16 +136,28 @@ class RedisProcess:
             stderr=subprocess.DEVNULL,
             start_new_session=self.new_session,
         )
-        client = self.client()
+        # A read timeout and no retries: if another process holds the port, the connection may
+        # reach it and a reply never come, while the server itself has already given up.
+        client = redis.Redis(
+            port=self.port,
+            socket_connect_timeout=1,
+            socket_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),
+        )
         deadline = time.monotonic() + timeout
         try:
             while True:
                 if self.process.poll() is not None:
+                    self.process = None
                     raise RedisStartError(f"redis-server on port {self.port} exited at start")
                 try:
                     client.ping()
                     return self
-                except (redis.exceptions.ConnectionError, redis.exceptions.BusyLoadingError):
+                except (
+                    redis.exceptions.ConnectionError,
+                    redis.exceptions.TimeoutError,
+                    redis.exceptions.BusyLoadingError,
+                ):
                     if time.monotonic() > deadline:
                         raise RedisStartError(
                             f"redis-server on port {self.port} did not answer"
