@@ -273,7 +273,9 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                     add(name, text[tokens[i].start : tokens[i + n - 1].end].strip(_EDGE))
         if word.startswith(_PROFANITY_PREFIXES):
             add("profanity", text[tokens[i].start : tokens[i].end].strip(_EDGE))
-    hangul = "" if text.isascii() else "".join(word for word in words if is_hangul_word(word))
+    # Korean can come from ASCII too: a swear word typed with the keyboard left in English.
+    maybe_korean = not text.isascii() or not all(word.isascii() for word in words)
+    hangul = "".join(word for word in words if is_hangul_word(word)) if maybe_korean else ""
     if hangul:
         for name, pattern in _KOREAN_SIGNALS:
             for match in pattern.findall(hangul):

@@ -87,9 +87,10 @@ def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts)
 def test_the_shipped_model_has_word_vectors(scorer: Scorer) -> None:
     artifact = read_artifact(DEFAULT_DIR)
     assert artifact.manifest["format_version"] == 2
-    # The vectors file holds 10,000 words; export keeps those in two or more training comments
-    # ("sht", what "sh*t" normalised to before masked words were read, is no longer one).
-    assert 9_990 <= len(artifact.vocabulary["vectors"]) <= 10_000
+    # The vectors file holds 10,000 words; export keeps those in two or more training comments.
+    # A change to the normalisation retires a few until the file is rebuilt ("sht" and "fuk"
+    # now read as "shit" and "fuck"; "user_talk" splits at the underscore).
+    assert 9_900 <= len(artifact.vocabulary["vectors"]) <= 10_000
     # An insult rare in the training sets leans to abuse through its vector.
     pipeline = pipeline_from_artifact(artifact)
     features = pipeline.named_steps["features"]
@@ -184,6 +185,12 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("go fuck yourself", "go f@#k yourself", "abuse"),
         ("you are an asshole", "you are an a**hole", "abuse"),
         ("what a piece of shit", "what a piece of sh*t", "abuse"),
+        ("you are an idiot", "you are an іdіоt", "abuse"),  # Cyrillic і and о
+        ("you are an idiot", "you are an i_d_i_o_t", "abuse"),
+        ("fuck you", "fvck you", "abuse"),
+        ("you are an asshole", "you are an @sshole", "abuse"),
+        ("씨발", "tlqkf", "abuse"),  # typed with the keyboard left in English
+        ("병신 같은 놈", "qudtls 같은 놈", "abuse"),
         ("씨발 진짜", "ㅅㅂ 진짜", "abuse"),
         ("병신 새끼", "병 신 새 끼", "abuse"),
         ("씨발 꺼져", "시1발 꺼져", "abuse"),

@@ -3,8 +3,9 @@
 import pytest
 
 from model.language import detect_language
-from model.normalize import normalize_comment
+from model.normalize import KOREAN_KEYBOARD, keyboard_keys, normalize_comment
 from model.text import strip_invisible, visible_length
+from training.vectors import load_word_vectors
 
 FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
 
@@ -92,7 +93,7 @@ def words(text: str) -> list[str]:
         ("1d10t", ["idiot"]),
         ("$tup1d", ["stupid"]),
         ("b!tch", ["bitch"]),
-        ("@ss hole", ["xuserx", "hole"]),  # a leading @ reads as a mention
+        ("@ss hole", ["ass", "hole"]),  # a masked word, not a mention
         ("a$$hole", ["asshole"]),
         ("stuuuuupid", ["stuupid"]),
         ("i d i o t", ["idiot"]),
@@ -116,6 +117,20 @@ def words(text: str) -> list[str]:
         ("what the f***", ["what", "the", "fuck"]),
         ("F****in' nice", ["fuckin", "nice"]),  # one symbol too many
         ("bulls**t", ["bullshit"]),
+        ("you are an @sshole", ["you", "are", "an", "asshole"]),  # not a mention
+        ("@john thanks", ["xuserx", "thanks"]),
+        ("fvck", ["fuck"]),
+        ("phucking", ["fucking"]),
+        ("i_d_i_o_t", ["idiot"]),
+        ("snake_case", ["snake", "case"]),
+        # Cyrillic look-alikes in a Latin word; Cyrillic and accented words stay as they are.
+        ("іdіоt", ["idiot"]),
+        ("Привет мир", ["привет", "мир"]),
+        ("café naïve", ["café", "naïve"]),
+        # Korean typed with the keyboard left in English.
+        ("tlqkf", ["씨발"]),
+        ("qudtls 같은", ["병신", "같은"]),
+        ("좃같네", ["좆같네"]),
         # Symbols in other words are not guessed at.
         ("C# and F#", ["c", "and", "f"]),
         ("AT&T", ["at", "t"]),
@@ -132,3 +147,18 @@ def test_token_spans_point_into_the_comment() -> None:
     comment = normalize_comment("You   are an 1d10t!!")
     spans = [comment.original[t.start : t.end] for t in comment.tokens]
     assert spans == ["You", "are", "an", "1d10t!!"]
+
+
+def test_korean_keyboard_keys_follow_the_two_set_layout() -> None:
+    assert keyboard_keys("씨발") == "tlqkf"  # Shift+t for ㅆ, lower-cased
+    assert keyboard_keys("개새끼") == "rotorl"
+    assert keyboard_keys("닭") == "ekfr"  # a double final consonant
+    with pytest.raises(ValueError):
+        keyboard_keys("ㅅㅂ")
+
+
+def test_korean_keyboard_words_cannot_be_english_words() -> None:
+    english = set(load_word_vectors().words)
+    for keys in KOREAN_KEYBOARD:
+        assert len(keys) >= 4
+        assert keys not in english
