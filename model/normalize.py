@@ -118,7 +118,7 @@ _ENGLISH_VARIANTS = {
         ("fking", "fkn", "fcking", "fuking", "fukin", "fvcking", "phucking", "fkin"), "fucking"
     ),
 }
-_MASK_SYMBOLS = "*#@$!%&^"
+_MASK_SYMBOL_RE = regex.compile(r"[*#@$!%&^]")
 _MASKED_CORE_RE = regex.compile(r"[a-z*#@$!%&^]{3,}")
 _MASK_RUN_RE = regex.compile(r"[*#@$!%&^]+|[a-z]+")
 _EDGE_PUNCTUATION = "'\".,;:?!()[]{}<>"
@@ -258,6 +258,8 @@ def keyboard_keys(word: str) -> str:
 
 
 KOREAN_KEYBOARD = {keyboard_keys(word): word for word in _KOREAN_KEYBOARD_WORDS}
+# Whole pieces read as another word: English respellings and Korean typed in English.
+_RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD}
 
 
 def _homoglyph_table() -> dict[int, str]:
@@ -367,13 +369,17 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     if not chunk.isascii():
         chunk = _normalize_korean(chunk)
     pieces = _PIECE_RE.findall(chunk)
-    return tuple(_ENGLISH_VARIANTS.get(p) or KOREAN_KEYBOARD.get(p) or p for p in pieces)
+    if _RESPELLINGS.keys().isdisjoint(pieces):
+        return tuple(pieces)
+    return tuple(_RESPELLINGS.get(piece, piece) for piece in pieces)
 
 
 def _unmask(chunk: str) -> str:
     """``chunk`` with a masked swear word in it spelled out ("f**k!" -> "fuck!")."""
+    if not _MASK_SYMBOL_RE.search(chunk):
+        return chunk
     core = chunk.strip(_EDGE_PUNCTUATION)
-    if not any(symbol in core for symbol in _MASK_SYMBOLS) or not _MASKED_CORE_RE.fullmatch(core):
+    if not _MASK_SYMBOL_RE.search(core) or not _MASKED_CORE_RE.fullmatch(core):
         return chunk
     word = _masked_word(core)
     return chunk if word is None else chunk.replace(core, word, 1)
@@ -390,24 +396,33 @@ def _is_masked_word(chunk: str) -> bool:
 def _masked_word(core: str) -> str | None:
     runs = _MASK_RUN_RE.findall(core)
     letters = sum(len(run) for run in runs if run[0].isalpha())
-    masks = len(core) - letters
     if not letters:
         return None
-    exact = regex.compile(
-        "".join(run if run[0].isalpha() else f"[a-z]{{{len(run)}}}" for run in runs)
-    )
-    loose = regex.compile(
-        "".join(
-            run if run[0].isalpha() else f"[a-z]{{{max(1, len(run) - 1)},{len(run) + 1}}}"
-            for run in runs
-        )
-    )
-    patterns = (exact, loose) if masks >= 2 and letters >= 2 else (exact,)
-    for pattern in patterns:
-        for word in MASKED_WORDS:
-            if pattern.fullmatch(word):
+    first = runs[0] if runs[0][0].isalpha() else ""
+    last = runs[-1] if runs[-1][0].isalpha() else ""
+    # Most symbol-bearing words are hashtags and mentions; the fixed ends rule them out fast.
+    candidates = [w for w in MASKED_WORDS if w.startswith(first) and w.endswith(last)]
+    slacks = (0, 1) if len(core) - letters >= 2 and letters >= 2 else (0,)
+    for slack in slacks:
+        for word in candidates:
+            if _fits(runs, word, slack):
                 return word
     return None
+
+
+def _fits(runs: list[str], word: str, slack: int, run: int = 0, at: int = 0) -> bool:
+    """Whether ``word`` is spelled by ``runs`` (letters, or symbols standing for as many
+    letters, give or take ``slack``), from run ``run`` and letter ``at`` on."""
+    if run == len(runs):
+        return at == len(word)
+    piece = runs[run]
+    if piece[0].isalpha():
+        return word.startswith(piece, at) and _fits(runs, word, slack, run + 1, at + len(piece))
+    return any(
+        _fits(runs, word, slack, run + 1, at + size)
+        for size in range(max(1, len(piece) - slack), len(piece) + slack + 1)
+        if at + size <= len(word)
+    )
 
 
 def _unleet(match: regex.Match[str]) -> str:
