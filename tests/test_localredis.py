@@ -21,28 +21,25 @@ def listening_on(port: int) -> Iterator[None]:
         yield
 
 
-def test_a_chosen_port_taken_before_start_moves_the_server(tmp_path: Path) -> None:
-    server = RedisProcess(tmp_path)
-    taken = server.port
-    with listening_on(taken):
+def assert_moves_when_taken(server: RedisProcess, offset: int) -> None:
+    """Take the server's chosen port + ``offset`` before it starts: it starts on another one."""
+    chosen = server.port
+    with listening_on(chosen + offset):
         server.start(timeout=10)
         try:
-            assert server.port != taken
+            assert server.port != chosen
             assert server.client().ping()
         finally:
             server.stop()
+
+
+def test_a_chosen_port_taken_before_start_moves_the_server(tmp_path: Path) -> None:
+    assert_moves_when_taken(RedisProcess(tmp_path), 0)
 
 
 def test_a_cluster_node_whose_bus_port_is_taken_moves(tmp_path: Path) -> None:
     server = RedisProcess(tmp_path, options={"cluster-enabled": "yes"})
-    taken = server.port
-    with listening_on(taken + CLUSTER_BUS_OFFSET):
-        server.start(timeout=10)
-        try:
-            assert server.port != taken
-            assert server.client().ping()
-        finally:
-            server.stop()
+    assert_moves_when_taken(server, CLUSTER_BUS_OFFSET)
 
 
 def test_a_port_asked_for_is_not_changed(tmp_path: Path) -> None:
