@@ -255,9 +255,10 @@ def _read_spam_assassin(package: Path) -> Iterator[Row]:
 def mail_text(raw: str, length: int = MAIL_TEXT_LENGTH) -> str:
     """The subject and the start of the body of an e-mail, as one comment-sized text.
 
-    Mailing-list tags and ``Re:`` go from the subject (they would give ham away), quoted lines,
-    their "... wrote:" line and signatures from the body, HTML is reduced to its text, and the result is cut at a word
-    to ``length`` characters: what the mail would look like posted in a comment box.
+    Mailing-list tags and ``Re:`` go from the subject (they would give ham away); quoted lines,
+    their "... wrote:" line and signatures go from the body; HTML is reduced to its text; and
+    the result is cut at a word to ``length`` characters: what the mail would look like posted
+    in a comment box.
     """
     message = email.message_from_string(raw, policy=email.policy.default)
     subject = _SUBJECT_TAG_RE.sub("", str(message.get("subject", "") or ""))
