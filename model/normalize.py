@@ -11,6 +11,7 @@ in English ("tlqkf"), and symbols or digits slipped between Hangul syllables ("ì
 
 from __future__ import annotations
 
+import html
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -355,6 +356,8 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     """
     if not chunk:
         return ()
+    if "&" in chunk and ";" in chunk:  # HTML entities from a backend that escaped the text
+        chunk = html.unescape(chunk)
     if not chunk.isascii():
         chunk = unicodedata.normalize("NFKC", chunk)
     chunk = chunk.casefold()
