@@ -1,12 +1,20 @@
-"""The bundled training data: the e-mail set's conversion and how each head weighs its sources."""
+"""The bundled training data: the e-mail set's conversion, how each head weighs its sources, and
+the cross-source folds over them."""
 
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from training.crossval import crossval_table
 from training.datasets import MAIL_TEXT_LENGTH, SOURCES, load_examples, mail_text
-from training.train import ORDINARY_COMMENTS, TrainingConfig, head_data, source_balanced_weights
+from training.train import (
+    ORDINARY_COMMENTS,
+    TrainingConfig,
+    head_data,
+    sample_per_source,
+    source_balanced_weights,
+)
 
 PLAIN_MAIL = """\
 From: someone@example.com
@@ -96,3 +104,14 @@ def test_spam_head_weighs_each_medium_alike() -> None:
     # Calibrated to a spam base rate of a quarter, as before the e-mail set was added.
     spam = data.calibration_weights[data.labels == 1].sum()
     assert spam / data.calibration_weights.sum() == pytest.approx(0.25)
+
+
+def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:
+    examples = sample_per_source(load_examples(), 300, seed=0)
+    config = TrainingConfig(word_features=3000, char_features=8000, spam_negatives_per_source=100)
+    results = crossval_table(examples, config, log=lambda line: None)
+    abuse = [s for s, (category, _) in SOURCES.items() if category == "abuse"]
+    assert [f"abuse: leave out {s}" for s in abuse] == list(results)[: len(abuse)]
+    assert {"spam: leave out youtube_spam", "spam: leave out spam_assassin"} <= set(results)
+    for metrics in results.values():
+        assert 0.0 <= metrics["roc_auc"] <= 1.0 and metrics["positives"] > 0

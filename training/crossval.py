@@ -2,10 +2,9 @@
 
 ``python -m training crossval`` prints, per category, a leave-one-source-out table (train on every
 source but one, test on the one left out; for spam, one medium: YouTube comments or e-mail) and
-the in-domain checks: OLID's own test split for
-English abuse, YouTube video 5 (Shakira) held out for spam, and that held-out video mixed with
-held-out news comments (Fox News, Korean HateSpeech) as negatives, since ordinary news comments
-must not look like spam.
+the in-domain checks: OLID's own test split for English abuse, YouTube video 5 (Shakira) held out
+for spam, and that held-out video mixed with held-out news comments (Fox News, Korean
+HateSpeech) as negatives, since ordinary news comments must not look like spam.
 
 To make a dozen folds affordable, raw n-gram counts are computed once for all comments; each
 fold then picks its vocabulary and idf from its own training rows only, exactly as
@@ -184,12 +183,21 @@ def crossval_table(
             f"ROC-AUC {metrics['roc_auc']:.3f}  AP {metrics['average_precision']:.3f}"
         )
 
+    def leave_each_source_out(category: str) -> None:
+        present = [
+            source
+            for source, (of, _) in SOURCES.items()
+            if of == category and (sources == source).any()
+        ]
+        if len(present) < 2:  # nothing of the category would be left to train on
+            return
+        for source in present:
+            held_out = sources == source
+            run(f"{category}: leave out {source}", category, ~held_out, held_out)
+
     everything = np.ones(len(examples), dtype=bool)
     if "abuse" in categories:
-        for source, (category, _) in SOURCES.items():
-            if category == "abuse":
-                held_out = sources == source
-                run(f"abuse: leave out {source}", "abuse", ~held_out, held_out)
+        leave_each_source_out("abuse")
         olid_test = (sources == "olid") & (groups == "test")
         run("abuse: OLID test split (in-domain)", "abuse", ~olid_test, olid_test)
         beep_dev = (sources == "korean_hate_speech") & (groups == "dev")
@@ -207,11 +215,7 @@ def crossval_table(
     if "spam" not in categories:
         return results
     # Spam from one medium (YouTube comments, e-mail) with the head trained on the other.
-    spam_sources = [s for s, (category, _) in SOURCES.items() if category == "spam"]
-    if all((sources == source).any() for source in spam_sources):
-        for source in spam_sources:
-            held_out = sources == source
-            run(f"spam: leave out {source}", "spam", ~held_out, held_out)
+    leave_each_source_out("spam")
     for video in sorted(set(groups[sources == "youtube_spam"])):
         held_out = (sources == "youtube_spam") & (groups == video)
         run(f"spam: leave out video {video}", "spam", everything & ~held_out, held_out)
