@@ -2,11 +2,12 @@
 
 Each token remembers where it came from in the comment, so a term the model found can be
 highlighted in the text the user wrote. The tricks undone here: full-width and styled letters
-(NFKC), case, invisible characters, Cyrillic and Greek look-alike letters in Latin words
-("іdіоt"), stretched letters ("stuuupid"), leetspeak ("1d10t", "$hit"), masked swear words
-("f**k", "sh*t") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"), Korean consonant abbreviations (ㅅㅂ, ㅂㅅ) and
-spelling variants of the common Korean swear words, the same words typed with the keyboard left
-in English ("tlqkf"), and symbols or digits slipped between Hangul syllables ("시1발").
+(NFKC), HTML entities, case, invisible characters, Cyrillic and Greek look-alike letters in Latin
+words ("іdіоt"), stretched letters ("stuuupid"), leetspeak ("1d10t", "$hit"), masked swear words
+("f**k", "sh*t") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"), Korean
+consonant abbreviations (ㅅㅂ, ㅂㅅ) and spelling variants of the common Korean swear words, the
+same words typed with the keyboard left in English ("tlqkf"), and symbols or digits slipped
+between Hangul syllables ("시1발").
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ _ENGLISH_VARIANTS = {
         ("fking", "fkn", "fcking", "fuking", "fukin", "fvcking", "phucking", "fkin"), "fucking"
     ),
 }
-_MASK_SYMBOL_RE = regex.compile(r"[*#@$!%&^]")
-_MASKED_CORE_RE = regex.compile(r"[a-z*#@$!%&^]{3,}")
-_MASK_RUN_RE = regex.compile(r"[*#@$!%&^]+|[a-z]+")
+_MASK_SYMBOLS = r"*#@$!%&^"  # each stands for a letter in a masked word
+_MASK_SYMBOL_RE = regex.compile(f"[{_MASK_SYMBOLS}]")
+_MASKED_CORE_RE = regex.compile(f"[a-z{_MASK_SYMBOLS}]{{3,}}")
+_MASK_RUN_RE = regex.compile(f"[{_MASK_SYMBOLS}]+|[a-z]+")
 _EDGE_PUNCTUATION = "'\".,;:?!()[]{}<>"
 
 # Anything but letters slipped between two Hangul syllables: "시1발", "씨.발", "병*신".
@@ -188,59 +190,16 @@ _KOREAN_KEYBOARD_WORDS = (
     "죽어",
     "좆같",
 )
+# The keys of each initial consonant, vowel and final consonant, in Unicode's order of jamo.
 _INITIAL_KEYS = tuple("rRseEfaqQtTdwWczxvg")
-_MEDIAL_KEYS = [
-    "k",
-    "o",
-    "i",
-    "O",
-    "j",
-    "p",
-    "u",
-    "P",
-    "h",
-    "hk",
-    "ho",
-    "hl",
-    "y",
-    "n",
-    "nj",
-    "np",
-    "nl",
-    "b",
-    "m",
-    "ml",
-    "l",
-]
-_FINAL_KEYS = [""] + [
-    "r",
-    "R",
-    "rt",
-    "s",
-    "sw",
-    "sg",
-    "e",
-    "f",
-    "fr",
-    "fa",
-    "fq",
-    "ft",
-    "fx",
-    "fv",
-    "fg",
-    "a",
-    "q",
-    "qt",
-    "t",
-    "T",
-    "d",
-    "w",
-    "c",
-    "z",
-    "x",
-    "v",
-    "g",
-]
+_MEDIAL_KEYS = (
+    *("k", "o", "i", "O", "j", "p", "u", "P", "h", "hk", "ho", "hl", "y", "n", "nj"),
+    *("np", "nl", "b", "m", "ml", "l"),
+)
+_FINAL_KEYS = (
+    *("", "r", "R", "rt", "s", "sw", "sg", "e", "f", "fr", "fa", "fq", "ft", "fx", "fv"),
+    *("fg", "a", "q", "qt", "t", "T", "d", "w", "c", "z", "x", "v", "g"),
+)
 
 
 def keyboard_keys(word: str) -> str:

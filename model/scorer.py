@@ -150,8 +150,9 @@ class Scorer:
         the comment whose features (the word, its pairs with its neighbours, its character
         n-grams, its share of the word-vector block) add the most to its logit, and the signals
         that pushed it up. One scoring lower, or with no word or signal adding much, gets one
-        reason of kind ``"none"`` saying nothing stood out: the score is the model's base rate for such text, and words that nudge it a little
-        ("thanks" leans towards spam in the training data) would only mislead a moderator.
+        reason of kind ``"none"`` saying nothing stood out: the score is the model's base rate
+        for such text, and words that nudge it a little ("thanks" leans towards spam in the
+        training data) would only mislead a moderator.
         """
         if languages is None:
             languages = [None] * len(texts)
