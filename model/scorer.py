@@ -4,7 +4,8 @@
 character n-grams with sublinear tf and l2 norm per block, hand-made signals, one calibrated
 logistic head per category): dictionary lookups per word (the character n-gram columns of each
 distinct word cached), then the TF-IDF arithmetic of all the comments of a call in a few numpy
-calls. For one comment or a batch this is far faster than calling scikit-learn;
+calls over their term occurrences, counted in a scratch array rather than sorted. For one
+comment or a batch this is far faster than calling scikit-learn;
 ``tests/test_model.py`` checks that both give the same probabilities.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -42,6 +44,7 @@ REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
 # would crowd the list.
 REASON_MIN_TERM_WEIGHT = 0.25
 NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
+_NO_COLUMNS = np.empty(0, np.intp)
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
@@ -95,9 +98,10 @@ class Scorer:
         self._char_index = {term: i for i, term in enumerate(vocabulary["chars"])}
         self._word_idf = np.asarray(arrays["word_idf"], dtype=np.float64)
         self._char_idf = np.asarray(arrays["char_idf"], dtype=np.float64)
-        # Rows are terms, columns categories: gathering a comment's rows is one fancy index.
-        self._word_weights = np.ascontiguousarray(coef[:, :n_words].T)
-        self._char_weights = np.ascontiguousarray(coef[:, n_words : n_words + n_chars].T)
+        # Rows are categories, columns terms: a comment's columns are gathered with one take, and
+        # the arithmetic runs along the long axis.
+        self._word_weights = np.ascontiguousarray(coef[:, :n_words])
+        self._char_weights = np.ascontiguousarray(coef[:, n_words : n_words + n_chars])
         # The word-vector block (optional): per word an idf and a score per category, averaged
         # over a comment's distinct words; the heads weigh its columns with the block of coef
         # after the character n-grams (the identity, as exported), folded in here.
@@ -108,13 +112,16 @@ class Scorer:
         head_block = coef[:, n_words + n_chars : n_words + n_chars + n_vector_columns]
         scores = arrays.get("vector_scores", np.empty((0, n_vector_columns)))
         self._vector_weights = np.ascontiguousarray(
-            np.asarray(scores, dtype=np.float64) @ head_block.T
+            head_block @ np.asarray(scores, dtype=np.float64).T
         )
         first_signal = n_words + n_chars + n_vector_columns
         self._signal_weights = {
-            name: coef[:, first_signal + i].tolist() for i, name in enumerate(SIGNAL_NAMES)
+            name: coef[:, first_signal + i].copy() for i, name in enumerate(SIGNAL_NAMES)
         }
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
+        # Scratch arrays for counting a comment's terms, one per thread.
+        self._scratch = threading.local()
+        self._scratch_size = max(n_words, n_chars)
         # Per distinct word, the vocabulary columns of its character n-grams.
         self._char_columns = lru_cache(maxsize=200_000)(self._char_columns_uncached)
 
@@ -159,73 +166,77 @@ class Scorer:
         if len(languages) != len(texts):
             raise ValueError("texts and languages must have the same length")
         found = [self._features(text) for text in texts]
-        logits = np.tile(self._intercept, (len(found), 1))
-        run_counts = [len(f.char_parts) for f in found]
-        run_offsets = list(accumulate(run_counts, initial=0))
-        run_comment = np.repeat(np.arange(len(found)), run_counts)
-        # Every n-gram occurrence's contribution, and the word (run) it is credited to.
+        counts = self._counts()
+        # One row per category, one column per comment.
+        logits = np.repeat(self._intercept[:, None], len(found), axis=1)
+        run_offsets = list(accumulate((len(f.char_parts) for f in found), initial=0))
+        # Per block, each feature occurrence's contribution (one row per category) and the word
+        # (run, numbered across the call) it is credited to; a pair of words is credited half
+        # to each.
         credited: list[tuple[np.ndarray, np.ndarray]] = []
-        word_columns = [c for f in found for c in f.word_columns]
-        if word_columns:
-            firsts = np.asarray(
-                [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_firsts], np.intp
-            )
-            is_pair = np.asarray([r >= 0 for f in found for r in f.word_seconds])
-            seconds = np.asarray(
-                [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_seconds if r >= 0],
-                np.intp,
-            )
+        if any(f.word_columns for f in found):
             contributions = _add_block(
-                np.asarray(word_columns, np.intp),
-                run_comment[firsts],
+                [np.asarray(f.word_columns, np.intp) for f in found],
                 self._word_idf,
                 self._word_weights,
+                counts,
                 logits,
             )
-            contributions[is_pair] *= 0.5  # a pair of words is credited half to each
-            credited += [(firsts, contributions), (seconds, contributions[is_pair])]
+            firsts = [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_firsts]
+            seconds = np.asarray(
+                [
+                    r + run_offsets[i] if r >= 0 else -1
+                    for i, f in enumerate(found)
+                    for r in f.word_seconds
+                ],
+                np.intp,
+            )
+            is_pair = seconds >= 0
+            contributions[:, is_pair] *= 0.5
+            credited += [
+                (np.asarray(firsts, np.intp), contributions),
+                (seconds[is_pair], contributions[:, is_pair]),
+            ]
         parts = [part for f in found for part in f.char_parts]
         if parts:
-            owners = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
             contributions = _add_block(
-                np.concatenate(parts),
-                run_comment[owners],
+                [np.concatenate(f.char_parts) if f.char_parts else _NO_COLUMNS for f in found],
                 self._char_idf,
                 self._char_weights,
+                counts,
                 logits,
             )
+            owners = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
             credited.append((owners, contributions))
-        vector_rows = [row for f in found for row in f.vector_rows]
-        if vector_rows:
-            rows = np.asarray(vector_rows, np.intp)
+        if any(f.vector_rows for f in found):
+            rows = np.asarray([row for f in found for row in f.vector_rows], np.intp)
             owners = np.repeat(np.arange(len(found)), [len(f.vector_rows) for f in found])
-            shares = self._vector_idf[rows]
-            shares /= np.bincount(owners, shares, minlength=len(found))[owners]
-            contributions = self._vector_weights[rows] * shares[:, None]
-            for k in range(logits.shape[1]):
-                logits[:, k] += np.bincount(owners, contributions[:, k], minlength=len(found))
+            shares = self._vector_idf.take(rows)
+            shares /= np.bincount(owners, shares)[owners]
+            contributions = self._vector_weights.take(rows, axis=1) * shares
+            for k, row in enumerate(logits):
+                row += np.bincount(owners, contributions[k], minlength=len(found))
             runs = [r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs]
             credited.append((np.asarray(runs, np.intp), contributions))
-        # Per word of every comment, what its n-grams added to each category's logit.
-        by_run = np.zeros((run_offsets[-1], len(self.categories)))
+        # Per category, what each word of every comment added to its logit.
+        by_run = np.zeros((len(self.categories), run_offsets[-1]))
         if credited:
             runs = np.concatenate([runs for runs, _ in credited])
-            contributions = np.concatenate([c for _, c in credited])
-            for k in range(by_run.shape[1]):
-                by_run[:, k] = np.bincount(runs, contributions[:, k], minlength=len(by_run))
+            contributions = np.concatenate([c for _, c in credited], axis=1)
+            for k, row in enumerate(by_run):
+                row += np.bincount(runs, contributions[k], minlength=len(row))
 
         results = []
         for i, (text, language, features) in enumerate(zip(texts, languages, found, strict=True)):
-            row = logits[i]
+            row = logits[:, i]
             for hit in features.signals:
-                for k, weight in enumerate(self._signal_weights[hit.name]):
-                    row[k] += hit.value * weight
+                row += hit.value * self._signal_weights[hit.name]
             scores = {c: _sigmoid(float(z)) for c, z in zip(self.categories, row, strict=True)}
             reasons: list[Reason] = []
             for k, category in enumerate(self.categories):
                 found_reasons = []
                 if scores[category] >= REASON_MIN_SCORE:
-                    credit = by_run[run_offsets[i] : run_offsets[i + 1], k]
+                    credit = by_run[k, run_offsets[i] : run_offsets[i + 1]]
                     found_reasons = self._reasons(k, category, features, credit)
                 reasons.extend(found_reasons or [Reason(category, "none", "", 0.0)])
             results.append(
@@ -237,6 +248,13 @@ class Scorer:
                 )
             )
         return results
+
+    def _counts(self) -> np.ndarray:
+        """This thread's scratch array for counting a comment's terms, all zeros between uses."""
+        counts = getattr(self._scratch, "counts", None)
+        if counts is None:
+            counts = self._scratch.counts = np.zeros(self._scratch_size)
+        return counts
 
     def _features(self, text: str) -> _Features:
         comment = normalize_comment(text)
@@ -312,7 +330,7 @@ class Scorer:
             surface = comment.original[start:end].strip(_TRIM) or comment.original[start:end]
             reasons.append(Reason(category, "term", surface, float(by_run[run])))
         for hit in features.signals:
-            weight = hit.value * self._signal_weights[hit.name][k]
+            weight = hit.value * float(self._signal_weights[hit.name][k])
             if weight >= REASON_MIN_WEIGHT:
                 reasons.append(Reason(category, "signal", hit.evidence, weight, hit.name))
         reasons.sort(key=lambda reason: -reason.weight)
@@ -358,34 +376,41 @@ def load_default_model() -> Scorer:
 
 
 def _add_block(
-    columns: np.ndarray,
-    comments: np.ndarray,
+    columns: list[np.ndarray],
     idf: np.ndarray,
     weights: np.ndarray,
+    counts: np.ndarray,
     logits: np.ndarray,
 ) -> np.ndarray:
-    """Add one TF-IDF block's contribution to each comment's row of ``logits``.
+    """Add one TF-IDF block's contribution to each comment's column of ``logits``.
 
     Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")``: per comment, tf = 1 + ln(count),
     times idf, divided by the l2 norm of the comment's row. A term occurring several times in a
-    comment shares its contribution equally between its occurrences.
+    comment shares its contribution equally between its occurrences, so a row's squared norm is
+    the sum over occurrences of value² / count. Terms are counted in a scratch array, comment by
+    comment, rather than sorted.
 
-    :param columns: vocabulary column of each term occurrence.
-    :param comments: the comment (row of ``logits``) of each occurrence.
-    :return: each occurrence's contribution, one row per entry of ``columns``, one column per
-        category.
+    :param columns: per comment, the vocabulary column of each term occurrence.
+    :param weights: the heads' weights, one row per category, one column per vocabulary term.
+    :param counts: a scratch array as long as the vocabulary, all zeros; left all zeros.
+    :param logits: one row per category, one column per comment.
+    :return: each occurrence's contribution: one row per category, one column per occurrence.
     """
-    size = len(idf)
-    unique, inverse, counts = np.unique(
-        comments * size + columns, return_inverse=True, return_counts=True
-    )
-    owner, column = np.divmod(unique, size)
-    values = (np.log(counts) + 1.0) * idf[column]
-    values /= np.sqrt(np.bincount(owner, values * values, minlength=len(logits)))[owner]
-    per_term = weights[column] * values[:, None]
-    for k in range(logits.shape[1]):
-        logits[:, k] += np.bincount(owner, per_term[:, k], minlength=len(logits))
-    return (per_term / counts[:, None])[inverse]
+    occurrences = []
+    for comment_columns in columns:
+        np.add.at(counts, comment_columns, 1.0)
+        occurrences.append(counts.take(comment_columns))
+        counts[comment_columns] = 0.0
+    owners = np.repeat(np.arange(len(columns)), [len(c) for c in columns])
+    all_columns = np.concatenate(columns)
+    times = np.concatenate(occurrences)
+    values = (np.log(times) + 1.0) * idf.take(all_columns)
+    shares = values / times
+    shares /= np.sqrt(np.bincount(owners, values * shares))[owners]
+    contributions = weights.take(all_columns, axis=1) * shares
+    for k, row in enumerate(logits):
+        row += np.bincount(owners, contributions[k], minlength=len(row))
+    return contributions
 
 
 def _merge_same_text(reasons: list[Reason]) -> list[Reason]:

@@ -5,6 +5,7 @@ import json
 import random
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -289,6 +290,15 @@ def test_score_many_lines_up_with_score(scorer: Scorer) -> None:
     ]
     with pytest.raises(ValueError):
         scorer.score_many(texts, ["en"])
+
+
+def test_threads_sharing_a_scorer_get_the_same_scores(scorer: Scorer, bundled_texts) -> None:
+    """Each thread counts a comment's terms in its own scratch array."""
+    expected = probabilities(scorer, bundled_texts)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        chunks = list(pool.map(lambda i: probabilities(scorer, bundled_texts), range(8)))
+    for got in chunks:
+        assert np.abs(got - expected).max() < 1e-12
 
 
 @pytest.fixture
