@@ -2,8 +2,9 @@
 
 Starts its own redis-server and two gunicorn servers with ``service/gunicorn_conf.py`` (the
 production settings; same worker count for both), drives them with wrk (or a Python generator
-when wrk is missing) using realistic comments, measures Redis memory per queued comment and
-training time and memory, and prints one table with each target marked met or not met.
+when wrk is missing) using realistic comments, measures Redis memory per queued comment, the
+scorer's time for one comment in process, and training time and memory, and prints one table
+with each target marked met or not met.
 ``--smoke`` runs everything briefly (seconds per row, small sizes) for CI: its numbers are not
 meaningful, only that every part still runs.
 """
@@ -54,6 +55,8 @@ class Plan:
     settle_seconds: float = 3.0
     # More texts than one run sends, so no text is sent twice in a run (ids are unique anyway).
     corpus_size: int = 100_000
+    scoring_comments: int = 300
+    scoring_rounds: int = 5
     notes: list[str] = field(default_factory=list)
 
 
@@ -66,6 +69,8 @@ SMOKE = Plan(
     warmup_seconds=1,
     settle_seconds=1,
     corpus_size=500,
+    scoring_comments=30,
+    scoring_rounds=2,
 )
 
 
@@ -291,6 +296,23 @@ class Bench:
             row.notes.append(f"{result.errors} errors")
         self.rows.append(row)
 
+    def run_scoring(self) -> None:
+        """One 250-character comment scored in this process: the fast path against sklearn."""
+        from bench.bench_scoring import measure  # loads the model and sklearn: only when asked
+
+        found = measure(self.plan.scoring_comments, self.plan.scoring_rounds)
+        fast, slow = found["fast_ms"], found["sklearn_ms"]
+        row = Row(
+            "score one 250-char comment in process (median)",
+            f"{fast:.2f} ms",
+            None,
+            ratio=f"{fast:.2f} ms",
+            target="≤ 0.3 ms",
+            met=fast <= 0.3,
+        )
+        row.notes.append(f"the sklearn pipeline: {slow:.2f} ms ({slow / fast:.1f}× the fast path)")
+        self.rows.append(row)
+
     def run_training(self) -> None:
         for size in self.plan.training_sizes:
             answer = subprocess.run(
@@ -343,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["load", "memory", "queue", "training"],
+        choices=["load", "memory", "queue", "scoring", "training"],
         help="leave a part out",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
@@ -363,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             bench.run_memory()
         if "queue" not in args.skip:
             bench.run_queue()
+        if "scoring" not in args.skip:
+            bench.run_scoring()
         if "training" not in args.skip:
             bench.run_training()
     finally:

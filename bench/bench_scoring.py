@@ -65,6 +65,16 @@ def summary(name: str, times: list[float]) -> float:
     return median
 
 
+def measure(count: int, rounds: int, length: int = 250) -> dict[str, float]:
+    """Median per-comment times (ms) of the fast path and of the sklearn pipeline, warm."""
+    scorer = load_default_model()
+    pipeline = pipeline_from_artifact(DEFAULT_MODEL_DIR)
+    texts = comments_of_about(length, count)
+    _, fast = timings_ms(scorer.score, texts, rounds)
+    _, slow = timings_ms(lambda t: pipeline.predict_proba([t]), texts, max(2, rounds // 2))
+    return {"fast_ms": statistics.median(fast), "sklearn_ms": statistics.median(slow)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--comments", type=int, default=300)

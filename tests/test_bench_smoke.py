@@ -17,6 +17,7 @@ ROWS = (
     "paced at 50%",
     "Redis memory per queued 250-char comment",
     "claim",
+    "score one 250-char comment in process",
     "training on 1,000 comments",
 )
 
