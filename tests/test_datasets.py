@@ -1,13 +1,22 @@
-"""The bundled training data: the e-mail set's conversion, how each head weighs its sources, and
-the cross-source folds over them."""
+"""The bundled training data: the e-mail set's conversion, how each head weighs its sources, the
+cross-source folds over them, and the held-out sets nothing trains on."""
 
 from collections import Counter
 
 import numpy as np
 import pytest
 
+from training import crossval
 from training.crossval import crossval_table
-from training.datasets import MAIL_TEXT_LENGTH, SOURCES, load_examples, mail_text
+from training.datasets import (
+    HELD_OUT,
+    MAIL_TEXT_LENGTH,
+    SOURCES,
+    import_held_out,
+    load_examples,
+    load_held_out,
+    mail_text,
+)
 from training.train import (
     ORDINARY_COMMENTS,
     TrainingConfig,
@@ -115,3 +124,57 @@ def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:
     assert {"spam: leave out youtube_spam", "spam: leave out spam_assassin"} <= set(results)
     for metrics in results.values():
         assert 0.0 <= metrics["roc_auc"] <= 1.0 and metrics["positives"] > 0
+
+
+def test_held_out_sets_are_read_as_their_authors_publish_them(tmp_path) -> None:
+    sms = tmp_path / "SMSSpamCollection"
+    sms.write_text(
+        "Label\tSMS\nham\tOk lar... Joking wif u oni...\n"
+        "spam\tWINNER!! To claim call 09061701461.\n\nspam\t\n",
+        encoding="utf-8",
+    )
+    kmhas = tmp_path / "kmhas_test.txt"
+    kmhas.write_text(
+        'document\tlabel\n이미연 닮음\t8\n"그만큼 뜯어먹었으면, 적당히 해야지"\t3\n'
+        '"1. 8넘의 문재앙"\t2,3\n잘린 줄\n',
+        encoding="utf-8",
+    )
+    assert import_held_out(sms, kmhas, out_dir=tmp_path) == {"sms_spam": 2, "kmhas": 3}
+    read = load_examples(tmp_path, ["sms_spam", "kmhas"])
+    assert [(e.text, e.category, e.label, e.language) for e in read] == [
+        ("Ok lar... Joking wif u oni...", "spam", 0, "en"),
+        ("WINNER!! To claim call 09061701461.", "spam", 1, "en"),
+        ("이미연 닮음", "abuse", 0, "ko"),
+        ("그만큼 뜯어먹었으면, 적당히 해야지", "abuse", 1, "ko"),
+        ("1. 8넘의 문재앙", "abuse", 1, "ko"),
+    ]
+
+
+def test_bundled_held_out_sets_are_kept_apart_from_training() -> None:
+    held_out = load_held_out()
+    assert {e.source for e in held_out} == set(HELD_OUT)
+    assert not set(HELD_OUT) & set(SOURCES)
+    trained_on = {e.text for e in load_examples()}
+    assert not {e.source for e in load_examples()} & set(HELD_OUT)
+    # A few texts may be common to both ("ok", "lol"); the sets are not copies of training data.
+    assert sum(e.text in trained_on for e in held_out) < 0.01 * len(held_out)
+
+
+def test_crossval_tests_on_held_out_sets_and_never_trains_on_them(monkeypatch) -> None:
+    examples = sample_per_source(load_examples(), 200, seed=0)
+    examples += sample_per_source(load_held_out(), 200, seed=0)
+    held = np.array([e.source in HELD_OUT for e in examples])
+    train_masks = []
+    real = crossval.evaluate_fold
+
+    def recording(examples_, matrices, category, train_mask, *args, **kwargs):
+        train_masks.append(train_mask.copy())
+        return real(examples_, matrices, category, train_mask, *args, **kwargs)
+
+    monkeypatch.setattr(crossval, "evaluate_fold", recording)
+    config = TrainingConfig(word_features=3000, char_features=8000, spam_negatives_per_source=100)
+    results = crossval_table(examples, config, log=lambda line: None)
+    assert {"abuse: kmhas (never trained on)", "spam: sms_spam (never trained on)"} <= set(results)
+    assert results["spam: sms_spam (never trained on)"]["n"] == 200
+    assert len(train_masks) == len(results)
+    assert not any((mask & held).any() for mask in train_masks)

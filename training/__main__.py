@@ -1,5 +1,5 @@
 """``python -m training build-default | crossval | import-data | import-spamassassin |
-word-vectors``."""
+import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def main(argv: list[str] | None = None) -> int:
         "training/data",
     )
     mail.add_argument("package", type=Path, help="the unpacked npm package folder")
+    held_out = commands.add_parser(
+        "import-held-out",
+        help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
+    )
+    held_out.add_argument("--sms", type=Path, help="the SMS Spam Collection file")
+    held_out.add_argument("--kmhas", type=Path, help="a K-MHaS split, e.g. kmhas_test.txt")
     vectors = commands.add_parser(
         "word-vectors", help="rebuild training/data/word_vectors.npz (needs the [vectors] extra)"
     )
@@ -57,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_spam_assassin
 
         log(f"spam_assassin: {import_spam_assassin(args.package)} rows")
+    elif args.command == "import-held-out":
+        from training.datasets import import_held_out
+
+        for source, rows in import_held_out(args.sms, args.kmhas).items():
+            log(f"{source}: {rows} rows")
     elif args.command == "import-data":
         from training.datasets import import_raw
 
