@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import string
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -136,8 +137,8 @@ _PHONE_RE = re.compile(
 _DIGIT_RE = re.compile(r"\d")
 _MONEY_RE = re.compile(r"[$£€₩]\s?\d[\d,.]*|\d[\d,.]*\s?(?:dollars|usd|bucks|만원|원)\b", re.I)
 _REPEATED_RE = re.compile(r"(\S)\1{3,}")
-_UPPER_RE = re.compile(r"[A-Z]")
-_ASCII_LETTER_RE = re.compile(r"[A-Za-z]")
+_UPPER = string.ascii_uppercase.encode()
+_ASCII_LETTERS = string.ascii_letters.encode()
 
 
 def _phrases(name: str, words: str) -> dict[str, str]:
@@ -295,9 +296,11 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
         for name in SIGNAL_NAMES
         if name in found
     ]
-    letters = len(_ASCII_LETTER_RE.findall(text))
+    # Counted by deleting them from the ASCII bytes: a regex's findall makes a list of them all.
+    ascii_text = text.encode("ascii", "ignore")
+    letters = len(ascii_text) - len(ascii_text.translate(None, _ASCII_LETTERS))
     if letters >= 8:
-        upper = len(_UPPER_RE.findall(text)) / letters
+        upper = (len(ascii_text) - len(ascii_text.translate(None, _UPPER))) / letters
         if upper >= 0.5:
             hits.append(SignalHit("capital letters", upper, ""))
     exclamations = text.count("!")
