@@ -27,9 +27,9 @@ from model.artifact import MANIFEST, Artifact, ModelFileError, read_artifact
 from model.features import (
     SIGNAL_NAMES,
     SignalHit,
+    char_grams,
     char_word_runs,
     signal_hits,
-    word_char_grams,
     word_terms,
 )
 from model.language import detect_language
@@ -313,7 +313,7 @@ class Scorer:
 
     def _char_columns_uncached(self, word: str) -> np.ndarray:
         index = self._char_index
-        return np.asarray([index[g] for g in word_char_grams(word) if g in index], dtype=np.intp)
+        return np.asarray([index[g] for g in char_grams(word) if g in index], dtype=np.intp)
 
     def _reasons(
         self, k: int, category: str, features: _Features, by_run: np.ndarray

@@ -14,6 +14,7 @@ from scipy import sparse
 
 from model import scorer as scorer_module
 from model.artifact import ModelFileError, read_artifact, write_artifact
+from model.features import word_char_grams
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.train import (
@@ -290,6 +291,15 @@ def test_score_many_lines_up_with_score(scorer: Scorer) -> None:
     ]
     with pytest.raises(ValueError):
         scorer.score_many(texts, ["en"])
+
+
+def test_scoring_keeps_one_cache_entry_per_word(scorer: Scorer) -> None:
+    """A served word's n-gram strings are not kept: only its vocabulary columns are (a tenth of
+    the memory), or each worker would grow by hundreds of MiB with a site's vocabulary."""
+    word_char_grams.cache_clear()
+    scorer.score("Zorblaxian quintessentially flummoxed 병신같은놈들")
+    assert word_char_grams.cache_info().currsize == 0
+    assert scorer._char_columns.cache_info().currsize > 0
 
 
 def test_threads_sharing_a_scorer_get_the_same_scores(scorer: Scorer, bundled_texts) -> None:
