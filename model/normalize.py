@@ -313,6 +313,13 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     :param chunk: text without whitespace.
     :return: the normalised words it holds (usually one).
     """
+    if chunk.isalpha() and chunk.isascii():  # a plain word: no entity, mask, leet or Hangul
+        word = _REPEAT_RE.sub(r"\1\1", chunk.lower())
+        return (_RESPELLINGS.get(word, word),)
+    return _normalize_any_chunk(chunk)
+
+
+def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if not chunk:
         return ()
     if "&" in chunk and ";" in chunk:  # HTML entities from a backend that escaped the text

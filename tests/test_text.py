@@ -1,9 +1,19 @@
 """Unicode clean-up, visible length, language detection and evasion-proof normalisation."""
 
+import string
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from model.language import detect_language
-from model.normalize import KOREAN_KEYBOARD, keyboard_keys, normalize_comment
+from model.normalize import (
+    KOREAN_KEYBOARD,
+    _normalize_any_chunk,
+    keyboard_keys,
+    normalize_chunk,
+    normalize_comment,
+)
 from model.text import strip_invisible, visible_length
 from training.vectors import load_word_vectors
 
@@ -163,3 +173,13 @@ def test_korean_keyboard_words_cannot_be_english_words() -> None:
     for keys in KOREAN_KEYBOARD:
         assert len(keys) >= 4
         assert keys not in english
+
+
+@given(st.text(alphabet=string.ascii_letters, min_size=1, max_size=20))
+def test_a_plain_word_takes_the_short_way_to_the_same_result(word: str) -> None:
+    assert normalize_chunk(word) == _normalize_any_chunk(word)
+
+
+@pytest.mark.parametrize("word", ["Soooooo", "FVCK", "phuck", "Idiot", "aaa"])
+def test_plain_words_that_the_normaliser_changes(word: str) -> None:
+    assert normalize_chunk(word) == _normalize_any_chunk(word)
