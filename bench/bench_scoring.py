@@ -14,6 +14,7 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -65,14 +66,38 @@ def summary(name: str, times: list[float]) -> float:
     return median
 
 
-def measure(count: int, rounds: int, length: int = 250) -> dict[str, float]:
-    """Median per-comment times (ms) of the fast path and of the sklearn pipeline, warm."""
+@dataclass(frozen=True)
+class Timings:
+    """Per-comment times (ms) of both scorers: first round (cold) and later rounds (warm)."""
+
+    version: str
+    comments: int
+    fast_cold: list[float]
+    fast_warm: list[float]
+    slow_cold: list[float]
+    slow_warm: list[float]
+
+
+def time_both(count: int, rounds: int, length: int = 250) -> Timings:
+    """Score ``count`` comments of about ``length`` characters, one at a time, with the fast
+    path (``rounds`` times) and with the sklearn pipeline it was exported from."""
     scorer = load_default_model()
     pipeline = pipeline_from_artifact(DEFAULT_MODEL_DIR)
     texts = comments_of_about(length, count)
-    _, fast = timings_ms(scorer.score, texts, rounds)
-    _, slow = timings_ms(lambda t: pipeline.predict_proba([t]), texts, max(2, rounds // 2))
-    return {"fast_ms": statistics.median(fast), "sklearn_ms": statistics.median(slow)}
+    fast_cold, fast_warm = timings_ms(scorer.score, texts, rounds)
+    slow_cold, slow_warm = timings_ms(
+        lambda t: pipeline.predict_proba([t]), texts, max(2, rounds // 2)
+    )
+    return Timings(scorer.version, len(texts), fast_cold, fast_warm, slow_cold, slow_warm)
+
+
+def measure(count: int, rounds: int, length: int = 250) -> dict[str, float]:
+    """Median per-comment times (ms) of the fast path and of the sklearn pipeline, warm."""
+    found = time_both(count, rounds, length)
+    return {
+        "fast_ms": statistics.median(found.fast_warm),
+        "sklearn_ms": statistics.median(found.slow_warm),
+    }
 
 
 def main() -> None:
@@ -82,19 +107,12 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=250)
     args = parser.parse_args()
 
-    scorer = load_default_model()
-    pipeline = pipeline_from_artifact(DEFAULT_MODEL_DIR)
-    texts = comments_of_about(args.length, args.comments)
-    print(f"model {scorer.version}: {len(texts)} comments of ~{args.length} characters")
-
-    fast_cold, fast_warm = timings_ms(scorer.score, texts, args.rounds)
-    slow_cold, slow_warm = timings_ms(
-        lambda t: pipeline.predict_proba([t]), texts, max(2, args.rounds // 2)
-    )
-    summary("fast path, cold (round 1)", fast_cold)
-    fast = summary("fast path, warm", fast_warm)
-    summary("sklearn pipeline, round 1", slow_cold)
-    slow = summary("sklearn pipeline, later", slow_warm)
+    found = time_both(args.comments, args.rounds, args.length)
+    print(f"model {found.version}: {found.comments} comments of ~{args.length} characters")
+    summary("fast path, cold (round 1)", found.fast_cold)
+    fast = summary("fast path, warm", found.fast_warm)
+    summary("sklearn pipeline, round 1", found.slow_cold)
+    slow = summary("sklearn pipeline, later", found.slow_warm)
     print(f"speed-up (median, warm): {slow / fast:.1f}x")
 
 

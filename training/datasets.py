@@ -45,6 +45,7 @@ HELD_OUT: dict[str, tuple[str, str]] = {
     "kmhas": ("abuse", "ko"),  # another Korean news site's comments
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
+_CATEGORY_LANGUAGE = {**SOURCES, **HELD_OUT}  # every set this module reads or writes
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def load_examples(
     data_dir = Path(data_dir or DATA_DIR)
     examples = []
     for source in sources or SOURCES:
-        category, _ = {**SOURCES, **HELD_OUT}[source]
+        category, _ = _CATEGORY_LANGUAGE[source]
         path = data_dir / f"{source}.jsonl.gz"
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
@@ -160,7 +161,7 @@ def import_held_out(
 
 
 def _write_source(source: str, rows: Iterable[Row], out_dir: Path | None = None) -> int:
-    category, language = {**SOURCES, **HELD_OUT}[source]
+    category, language = _CATEGORY_LANGUAGE[source]
     out_dir = Path(out_dir or DATA_DIR)
     out_dir.mkdir(parents=True, exist_ok=True)
     kept = _deduplicate(rows)
