@@ -94,14 +94,18 @@ class Scorer:
         coef = np.asarray(arrays["coef"], dtype=np.float64)
         self._word_terms: list[str] = vocabulary["words"]
         n_words, n_chars = len(self._word_terms), len(vocabulary["chars"])
+        # The word and character n-gram blocks share one column space, character n-grams after
+        # the words as in the heads' coefficients, so a comment's terms go through the arithmetic
+        # together.
+        self._n_words = n_words
         self._word_index = {term: i for i, term in enumerate(self._word_terms)}
-        self._char_index = {term: i for i, term in enumerate(vocabulary["chars"])}
-        self._word_idf = np.asarray(arrays["word_idf"], dtype=np.float64)
-        self._char_idf = np.asarray(arrays["char_idf"], dtype=np.float64)
+        self._char_index = {term: n_words + i for i, term in enumerate(vocabulary["chars"])}
+        self._idf = np.concatenate(
+            [np.asarray(arrays["word_idf"], np.float64), np.asarray(arrays["char_idf"], np.float64)]
+        )
         # Rows are categories, columns terms: a comment's columns are gathered with one take, and
         # the arithmetic runs along the long axis.
-        self._word_weights = np.ascontiguousarray(coef[:, :n_words])
-        self._char_weights = np.ascontiguousarray(coef[:, n_words : n_words + n_chars])
+        self._weights = np.ascontiguousarray(coef[:, : n_words + n_chars])
         # The word-vector block (optional): per word an idf and a score per category, averaged
         # over a comment's distinct words; the heads weigh its columns with the block of coef
         # after the character n-grams (the identity, as exported), folded in here.
@@ -121,7 +125,7 @@ class Scorer:
         self._intercept = np.asarray(arrays["intercept"], dtype=np.float64)
         # Scratch arrays for counting a comment's terms, one per thread.
         self._scratch = threading.local()
-        self._scratch_size = max(n_words, n_chars)
+        self._scratch_size = n_words + n_chars
         # Per distinct word, the vocabulary columns of its character n-grams.
         self._char_columns = lru_cache(maxsize=200_000)(self._char_columns_uncached)
 
@@ -166,82 +170,57 @@ class Scorer:
         if len(languages) != len(texts):
             raise ValueError("texts and languages must have the same length")
         found = [self._features(text) for text in texts]
-        counts = self._counts()
         # One row per category, one column per comment.
         logits = np.repeat(self._intercept[:, None], len(found), axis=1)
-        run_offsets = list(accumulate((len(f.char_parts) for f in found), initial=0))
-        # Per block, each feature occurrence's contribution (one row per category) and the word
-        # (run, numbered across the call) it is credited to; a pair of words is credited half
-        # to each.
-        credited: list[tuple[np.ndarray, np.ndarray]] = []
-        if any(f.word_columns for f in found):
-            contributions = _add_block(
-                [np.asarray(f.word_columns, np.intp) for f in found],
-                self._word_idf,
-                self._word_weights,
-                counts,
-                logits,
-            )
-            firsts = [r + run_offsets[i] for i, f in enumerate(found) for r in f.word_firsts]
-            seconds = np.asarray(
-                [
-                    r + run_offsets[i] if r >= 0 else -1
-                    for i, f in enumerate(found)
-                    for r in f.word_seconds
-                ],
-                np.intp,
-            )
-            is_pair = seconds >= 0
-            contributions[:, is_pair] *= 0.5
-            credited += [
-                (np.asarray(firsts, np.intp), contributions),
-                (seconds[is_pair], contributions[:, is_pair]),
-            ]
-        parts = [part for f in found for part in f.char_parts]
-        if parts:
-            contributions = _add_block(
-                [np.concatenate(f.char_parts) if f.char_parts else _NO_COLUMNS for f in found],
-                self._char_idf,
-                self._char_weights,
-                counts,
-                logits,
-            )
-            owners = np.repeat(np.arange(len(parts)), [len(part) for part in parts])
-            credited.append((owners, contributions))
-        if any(f.vector_rows for f in found):
-            rows = np.asarray([row for f in found for row in f.vector_rows], np.intp)
+        contributions = _add_tfidf(
+            [f.columns for f in found],
+            self._n_words,
+            self._idf,
+            self._weights,
+            self._counts(),
+            logits,
+        )
+        vector_rows = [row for f in found for row in f.vector_rows]
+        if vector_rows:
+            rows = np.asarray(vector_rows, np.intp)
             owners = np.repeat(np.arange(len(found)), [len(f.vector_rows) for f in found])
             shares = self._vector_idf.take(rows)
             shares /= np.bincount(owners, shares)[owners]
-            contributions = self._vector_weights.take(rows, axis=1) * shares
+            vector_contributions = self._vector_weights.take(rows, axis=1) * shares
             for k, row in enumerate(logits):
-                row += np.bincount(owners, contributions[k], minlength=len(found))
-            runs = [r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs]
-            credited.append((np.asarray(runs, np.intp), contributions))
-        # Per category, what each word of every comment added to its logit.
-        by_run = np.zeros((len(self.categories), run_offsets[-1]))
-        if credited:
+                row += np.bincount(owners, vector_contributions[k], minlength=len(found))
+        for i, features in enumerate(found):
+            for hit in features.signals:
+                logits[:, i] += hit.value * self._signal_weights[hit.name]
+        scores = [
+            {c: _sigmoid(float(z)) for c, z in zip(self.categories, column, strict=True)}
+            for column in logits.T.tolist()
+        ]
+        # Per category, what each word of every comment added to its logit: only worked out when
+        # some score is high enough to name words.
+        run_offsets = list(accumulate((len(f.char_parts) for f in found), initial=0))
+        by_run = None
+        if any(value >= REASON_MIN_SCORE for s in scores for value in s.values()):
+            credited = [_credited_runs(found, run_offsets, contributions)]
+            if vector_rows:
+                runs = [r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs]
+                credited.append((np.asarray(runs, np.intp), vector_contributions))
             runs = np.concatenate([runs for runs, _ in credited])
-            contributions = np.concatenate([c for _, c in credited], axis=1)
-            for k, row in enumerate(by_run):
-                row += np.bincount(runs, contributions[k], minlength=len(row))
+            credit = np.concatenate([c for _, c in credited], axis=1)
+            by_run = np.stack([np.bincount(runs, row, minlength=run_offsets[-1]) for row in credit])
 
         results = []
         for i, (text, language, features) in enumerate(zip(texts, languages, found, strict=True)):
-            row = logits[:, i]
-            for hit in features.signals:
-                row += hit.value * self._signal_weights[hit.name]
-            scores = {c: _sigmoid(float(z)) for c, z in zip(self.categories, row, strict=True)}
             reasons: list[Reason] = []
             for k, category in enumerate(self.categories):
                 found_reasons = []
-                if scores[category] >= REASON_MIN_SCORE:
+                if scores[i][category] >= REASON_MIN_SCORE:
                     credit = by_run[k, run_offsets[i] : run_offsets[i + 1]]
                     found_reasons = self._reasons(k, category, features, credit)
                 reasons.extend(found_reasons or [Reason(category, "none", "", 0.0)])
             results.append(
                 ScoreResult(
-                    scores=scores,
+                    scores=scores[i],
                     reasons=reasons,
                     language=language or detect_language(text),
                     model_version=self.version,
@@ -261,13 +240,14 @@ class Scorer:
         runs, run_of_token = char_word_runs(comment)
         columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
         vector_rows, vector_runs = self._vector_occurrences(comment, run_of_token)
+        char_parts = [self._char_columns(run) for run in runs]
         return _Features(
             comment,
             run_of_token,
-            columns,
+            np.concatenate([np.asarray(columns, np.intp), *char_parts]),
             firsts,
             seconds,
-            [self._char_columns(run) for run in runs],
+            char_parts,
             vector_rows,
             vector_runs,
             signal_hits(comment),
@@ -344,8 +324,9 @@ class _Features(NamedTuple):
 
     comment: NormalizedComment
     run_of_token: list[int]  # the word (run) each token went into
-    word_columns: list[int]  # vocabulary columns of its word n-grams, one per occurrence
-    word_firsts: list[int]  # the run of each, or of the first word of a pair
+    # Columns of its word n-grams, one per occurrence, then of its character n-grams
+    columns: np.ndarray
+    word_firsts: list[int]  # per word n-gram occurrence its run, or that of a pair's first word
     word_seconds: list[int]  # the run of the second word of a pair, else -1
     char_parts: list[np.ndarray]  # per run, the columns of its character n-grams
     vector_rows: list[int]  # rows of the word-vector block, one per distinct word that has one
@@ -375,24 +356,26 @@ def load_default_model() -> Scorer:
     return load_model(DEFAULT_MODEL_DIR)
 
 
-def _add_block(
+def _add_tfidf(
     columns: list[np.ndarray],
+    n_words: int,
     idf: np.ndarray,
     weights: np.ndarray,
     counts: np.ndarray,
     logits: np.ndarray,
 ) -> np.ndarray:
-    """Add one TF-IDF block's contribution to each comment's column of ``logits``.
+    """Add the word and character TF-IDF blocks' contributions to each comment's logits.
 
-    Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")``: per comment, tf = 1 + ln(count),
-    times idf, divided by the l2 norm of the comment's row. A term occurring several times in a
-    comment shares its contribution equally between its occurrences, so a row's squared norm is
-    the sum over occurrences of value² / count. Terms are counted in a scratch array, comment by
-    comment, rather than sorted.
+    Mirrors ``TfidfVectorizer(sublinear_tf=True, norm="l2")`` for each block: per comment,
+    tf = 1 + ln(count), times idf, divided by the l2 norm of the comment's row in that block.
+    A term occurring several times in a comment shares its contribution equally between its
+    occurrences, so a row's squared norm is the sum over occurrences of value² / count. Terms are
+    counted in a scratch array, comment by comment, rather than sorted.
 
-    :param columns: per comment, the vocabulary column of each term occurrence.
-    :param weights: the heads' weights, one row per category, one column per vocabulary term.
-    :param counts: a scratch array as long as the vocabulary, all zeros; left all zeros.
+    :param columns: per comment, the column of each term occurrence; the columns of the word
+        block are below ``n_words``, those of the character block from it on.
+    :param weights: the heads' weights, one row per category, one column per term.
+    :param counts: a scratch array as long as the columns, all zeros; left all zeros.
     :param logits: one row per category, one column per comment.
     :return: each occurrence's contribution: one row per category, one column per occurrence.
     """
@@ -401,16 +384,53 @@ def _add_block(
         np.add.at(counts, comment_columns, 1.0)
         occurrences.append(counts.take(comment_columns))
         counts[comment_columns] = 0.0
-    owners = np.repeat(np.arange(len(columns)), [len(c) for c in columns])
-    all_columns = np.concatenate(columns)
-    times = np.concatenate(occurrences)
+    if len(columns) == 1:
+        all_columns, times = columns[0], occurrences[0]
+        owners = np.zeros(len(all_columns), np.intp)
+    else:
+        all_columns, times = np.concatenate(columns), np.concatenate(occurrences)
+        owners = np.repeat(np.arange(len(columns)), [len(c) for c in columns])
+    # Each comment's rows in the two blocks are normalised apart.
+    rows = owners * 2 + (all_columns >= n_words)
     values = (np.log(times) + 1.0) * idf.take(all_columns)
     shares = values / times
-    shares /= np.sqrt(np.bincount(owners, values * shares))[owners]
+    shares /= np.sqrt(np.bincount(rows, values * shares))[rows]
     contributions = weights.take(all_columns, axis=1) * shares
     for k, row in enumerate(logits):
         row += np.bincount(owners, contributions[k], minlength=len(row))
     return contributions
+
+
+def _credited_runs(
+    found: list[_Features], run_offsets: list[int], contributions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The word (run, numbered across the call) each TF-IDF occurrence is credited to, and its
+    contribution; a pair of words is credited half to each, so it is listed twice."""
+    # Per comment, each word occurrence's run once, then each run once per character n-gram.
+    runs: list[int] = []
+    repeats: list[int] = []
+    pair_occurrences: list[int] = []
+    pair_runs: list[int] = []
+    first = 0  # the index, across the call, of the comment's first occurrence
+    for i, f in enumerate(found):
+        offset = run_offsets[i]
+        runs += [run + offset for run in f.word_firsts]
+        repeats += [1] * len(f.word_firsts)
+        runs += range(offset, run_offsets[i + 1])
+        repeats += [len(part) for part in f.char_parts]
+        for j, second in enumerate(f.word_seconds):
+            if second >= 0:
+                pair_occurrences.append(first + j)
+                pair_runs.append(second + offset)
+        first += len(f.columns)
+    pairs = np.asarray(pair_occurrences, np.intp)
+    contributions[:, pairs] *= 0.5
+    return (
+        np.concatenate(
+            [np.repeat(np.asarray(runs, np.intp), repeats), np.asarray(pair_runs, np.intp)]
+        ),
+        np.concatenate([contributions, contributions[:, pairs]], axis=1),
+    )
 
 
 def _merge_same_text(reasons: list[Reason]) -> list[Reason]:
