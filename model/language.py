@@ -18,10 +18,12 @@ _SCRIPT_LANGUAGES = (
     (regex.compile(r"[\p{Thai}]"), "th"),
     (regex.compile(r"[\p{Devanagari}]"), "hi"),
 )
+# Any letter of those scripts: most comments have none, and the counts above are not needed.
+_SCRIPTS_RE = regex.compile("|".join(pattern.pattern for pattern, _ in _SCRIPT_LANGUAGES))
 _LATIN_RE = regex.compile(r"\p{Latin}")
 _WORD_RE = regex.compile(r"\p{L}+")
 _ASCII_WORD_RE = re.compile(r"[A-Za-z]+")
-_HANGUL_FAST_RE = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_HANGUL_RUN_RE = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]+")
 
 # Frequent function words that are rare in the other listed languages.
 _STOP_WORDS = {
@@ -59,27 +61,28 @@ def detect_language(text: str) -> str:
 
 def _detect(text: str) -> str:
     if text.isascii():
-        words = _ASCII_WORD_RE.findall(text)
-        return _latin_language([word.lower() for word in words]) if words else "und"
-    letters = _WORD_RE.findall(text)
-    total = sum(len(word) for word in letters)
+        words = _ASCII_WORD_RE.findall(text.lower())
+        return _latin_language(words) if words else "und"
+    total = sum(map(str.isalpha, text))  # letters: \p{L}
     if total == 0:
         return "und"
-    if len(_HANGUL_FAST_RE.findall(text)) * 5 >= total:
+    # Hangul counted by deleting its runs: findall would make a list of every syllable.
+    if (len(text) - len(_HANGUL_RUN_RE.sub("", text))) * 5 >= total:
         return "ko"
-    latin = len(_LATIN_RE.findall(text))
-    best_code, best_count = "und", 0
-    for pattern, code in _SCRIPT_LANGUAGES:
-        count = len(pattern.findall(text))
-        if code == "ko" and count * 5 >= total:
-            return "ko"
-        if count > best_count:
-            best_code, best_count = code, count
-    if best_count > latin:
-        return best_code
-    if latin == 0:
+    if _SCRIPTS_RE.search(text):
+        latin = len(_LATIN_RE.findall(text))
+        best_code, best_count = "und", 0
+        for pattern, code in _SCRIPT_LANGUAGES:
+            count = len(pattern.findall(text))
+            if code == "ko" and count * 5 >= total:
+                return "ko"
+            if count > best_count:
+                best_code, best_count = code, count
+        if best_count > latin:
+            return best_code
+    elif not _LATIN_RE.search(text):
         return "und"
-    return _latin_language([word.casefold() for word in letters])
+    return _latin_language([word.casefold() for word in _WORD_RE.findall(text)])
 
 
 def _latin_language(words: list[str]) -> str:
