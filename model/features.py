@@ -101,10 +101,9 @@ word_char_grams = lru_cache(maxsize=10_000)(char_grams)
 
 def _grams(padded: str, low: int, high: int) -> list[str]:
     length = len(padded)
-    grams: list[str] = []
-    for n in range(low, min(high, length) + 1):
-        grams.extend(padded[i : i + n] for i in range(length - n + 1))
-    return grams
+    return [
+        padded[i : i + n] for n in range(low, min(high, length) + 1) for i in range(length - n + 1)
+    ]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ between Hangul syllables ("시1발").
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,7 +44,9 @@ _MENTION_RE = regex.compile(r"^@\w{2,}")
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
 _PIECE_RE = regex.compile(r"[^\W_]+|\p{Extended_Pictographic}")
-_REPEAT_RE = regex.compile(r"(.)\1{2,}")
+# The standard library's re: it keeps the compiled "\1\1" template, where regex parses it on
+# every call.
+_REPEAT_RE = re.compile(r"(.)\1{2,}")
 _HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
 
 # Leetspeak inside a Latin word: "1d10t", "b!tch", "$hit", "@ss" (only mid-word for @).
@@ -166,6 +169,8 @@ _KOREAN_VARIANTS = (
     (regex.compile(_nfkc(r"ㅈ랄|g랄")), "지랄"),
     (regex.compile(_nfkc(r"좃")), "좆"),
 )
+# Most Korean words hold none of them: one search rules all six out.
+_ANY_KOREAN_VARIANT_RE = regex.compile("|".join(p.pattern for p, _ in _KOREAN_VARIANTS))
 
 
 # Korean swear words typed with the keyboard left in English ("tlqkf" is 씨발 on the standard
@@ -404,8 +409,9 @@ def _normalize_korean(chunk: str) -> str:
         return chunk
     chunk = _HANGUL_GAP_RE.sub("", chunk)
     chunk = _KOREAN_ABBREVIATION_RE.sub(lambda m: _KOREAN_ABBREVIATIONS[m.group()], chunk)
-    for pattern, canonical in _KOREAN_VARIANTS:
-        chunk = pattern.sub(canonical, chunk)
+    if _ANY_KOREAN_VARIANT_RE.search(chunk):
+        for pattern, canonical in _KOREAN_VARIANTS:
+            chunk = pattern.sub(canonical, chunk)
     return chunk
 
 

@@ -292,8 +292,9 @@ class Scorer:
         return columns, firsts, seconds
 
     def _char_columns_uncached(self, word: str) -> np.ndarray:
-        index = self._char_index
-        return np.asarray([index[g] for g in char_grams(word) if g in index], dtype=np.intp)
+        grams = map(self._char_index.get, char_grams(word))
+        columns = [column for column in grams if column is not None]
+        return np.asarray(columns, dtype=np.intp)
 
     def _reasons(
         self, k: int, category: str, features: _Features, by_run: np.ndarray
