@@ -33,7 +33,6 @@ def _nfkc(text: str) -> str:
 
 EMAIL_TOKEN = "xemailx"
 
-_CHUNK_RE = regex.compile(r"\S+")
 _EMAIL_RE = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
 _URL_RE = regex.compile(
     r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz)"
@@ -272,34 +271,42 @@ def normalize_comment(text: str) -> NormalizedComment:
     original = strip_invisible(text)
     tokens: list[Token] = []
     append = tokens.append
-    for match in _CHUNK_RE.finditer(original):
-        start, end = match.span()
-        chunk = match.group()
-        if "." not in chunk and "/" not in chunk and "@" not in chunk:
-            for piece in normalize_chunk(chunk):
-                append(Token(piece, start, end))
-            continue
-        url = _find_link(chunk)
-        if url:
-            kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
-            append(Token(kind, start + url.start(), start + url.end()))
-            before, after = chunk[: url.start()], chunk[url.end() :]
-            for piece in normalize_chunk(before):
-                append(Token(piece, start, start + url.start()))
-            for piece in normalize_chunk(after):
-                append(Token(piece, start + url.end(), end))
-            continue
-        if chunk[0] == "@" and _MENTION_RE.match(chunk) and not _is_masked_word(chunk):
-            # "@name" addresses another reader and says nothing about the comment itself. The
-            # training tweets mention someone in most lines (OLID's "@USER"), so a mention token
-            # taught the spam head that "@" means an ordinary comment: "add me on telegram
-            # @cashking" scored 0.02 spam.
-            continue
-        for piece in normalize_chunk(chunk):
-            append(Token(piece, start, end))
+    end = 0
+    # Whitespace-separated chunks; a chunk holds no whitespace, so the first place it occurs
+    # after the previous one is where it is.
+    for chunk in original.split():
+        start = original.find(chunk, end)
+        end = start + len(chunk)
+        for piece, begin, finish in _chunk_tokens(chunk):
+            append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
     return NormalizedComment(original, tuple(tokens))
+
+
+# Comments reuse the same words over and over, so working out each distinct chunk once pays.
+@lru_cache(maxsize=200_000)
+def _chunk_tokens(chunk: str) -> tuple[tuple[str, int, int], ...]:
+    """The tokens of one whitespace-separated chunk: each word and its span in the chunk."""
+    whole = len(chunk)
+    if "." not in chunk and "/" not in chunk and "@" not in chunk:
+        return tuple((piece, 0, whole) for piece in normalize_chunk(chunk))
+    url = _find_link(chunk)
+    if url:
+        start, end = url.span()
+        kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
+        return (
+            (kind, start, end),
+            *((piece, 0, start) for piece in normalize_chunk(chunk[:start])),
+            *((piece, end, whole) for piece in normalize_chunk(chunk[end:])),
+        )
+    if chunk[0] == "@" and _MENTION_RE.match(chunk) and not _is_masked_word(chunk):
+        # "@name" addresses another reader and says nothing about the comment itself. The
+        # training tweets mention someone in most lines (OLID's "@USER"), so a mention token
+        # taught the spam head that "@" means an ordinary comment: "add me on telegram
+        # @cashking" scored 0.02 spam.
+        return ()
+    return tuple((piece, 0, whole) for piece in normalize_chunk(chunk))
 
 
 def _find_link(chunk: str) -> regex.Match[str] | None:
@@ -310,8 +317,6 @@ def _find_link(chunk: str) -> regex.Match[str] | None:
     return _URL_RE.search(chunk)
 
 
-# Comments reuse the same words over and over, so normalising each distinct chunk once pays.
-@lru_cache(maxsize=200_000)
 def normalize_chunk(chunk: str) -> tuple[str, ...]:
     """Normalise one whitespace-separated chunk of a comment into word pieces.
 
