@@ -23,6 +23,7 @@ from model.normalize import (
     URL_TOKEN,
     NormalizedComment,
     is_hangul_word,
+    match_hangul_start,
     normalize_comment,
 )
 
@@ -58,7 +59,7 @@ def char_word_runs(comment: NormalizedComment) -> tuple[list[str], list[int]]:
     previous_short = False
     for token in comment.tokens:
         text = token.text
-        hangul = is_hangul_word(text)
+        hangul = match_hangul_start(text) is not None
         short = hangul and len(text) == 1
         if hangul and previous_hangul and (short or previous_short):
             runs[-1] += text
@@ -209,6 +210,9 @@ _PROFANITY_PREFIXES = (
     "cocksuck",
     "retard",
 )
+# Every prefix is three letters or more: a word whose first two letters are none of these
+# starts with none of them.
+_PROFANITY_PREFIX_HEADS = frozenset(prefix[:2] for prefix in _PROFANITY_PREFIXES)
 _WORTH_A_LOOK = frozenset({*_PHRASE_SIGNALS, *_PHRASE_STARTS, URL_TOKEN, EMAIL_TOKEN})
 _KOREAN_SIGNALS = (
     (
@@ -258,9 +262,13 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
         found.setdefault(name, []).append(evidence)
 
     words = [token.text for token in tokens]
-    for i, word in enumerate(words):
-        if word not in _WORTH_A_LOOK and not word.startswith(_PROFANITY_PREFIXES):
-            continue
+    worth_a_look = [
+        i
+        for i, word in enumerate(words)
+        if word in _WORTH_A_LOOK or word[:2] in _PROFANITY_PREFIX_HEADS
+    ]
+    for i in worth_a_look:
+        word = words[i]
         if word in (URL_TOKEN, EMAIL_TOKEN):
             link = text[tokens[i].start : tokens[i].end]
             if word == EMAIL_TOKEN:
@@ -285,7 +293,7 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
             add("profanity", text[tokens[i].start : tokens[i].end].strip(_EDGE))
     # Korean can come from ASCII too: a swear word typed with the keyboard left in English.
     maybe_korean = not text.isascii() or not all(word.isascii() for word in words)
-    hangul = "".join(word for word in words if is_hangul_word(word)) if maybe_korean else ""
+    hangul = "".join(filter(match_hangul_start, words)) if maybe_korean else ""
     if hangul:
         for name, pattern in _KOREAN_SIGNALS:
             for match in pattern.findall(hangul):

@@ -450,11 +450,11 @@ def _join_spaced_letters(tokens: list[Token]) -> list[Token]:
     return joined
 
 
+# A match if a token starts with Hangul (a syllable or a jamo), else None: for the loops over
+# every token, where a call of is_hangul_word costs more than the test.
+match_hangul_start = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]").match
+
+
 def is_hangul_word(word: str) -> bool:
     """Whether a token starts with Hangul (a syllable or a jamo)."""
-    first = word[:1]
-    return (
-        "\uac00" <= first <= "\ud7a3"
-        or "\u1100" <= first <= "\u11ff"
-        or "\u3130" <= first <= "\u318f"
-    )
+    return match_hangul_start(word) is not None

@@ -272,23 +272,18 @@ class Scorer:
     ) -> tuple[list[int], list[int], list[int]]:
         """The vocabulary columns of the comment's word n-grams, and the words they belong to:
         for each occurrence its word (run), and for a pair of words the second one (else -1)."""
-        index = self._word_index
+        terms = word_terms(comment)  # the words, then each word with the next one
         n_tokens = len(comment.tokens)
-        columns: list[int] = []
-        firsts: list[int] = []
-        seconds: list[int] = []
-        for position, term in enumerate(word_terms(comment)):
-            column = index.get(term)
-            if column is None:
-                continue
-            columns.append(column)
-            if position < n_tokens:  # a word
-                firsts.append(run_of_token[position])
-                seconds.append(-1)
-            else:  # the pair of the word at position - n_tokens and the next one
-                first = position - n_tokens
-                firsts.append(run_of_token[first])
-                seconds.append(run_of_token[first + 1])
+        found = [
+            (at, column)
+            for at, column in enumerate(map(self._word_index.get, terms))
+            if column is not None
+        ]
+        words = [(at, column) for at, column in found if at < n_tokens]
+        pairs = [(at - n_tokens, column) for at, column in found if at >= n_tokens]
+        columns = [column for _, column in words] + [column for _, column in pairs]
+        firsts = [run_of_token[at] for at, _ in words] + [run_of_token[at] for at, _ in pairs]
+        seconds = [-1] * len(words) + [run_of_token[at + 1] for at, _ in pairs]
         return columns, firsts, seconds
 
     def _char_columns_uncached(self, word: str) -> np.ndarray:
