@@ -1,5 +1,5 @@
 """``python -m training build-default | crossval | import-data | import-spamassassin |
-import-held-out | word-vectors``."""
+import-kmhas | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         "training/data",
     )
     mail.add_argument("package", type=Path, help="the unpacked npm package folder")
+    kmhas = commands.add_parser(
+        "import-kmhas", help="convert the K-MHaS validation split to training/data"
+    )
+    kmhas.add_argument("valid", type=Path, help="kmhas_valid.txt, or an excerpt of it")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -63,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_spam_assassin
 
         log(f"spam_assassin: {import_spam_assassin(args.package)} rows")
+    elif args.command == "import-kmhas":
+        from training.datasets import import_kmhas_valid
+
+        log(f"kmhas_valid: {import_kmhas_valid(args.valid)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 
