@@ -44,7 +44,6 @@ REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
 # would crowd the list.
 REASON_MIN_TERM_WEIGHT = 0.25
 NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
-_NO_COLUMNS = np.empty(0, np.intp)
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
