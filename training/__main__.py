@@ -28,13 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     mail.add_argument("package", type=Path, help="the unpacked npm package folder")
     kmhas = commands.add_parser(
-        "import-kmhas",
-        help="convert K-MHaS's validation split and the rest of its test split to training/data",
+        "import-kmhas", help="convert the K-MHaS validation split to training/data"
     )
-    kmhas.add_argument("--valid", type=Path, help="kmhas_valid.txt")
-    kmhas.add_argument(
-        "--test", type=Path, help="kmhas_test.txt (the held-out comments are left out)"
-    )
+    kmhas.add_argument("valid", type=Path, help="kmhas_valid.txt, or an excerpt of it")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -72,9 +68,9 @@ def main(argv: list[str] | None = None) -> int:
 
         log(f"spam_assassin: {import_spam_assassin(args.package)} rows")
     elif args.command == "import-kmhas":
-        from training.datasets import import_kmhas
+        from training.datasets import import_kmhas_valid
 
-        log(f"kmhas_training: {import_kmhas(args.valid, args.test)} rows")
+        log(f"kmhas_valid: {import_kmhas_valid(args.valid)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 

@@ -37,7 +37,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     "spam_assassin": ("spam", "en"),
     # Korean news comments labeled for hate against groups (politics, origin, religion, age,
     # gender, looks) and profanity: what BEEP! and the Curse set label little of.
-    "kmhas_training": ("abuse", "ko"),
+    "kmhas_valid": ("abuse", "ko"),
 }
 
 # Sets the model is never trained on, only measured against (``crossval``): comments of other
@@ -45,7 +45,7 @@ SOURCES: dict[str, tuple[str, str]] = {
 # ``training/data/held_out/`` so that neither training, the data hash nor the bench reads them.
 HELD_OUT: dict[str, tuple[str, str]] = {
     "sms_spam": ("spam", "en"),  # another medium: text messages
-    # Korean news comments: an excerpt of K-MHaS's test split; the rest is trained on.
+    # Korean news comments: the test split of the set whose validation split is trained on.
     "kmhas": ("abuse", "ko"),
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
@@ -144,29 +144,17 @@ def import_spam_assassin(package: Path, out_dir: Path | None = None) -> int:
     return _write_source("spam_assassin", _read_spam_assassin(Path(package)), out_dir)
 
 
-def import_kmhas(
-    valid: Path | None = None, test: Path | None = None, out_dir: Path | None = None
-) -> int:
-    """Convert K-MHaS's validation split and its test split, but for the comments held out, to
-    ``kmhas_training.jsonl.gz``, a training source (``group`` ``valid`` or ``test``).
+def import_kmhas_valid(path: Path, out_dir: Path | None = None) -> int:
+    """Convert the K-MHaS validation split to ``kmhas_valid.jsonl.gz``, a training source.
 
-    :param valid: ``document<TAB>label`` lines as in ``data/kmhas_valid.txt`` (see
-        ``_read_kmhas``).
-    :param test: the same for ``data/kmhas_test.txt``, or for its lines outside the held-out
-        excerpt.
+    :param path: ``document<TAB>label`` lines as in ``data/kmhas_valid.txt`` (see ``_read_kmhas``).
     :return: rows written.
     """
-    # The held-out comments are left out by text, so a copy of the whole test split does, and a
-    # comment posted again in both splits stays out of training too.
+    # A comment posted again can sit in both splits: kept out here, so the held-out test
+    # split stays a measure of comments never trained on.
     held_out = {e.text.strip() for e in load_held_out() if e.source == "kmhas"}
-    splits = [(path, group) for path, group in ((valid, "valid"), (test, "test")) if path]
-    rows = (
-        row
-        for path, group in splits
-        for row in _read_kmhas(Path(path), group)
-        if row[0].strip() not in held_out
-    )
-    return _write_source("kmhas_training", rows, out_dir)
+    rows = (row for row in _read_kmhas(Path(path), "valid") if row[0].strip() not in held_out)
+    return _write_source("kmhas_valid", rows, out_dir)
 
 
 def import_held_out(

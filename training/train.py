@@ -67,7 +67,7 @@ class TrainingConfig:
             "wiki_talk": 1.0,
             "korean_hate_speech": 1.5,
             "korean_curse": 1.0,
-            "kmhas_training": 1.0,
+            "kmhas_valid": 1.0,
             "extra": 2.0,
         }
     )
