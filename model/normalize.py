@@ -289,23 +289,22 @@ def normalize_comment(text: str) -> NormalizedComment:
 def _chunk_tokens(chunk: str) -> tuple[tuple[str, int, int], ...]:
     """The tokens of one whitespace-separated chunk: each word and its span in the chunk."""
     whole = len(chunk)
-    if "." not in chunk and "/" not in chunk and "@" not in chunk:
-        return tuple((piece, 0, whole) for piece in normalize_chunk(chunk))
-    url = _find_link(chunk)
-    if url:
-        start, end = url.span()
-        kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
-        return (
-            (kind, start, end),
-            *((piece, 0, start) for piece in normalize_chunk(chunk[:start])),
-            *((piece, end, whole) for piece in normalize_chunk(chunk[end:])),
-        )
-    if chunk[0] == "@" and _MENTION_RE.match(chunk) and not _is_masked_word(chunk):
-        # "@name" addresses another reader and says nothing about the comment itself. The
-        # training tweets mention someone in most lines (OLID's "@USER"), so a mention token
-        # taught the spam head that "@" means an ordinary comment: "add me on telegram
-        # @cashking" scored 0.02 spam.
-        return ()
+    if "." in chunk or "/" in chunk or "@" in chunk:
+        url = _find_link(chunk)
+        if url:
+            start, end = url.span()
+            kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
+            return (
+                (kind, start, end),
+                *((piece, 0, start) for piece in normalize_chunk(chunk[:start])),
+                *((piece, end, whole) for piece in normalize_chunk(chunk[end:])),
+            )
+        if chunk[0] == "@" and _MENTION_RE.match(chunk) and not _is_masked_word(chunk):
+            # "@name" addresses another reader and says nothing about the comment itself. The
+            # training tweets mention someone in most lines (OLID's "@USER"), so a mention
+            # token taught the spam head that "@" means an ordinary comment: "add me on
+            # telegram @cashking" scored 0.02 spam.
+            return ()
     return tuple((piece, 0, whole) for piece in normalize_chunk(chunk))
 
 
