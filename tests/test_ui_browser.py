@@ -79,6 +79,8 @@ def log_in(page, server: str) -> None:
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     page.wait_for_selector(".card")
+    # The queue's script runs after the cards are parsed; keys pressed before it listens are lost.
+    page.wait_for_selector('#queue[data-keyboard="ready"]', state="attached")
 
 
 def visible_cards(page) -> int:
@@ -139,7 +141,7 @@ def test_undo_help_and_pages_in_the_browser(
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log_in(page, server)
     page.keyboard.press("?")
-    assert page.is_visible("#help")
+    expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("?")
     page.keyboard.press("j")
     page.keyboard.press("r")

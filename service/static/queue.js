@@ -140,4 +140,6 @@
   });
 
   focus(0);
+  // Marks the page as listening for keys: a key pressed before this point is not seen.
+  form.dataset.keyboard = "ready";
 })();
