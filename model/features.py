@@ -419,6 +419,8 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
+        if self.vectors is None:
+            raise ValueError("WordVectorFeatures was made without word vectors")
         mean = idf_weighted_mean(word_rows(comments, self.index_), self.idf_, self.vectors)
         return sparse.csr_matrix(self.scale * mean)
 

@@ -202,8 +202,10 @@ class Scorer:
         if any(value >= REASON_MIN_SCORE for s in scores for value in s.values()):
             credited = [_credited_runs(found, run_offsets, contributions)]
             if vector_rows:
-                runs = [r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs]
-                credited.append((np.asarray(runs, np.intp), vector_contributions))
+                vector_credit_runs = [
+                    r + run_offsets[i] for i, f in enumerate(found) for r in f.vector_runs
+                ]
+                credited.append((np.asarray(vector_credit_runs, np.intp), vector_contributions))
             runs = np.concatenate([runs for runs, _ in credited])
             credit = np.concatenate([c for _, c in credited], axis=1)
             by_run = np.stack([np.bincount(runs, row, minlength=run_offsets[-1]) for row in credit])
@@ -213,7 +215,7 @@ class Scorer:
             reasons: list[Reason] = []
             for k, category in enumerate(self.categories):
                 found_reasons = []
-                if scores[i][category] >= REASON_MIN_SCORE:
+                if by_run is not None and scores[i][category] >= REASON_MIN_SCORE:
                     credit = by_run[k, run_offsets[i] : run_offsets[i + 1]]
                     found_reasons = self._reasons(k, category, features, credit)
                 reasons.extend(found_reasons or [Reason(category, "none", "", 0.0)])
