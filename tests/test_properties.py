@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import regex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -97,6 +98,18 @@ def test_inserting_invisible_characters_never_changes_length_or_stripped_text(te
     spiked_text = "".join(spiked)
     assert visible_length(spiked_text) == visible_length(text)
     assert strip_invisible(spiked_text) == strip_invisible(text)
+
+
+@fast
+@given(texts)
+@example("가나다 \U0001f44d")  # no joiner: counted by len()
+@example(
+    "\u1100\u1161\u11a8 \U0001f1f0\U0001f1f7 e\u0301 \U0001f44d\U0001f3fd a\r\nb \u0915\u094d\u0937"
+)
+def test_visible_length_counts_the_grapheme_clusters_of_the_stripped_text(text):
+    cleaned = strip_invisible(text)
+    clusters = len(regex.findall(r"\X", cleaned))
+    assert visible_length(text) == (len(cleaned) if cleaned.isascii() else clusters)
 
 
 @fast
