@@ -2,10 +2,15 @@
 
 import subprocess
 import sys
+import unicodedata
 
 import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from model.campaigns import campaign_probability, campaign_words, fingerprints
+from model.campaigns import campaign_probability, campaign_words, fingerprints, fingerprints_many
+from model.text import strip_invisible
 from service.campaigns import WINDOW_SECONDS
 from training.datasets import load_examples
 
@@ -55,6 +60,53 @@ def test_fingerprints_are_the_same_in_every_process():
     code = f"from model.campaigns import fingerprints; print(fingerprints({VARIANTS[0]!r}))"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other.stdout.strip() == str(fingerprints(VARIANTS[0]))
+
+
+def test_fingerprints_stay_the_same_across_releases():
+    """Workers of two releases count one campaign together during a rolling upgrade only if
+    they fingerprint alike: these values were computed by the first release with campaigns."""
+    assert fingerprints(VARIANTS[0]) == (
+        "0-2f3364dea35f",
+        "1-4a14fc5d10b3",
+        "2-63b71c9940fd",
+        "3-3317d1043470",
+    )
+    assert fingerprints("누가 봐도 이번 계획은 세금만 올리는 정책이라서 반대합니다 정말로") == (
+        "0-e5efd3f16f2e",
+        "1-dfc1c7e0f4b2",
+        "2-820a3cdafeb2",
+        "3-b11cdc09849b",
+    )
+
+
+TEXT_PARTS = st.sampled_from(
+    [
+        *VARIANTS,
+        "Great article!",
+        "좋은 기사 감사합니다",
+        "누가 봐도 이번 계획은 세금만 올리는 정책",
+        "a",
+    ]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(TEXT_PARTS, min_size=1, max_size=3).map(" ".join), max_size=8))
+def test_fingerprints_of_a_batch_are_those_of_each_text_alone(texts):
+    assert fingerprints_many(texts) == [fingerprints(text) for text in texts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from(
+            [*"aZ09 ,.!'-_\u200b", "é", "ß", "İ", "ﬁ", "Ａ", "한", "ㄱ", "\u0301"]
+        )
+    )
+)
+def test_campaign_words_are_the_letter_runs_of_the_folded_text(text):
+    folded = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    assert campaign_words(text) == regex.findall(r"[\p{L}\p{M}]+", folded)
 
 
 def test_campaign_probability_grows_with_copies():
