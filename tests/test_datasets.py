@@ -14,6 +14,7 @@ from training.datasets import (
     SOURCES,
     import_held_out,
     import_kmhas_valid,
+    import_korean_malicious,
     load_examples,
     load_held_out,
     mail_text,
@@ -166,6 +167,33 @@ def test_kmhas_validation_split_is_trained_on_without_the_held_out_comments(tmp_
         ("조선족들은 다 꺼져라, 진짜", 1, "ko", "valid"),
     ]
     assert "kmhas_valid" in SOURCES and "kmhas_valid" in TrainingConfig().abuse_source_shares
+
+
+def test_korean_malicious_comments_are_read_without_those_of_the_other_korean_sets(
+    tmp_path,
+) -> None:
+    beep = load_examples(sources=["korean_hate_speech"])[1].text  # ends "...알지못했네요ㅠ"
+    curse = load_examples(sources=["korean_curse"])[1].text  # "... 10년 더 입어야지 ㅋㅋ"
+    published = tmp_path / "Dataset.csv"
+    published.write_text(
+        "content\tlable\n"
+        "짱깨 꺼라ㅡ패쓰\t0\n"
+        "기자님 오늘도 수고 많으셨어요 내일 봬요\t1\n"
+        '"이딴 걸 ""기사""라고 쓰냐 기레기야\t0"\n'
+        f"{beep}ㅠㅠㅠ\t1\n"  # a BEEP! comment with its last letter repeated
+        f"{curse.replace(' ㅋㅋ', 'ㅋㅋㅋㅋ')}\t1\n"  # a Curse comment, spaced and repeated
+        f"{beep.replace('...', ' ')[:-12]} http://example.com\t1\n"  # cut, with a link
+        "\t0\n",
+        encoding="utf-8",
+    )
+    assert import_korean_malicious(published, out_dir=tmp_path) == 3
+    read = load_examples(tmp_path, ["korean_malicious"])
+    assert [(e.text, e.label, e.language) for e in read] == [
+        ("짱깨 꺼라ㅡ패쓰", 1, "ko"),
+        ("기자님 오늘도 수고 많으셨어요 내일 봬요", 0, "ko"),
+        ('이딴 걸 "기사"라고 쓰냐 기레기야', 1, "ko"),
+    ]
+    assert "korean_malicious" in TrainingConfig().abuse_source_shares
 
 
 def test_bundled_held_out_sets_are_kept_apart_from_training() -> None:

@@ -1,5 +1,5 @@
 """``python -m training build-default | crossval | import-data | import-spamassassin |
-import-kmhas | import-held-out | word-vectors``."""
+import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         "import-kmhas", help="convert the K-MHaS validation split to training/data"
     )
     kmhas.add_argument("valid", type=Path, help="kmhas_valid.txt, or an excerpt of it")
+    malicious = commands.add_parser(
+        "import-korean-malicious",
+        help="convert the Korean malicious-comments set to training/data",
+    )
+    malicious.add_argument("dataset", type=Path, help="its Dataset.csv")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -71,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_kmhas_valid
 
         log(f"kmhas_valid: {import_kmhas_valid(args.valid)} rows")
+    elif args.command == "import-korean-malicious":
+        from training.datasets import import_korean_malicious
+
+        log(f"korean_malicious: {import_korean_malicious(args.dataset)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 

@@ -38,6 +38,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     # Korean news comments labeled for hate against groups (politics, origin, religion, age,
     # gender, looks) and profanity: what BEEP! and the Curse set label little of.
     "kmhas_valid": ("abuse", "ko"),
+    # Korean news and video comments labeled malicious or not by one annotator (profanity,
+    # strong hate or blame), without the comments it took from BEEP! and the Curse set.
+    "korean_malicious": ("abuse", "ko"),
 }
 
 # Sets the model is never trained on, only measured against (``crossval``): comments of other
@@ -155,6 +158,26 @@ def import_kmhas_valid(path: Path, out_dir: Path | None = None) -> int:
     held_out = {e.text.strip() for e in load_held_out() if e.source == "kmhas"}
     rows = (row for row in _read_kmhas(Path(path), "valid") if row[0].strip() not in held_out)
     return _write_source("kmhas_valid", rows, out_dir)
+
+
+def import_korean_malicious(path: Path, out_dir: Path | None = None) -> int:
+    """Convert the Korean malicious-comments set to ``korean_malicious.jsonl.gz``, a training source.
+
+    The published file also holds comments of BEEP! (Korean HateSpeech) and of the Curse set,
+    some with repeated letters or a link taken out: every comment that is (nearly) one of the
+    Korean sets here, trained on or held out, is dropped, so that leaving a source out of
+    cross-source validation still leaves all of its comments out.
+
+    :param path: ``content<TAB>lable`` lines as in ``Dataset.csv``; label ``0`` is malicious.
+    :return: rows written.
+    """
+    korean = [
+        s for s, (_, language) in SOURCES.items() if language == "ko" and s != "korean_malicious"
+    ]
+    others = load_examples(sources=korean) + load_held_out()
+    repeats = _NearDuplicates(e.text for e in others if e.language == "ko")
+    rows = (row for row in _read_korean_malicious(Path(path)) if not repeats.match(row[0]))
+    return _write_source("korean_malicious", rows, out_dir)
 
 
 def import_held_out(
@@ -313,6 +336,63 @@ def _read_kmhas(path: Path, group: str = "test") -> Iterator[Row]:
                 text = text[1:-1].replace('""', '"')
             if text.strip():
                 yield text, int(any(c.strip() != "8" for c in classes)), group
+
+
+def _read_korean_malicious(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8") as file:
+        for line in file:
+            line = line.rstrip("\n")
+            # A line with a quote in it was quoted whole, as one CSV field.
+            if len(line) >= 2 and line[0] == '"' and line[-1] == '"':
+                line = line[1:-1].replace('""', '"')
+            text, sep, label = line.rpartition("\t")
+            if sep and label in ("0", "1") and text.strip():
+                yield text, int(label == "0"), "comments"
+
+
+class _NearDuplicates:
+    """Tells whether a text is one of ``texts`` up to punctuation, spacing and repeated letters
+    ("ㅋㅋㅋㅋ" for "ㅋㅋ"), or shares at least half of its character trigrams with one (Jaccard),
+    as a copy with a link or a few marks taken out does."""
+
+    THRESHOLD = 0.5
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.keys: set[str] = set()
+        self.grams: list[set[str]] = []
+        self.index: dict[str, list[int]] = {}
+        for text in texts:
+            key = _comparison_key(text)
+            self.keys.add(key)
+            grams = _trigrams(key)
+            for gram in grams:
+                self.index.setdefault(gram, []).append(len(self.grams))
+            self.grams.append(grams)
+
+    def match(self, text: str) -> bool:
+        key = _comparison_key(text)
+        if key in self.keys:
+            return True
+        grams = _trigrams(key)
+        shared: dict[int, int] = {}
+        for gram in grams:
+            for i in self.index.get(gram, ()):
+                shared[i] = shared.get(i, 0) + 1
+        return any(
+            n >= self.THRESHOLD * (len(grams) + len(self.grams[i]) - n) for i, n in shared.items()
+        )
+
+
+_NOT_WORD_RE = re.compile(r"[\W_]+")
+_REPEATED_RE = re.compile(r"(.)\1+")
+
+
+def _comparison_key(text: str) -> str:
+    return _REPEATED_RE.sub(r"\1", _NOT_WORD_RE.sub("", text).casefold())
+
+
+def _trigrams(key: str) -> set[str]:
+    return {key[i : i + 3] for i in range(max(1, len(key) - 2))}
 
 
 # What a mail says, cut to the size of a reader comment: the subject and the start of the body.

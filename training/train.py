@@ -71,6 +71,7 @@ class TrainingConfig:
             "korean_hate_speech": 1.5,
             "korean_curse": 1.0,
             "kmhas_valid": 1.0,
+            "korean_malicious": 1.0,
             "extra": 2.0,
         }
     )
