@@ -161,7 +161,7 @@ def import_kmhas_valid(path: Path, out_dir: Path | None = None) -> int:
 
 
 def import_korean_malicious(path: Path, out_dir: Path | None = None) -> int:
-    """Convert the Korean malicious-comments set to ``korean_malicious.jsonl.gz``, a training source.
+    """Convert the Korean malicious-comments set to ``korean_malicious.jsonl.gz`` (trained on).
 
     The published file also holds comments of BEEP! (Korean HateSpeech) and of the Curse set,
     some with repeated letters or a link taken out: every comment that is (nearly) one of the
