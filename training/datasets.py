@@ -359,15 +359,15 @@ class _NearDuplicates:
 
     def __init__(self, texts: Iterable[str]) -> None:
         self.keys: set[str] = set()
-        self.grams: list[set[str]] = []
-        self.index: dict[str, list[int]] = {}
+        self.sizes: list[int] = []  # per text, how many distinct trigrams it has
+        self.index: dict[str, list[int]] = {}  # per trigram, the texts that have it
         for text in texts:
             key = _comparison_key(text)
             self.keys.add(key)
             grams = _trigrams(key)
             for gram in grams:
-                self.index.setdefault(gram, []).append(len(self.grams))
-            self.grams.append(grams)
+                self.index.setdefault(gram, []).append(len(self.sizes))
+            self.sizes.append(len(grams))
 
     def match(self, text: str) -> bool:
         key = _comparison_key(text)
@@ -379,7 +379,7 @@ class _NearDuplicates:
             for i in self.index.get(gram, ()):
                 shared[i] = shared.get(i, 0) + 1
         return any(
-            n >= self.THRESHOLD * (len(grams) + len(self.grams[i]) - n) for i, n in shared.items()
+            n >= self.THRESHOLD * (len(grams) + self.sizes[i] - n) for i, n in shared.items()
         )
 
 
