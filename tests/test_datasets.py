@@ -13,7 +13,7 @@ from training.datasets import (
     MAIL_TEXT_LENGTH,
     SOURCES,
     import_held_out,
-    import_kmhas_valid,
+    import_kmhas,
     import_korean_malicious,
     load_examples,
     load_held_out,
@@ -152,21 +152,30 @@ def test_held_out_sets_are_read_as_their_authors_publish_them(tmp_path) -> None:
     ]
 
 
-def test_kmhas_validation_split_is_trained_on_without_the_held_out_comments(tmp_path) -> None:
+def test_kmhas_splits_are_trained_on_without_the_held_out_comments(tmp_path) -> None:
     held_out_text = next(e.text for e in load_held_out() if e.source == "kmhas")
+    beep = load_examples(sources=["korean_hate_speech"])[1].text
     valid = tmp_path / "kmhas_valid.txt"
     valid.write_text(
         f"document\tlabel\n{held_out_text}\t8\n다들 수고 많으셨습니다\t8\n"
         '"조선족들은 다 꺼져라, 진짜"\t0,7\n',
         encoding="utf-8",
     )
-    assert import_kmhas_valid(valid, out_dir=tmp_path) == 2
-    read = load_examples(tmp_path, ["kmhas_valid"])
+    test = tmp_path / "kmhas_test.txt"
+    test.write_text(
+        f"{held_out_text}!!\t8\n"  # a held-out comment with marks added
+        f"{beep}ㅋㅋ\t8\n"  # a BEEP! comment, trained on there
+        "틀딱들은 집에나 가라\t4\n다들 수고 많으셨습니다\t8\n",
+        encoding="utf-8",
+    )
+    assert import_kmhas(valid, test, out_dir=tmp_path) == 3
+    read = load_examples(tmp_path, ["kmhas_train"])
     assert [(e.text, e.label, e.language, e.group) for e in read] == [
         ("다들 수고 많으셨습니다", 0, "ko", "valid"),
         ("조선족들은 다 꺼져라, 진짜", 1, "ko", "valid"),
+        ("틀딱들은 집에나 가라", 1, "ko", "test"),
     ]
-    assert "kmhas_valid" in SOURCES and "kmhas_valid" in TrainingConfig().abuse_source_shares
+    assert "kmhas_train" in SOURCES and "kmhas_train" in TrainingConfig().abuse_source_shares
 
 
 def test_korean_malicious_comments_are_read_without_those_of_the_other_korean_sets(

@@ -28,9 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     mail.add_argument("package", type=Path, help="the unpacked npm package folder")
     kmhas = commands.add_parser(
-        "import-kmhas", help="convert the K-MHaS validation split to training/data"
+        "import-kmhas", help="convert K-MHaS's validation and test splits to training/data"
     )
-    kmhas.add_argument("valid", type=Path, help="kmhas_valid.txt, or an excerpt of it")
+    kmhas.add_argument("valid", type=Path, help="kmhas_valid.txt")
+    kmhas.add_argument(
+        "test", type=Path, nargs="?", help="kmhas_test.txt; its held-out excerpt is left out"
+    )
     malicious = commands.add_parser(
         "import-korean-malicious",
         help="convert the Korean malicious-comments set to training/data",
@@ -73,9 +76,9 @@ def main(argv: list[str] | None = None) -> int:
 
         log(f"spam_assassin: {import_spam_assassin(args.package)} rows")
     elif args.command == "import-kmhas":
-        from training.datasets import import_kmhas_valid
+        from training.datasets import import_kmhas
 
-        log(f"kmhas_valid: {import_kmhas_valid(args.valid)} rows")
+        log(f"kmhas_train: {import_kmhas(args.valid, args.test)} rows")
     elif args.command == "import-korean-malicious":
         from training.datasets import import_korean_malicious
 

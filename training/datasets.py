@@ -16,6 +16,7 @@ import email.policy
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -36,8 +37,9 @@ SOURCES: dict[str, tuple[str, str]] = {
     "korean_curse": ("abuse", "ko"),
     "spam_assassin": ("spam", "en"),
     # Korean news comments labeled for hate against groups (politics, origin, religion, age,
-    # gender, looks) and profanity: what BEEP! and the Curse set label little of.
-    "kmhas_valid": ("abuse", "ko"),
+    # gender, looks) and profanity: what BEEP! and the Curse set label little of. The K-MHaS
+    # validation split and its test split but for the excerpt held out below.
+    "kmhas_train": ("abuse", "ko"),
     # Korean news and video comments labeled malicious or not by one annotator (profanity,
     # strong hate or blame), without the comments it took from BEEP! and the Curse set.
     "korean_malicious": ("abuse", "ko"),
@@ -48,7 +50,8 @@ SOURCES: dict[str, tuple[str, str]] = {
 # ``training/data/held_out/`` so that neither training, the data hash nor the bench reads them.
 HELD_OUT: dict[str, tuple[str, str]] = {
     "sms_spam": ("spam", "en"),  # another medium: text messages
-    # Korean news comments: the test split of the set whose validation split is trained on.
+    # Korean news comments: an excerpt of the test split of K-MHaS, whose other comments are
+    # trained on (``kmhas_train``).
     "kmhas": ("abuse", "ko"),
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
@@ -147,17 +150,24 @@ def import_spam_assassin(package: Path, out_dir: Path | None = None) -> int:
     return _write_source("spam_assassin", _read_spam_assassin(Path(package)), out_dir)
 
 
-def import_kmhas_valid(path: Path, out_dir: Path | None = None) -> int:
-    """Convert the K-MHaS validation split to ``kmhas_valid.jsonl.gz``, a training source.
+def import_kmhas(valid: Path, test: Path | None = None, out_dir: Path | None = None) -> int:
+    """Convert K-MHaS comments to ``kmhas_train.jsonl.gz``, a training source.
 
-    :param path: ``document<TAB>label`` lines as in ``data/kmhas_valid.txt`` (see ``_read_kmhas``).
+    Every comment that is (nearly) one of the held-out excerpt of the test split, or one of the
+    other Korean sets here, is dropped: the excerpt stays a measure of comments never trained
+    on, and leaving a source out of cross-source validation leaves all of its comments out.
+
+    :param valid: ``document<TAB>label`` lines as in ``data/kmhas_valid.txt`` (see
+        ``_read_kmhas``), group ``valid``.
+    :param test: the same of ``data/kmhas_test.txt``, or the part of it outside the held-out
+        excerpt, group ``test``.
     :return: rows written.
     """
-    # A comment posted again can sit in both splits: kept out here, so the held-out test
-    # split stays a measure of comments never trained on.
-    held_out = {e.text.strip() for e in load_held_out() if e.source == "kmhas"}
-    rows = (row for row in _read_kmhas(Path(path), "valid") if row[0].strip() not in held_out)
-    return _write_source("kmhas_valid", rows, out_dir)
+    rows = _read_kmhas(Path(valid), "valid")
+    if test is not None:
+        rows = itertools.chain(rows, _read_kmhas(Path(test), "test"))
+    repeats = _other_korean_sets("kmhas_train")
+    return _write_source("kmhas_train", (row for row in rows if not repeats.match(row[0])), out_dir)
 
 
 def import_korean_malicious(path: Path, out_dir: Path | None = None) -> int:
@@ -171,13 +181,17 @@ def import_korean_malicious(path: Path, out_dir: Path | None = None) -> int:
     :param path: ``content<TAB>lable`` lines as in ``Dataset.csv``; label ``0`` is malicious.
     :return: rows written.
     """
-    korean = [
-        s for s, (_, language) in SOURCES.items() if language == "ko" and s != "korean_malicious"
-    ]
-    others = load_examples(sources=korean) + load_held_out()
-    repeats = _NearDuplicates(e.text for e in others if e.language == "ko")
+    repeats = _other_korean_sets("korean_malicious")
     rows = (row for row in _read_korean_malicious(Path(path)) if not repeats.match(row[0]))
     return _write_source("korean_malicious", rows, out_dir)
+
+
+def _other_korean_sets(source: str) -> _NearDuplicates:
+    """The Korean comments of every set here but ``source``, trained on or held out."""
+    korean = [s for s, (_, language) in SOURCES.items() if language == "ko" and s != source]
+    present = [s for s in korean if (DATA_DIR / f"{s}.jsonl.gz").is_file()]
+    others = (load_examples(sources=present) if present else []) + load_held_out()
+    return _NearDuplicates(e.text for e in others if e.language == "ko")
 
 
 def import_held_out(
