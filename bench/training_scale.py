@@ -4,7 +4,7 @@
 calibration: what ``python -m training build-default`` does) on that many comments and prints
 one JSON line: seconds spent in ``train_pipeline`` and the process's peak resident memory.
 
-The bundled data holds about 92,000 comments. A sample below that keeps the sources'
+The bundled data holds about 113,500 comments. A sample below that keeps the sources'
 proportions; above it, every bundled comment is used once and the rest are bundled comments drawn
 again, each with a word of another comment of its language appended so no text repeats exactly.
 """
