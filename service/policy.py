@@ -25,7 +25,10 @@ _HANGUL = regex.compile(r"[\p{Script=Hangul}]")
 
 def fold(text: str) -> str:
     """Fold case, width and invisible characters, for matching word lists."""
-    return unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    # Normalised again after casefold: "ß" + an accent folds to "ss" + the accent, which NFKC
+    # composes to "sś"; without it, folding the result again would change it.
+    folded = unicodedata.normalize("NFKC", strip_invisible(text)).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 def _variants(token: str) -> set[str]:
