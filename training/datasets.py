@@ -73,7 +73,7 @@ class Example:
 def load_held_out() -> list[Example]:
     """Read the held-out sets (``HELD_OUT``) that are present; none in a checkout without them."""
     present = [source for source in HELD_OUT if (HELD_OUT_DIR / f"{source}.jsonl.gz").is_file()]
-    return load_examples(HELD_OUT_DIR, present) if present else []
+    return load_examples(HELD_OUT_DIR, present)
 
 
 def load_examples(
@@ -82,12 +82,12 @@ def load_examples(
     """Read the bundled training sets.
 
     :param data_dir: folder holding ``<source>.jsonl.gz`` files; the package's own by default.
-    :param sources: the sources to read; all of ``SOURCES`` by default.
+    :param sources: the sources to read (none for an empty list); all of ``SOURCES`` by default.
     :return: the examples, in file order.
     """
     data_dir = Path(data_dir or DATA_DIR)
     examples = []
-    for source in sources or SOURCES:
+    for source in SOURCES if sources is None else sources:
         category, _ = _CATEGORY_LANGUAGE[source]
         path = data_dir / f"{source}.jsonl.gz"
         with gzip.open(path, "rt", encoding="utf-8") as lines:
@@ -190,7 +190,7 @@ def _other_korean_sets(source: str) -> _NearDuplicates:
     """The Korean comments of every set here but ``source``, trained on or held out."""
     korean = [s for s, (_, language) in SOURCES.items() if language == "ko" and s != source]
     present = [s for s in korean if (DATA_DIR / f"{s}.jsonl.gz").is_file()]
-    others = (load_examples(sources=present) if present else []) + load_held_out()
+    others = load_examples(sources=present) + load_held_out()
     return _NearDuplicates(e.text for e in others if e.language == "ko")
 
 

@@ -54,7 +54,8 @@ class TrainingConfig:
     """Knobs of one training run; recorded in the model's manifest."""
 
     # Word and word-pair columns, the commonest first, over both languages: 50,000 since K-MHaS's
-    # test split doubled the Korean words (every row left out the same or up to 0.002 better).
+    # test split doubled the Korean words (every row left out the same or up to 0.003 better
+    # but Curse, -0.001).
     word_features: int = 50_000
     # Character and jamo n-gram columns, the commonest first, over both languages: 140,000 since
     # K-MHaS's test split doubled the Korean text (at 120,000, Korean n-grams crowded out English
