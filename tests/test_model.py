@@ -11,10 +11,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from model import scorer as scorer_module
 from model.artifact import ModelFileError, read_artifact, write_artifact
-from model.features import word_char_grams
+from model.features import (
+    CharCountVectorizer,
+    CharTfidfVectorizer,
+    CommentNormalizer,
+    StableTfidfVectorizer,
+    char_terms,
+    word_char_grams,
+    word_terms,
+)
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.train import (
@@ -84,6 +93,70 @@ def test_freshly_trained_pipeline_exports_exactly(tmp_path: Path, bundled_texts)
     scores = artifact.arrays["vector_scores"]
     assert scores.shape == (len(artifact.vocabulary["vectors"]), 2)
     assert not scores[:, 0].any() and scores[:, 1].any()
+
+
+@pytest.fixture(scope="module")
+def normalized_texts(bundled_texts) -> list:
+    texts = [*bundled_texts, "", "   ", "ㅋㅋㅋ", "병 신 같은", "a a a", "é\u0301 ß 𝕿𝖊𝖘𝖙"]
+    return CommentNormalizer().transform(texts)
+
+
+def assert_same_matrix(got: sparse.spmatrix, want: sparse.spmatrix) -> None:
+    """The same arrays, entry for entry (the order of a row's entries included)."""
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert np.array_equal(got.indptr, want.indptr)
+    assert np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)
+
+
+@pytest.mark.parametrize(
+    ("wordwise", "plain", "options"),
+    [
+        (CharTfidfVectorizer, TfidfVectorizer, {"sublinear_tf": True}),
+        (CharCountVectorizer, CountVectorizer, {"dtype": np.float64}),
+    ],
+)
+def test_character_ngrams_counted_word_by_word_are_scikit_learns(
+    normalized_texts, wordwise, plain, options
+) -> None:
+    """The word-by-word count gives scikit-learn's vocabulary, idf and matrices exactly."""
+    settings = {"analyzer": char_terms, "lowercase": False, "min_df": 2, **options}
+    fast, reference = wordwise(**settings), plain(**settings)
+    assert_same_matrix(
+        fast.fit_transform(normalized_texts), reference.fit_transform(normalized_texts)
+    )
+    assert fast.vocabulary_ == reference.vocabulary_
+    if hasattr(reference, "idf_"):
+        assert np.array_equal(fast.idf_, reference.idf_)
+    later = normalized_texts[::3]
+    assert_same_matrix(fast.transform(later), reference.transform(later))
+    # Any other analyzer is counted the usual way.
+    words = wordwise(analyzer=word_terms, lowercase=False).fit(normalized_texts)
+    expected = plain(analyzer=word_terms, lowercase=False).fit(normalized_texts)
+    assert words.vocabulary_ == expected.vocabulary_
+
+
+@pytest.mark.parametrize(
+    ("stable", "analyzer", "limit"),
+    [(StableTfidfVectorizer, word_terms, 600), (CharTfidfVectorizer, char_terms, 8000)],
+)
+def test_max_features_keeps_the_commonest_terms_ties_broken_by_the_term(
+    normalized_texts, stable, analyzer, limit
+) -> None:
+    counts = CountVectorizer(analyzer=analyzer, lowercase=False, min_df=2).fit(normalized_texts)
+    matrix = counts.transform(normalized_texts)
+    totals = np.asarray(matrix.sum(axis=0)).ravel()
+    ranked = sorted(counts.vocabulary_, key=lambda term: (-totals[counts.vocabulary_[term]], term))
+    boundary = totals[counts.vocabulary_[ranked[limit - 1]]]
+    assert totals[counts.vocabulary_[ranked[limit]]] == boundary  # terms tie across the limit
+
+    fitted = stable(analyzer=analyzer, lowercase=False, min_df=2, max_features=limit)
+    got = fitted.fit_transform(normalized_texts)
+    assert set(fitted.vocabulary_) == set(ranked[:limit])
+    # The same matrix and idf as scikit-learn's with that vocabulary given.
+    given = TfidfVectorizer(analyzer=analyzer, lowercase=False, vocabulary=fitted.vocabulary_)
+    assert_same_matrix(got, given.fit_transform(normalized_texts))
+    assert np.array_equal(fitted.idf_, given.idf_)
 
 
 def test_the_shipped_model_has_word_vectors(scorer: Scorer) -> None:

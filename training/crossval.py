@@ -26,6 +26,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.preprocessing import normalize
 
 from model.features import (
+    CharCountVectorizer,
     CommentNormalizer,
     SignalFeatures,
     char_terms,
@@ -56,7 +57,7 @@ class CountMatrices:
         words = CountVectorizer(
             analyzer=word_terms, lowercase=False, min_df=config.word_min_df, dtype=np.float64
         ).fit_transform(comments)
-        chars = CountVectorizer(
+        chars = CharCountVectorizer(
             analyzer=char_terms, lowercase=False, min_df=config.char_min_df, dtype=np.float64
         ).fit_transform(comments)
         signals = SignalFeatures().fit(comments).transform(comments)

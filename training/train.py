@@ -32,8 +32,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from model.artifact import Artifact, read_artifact, write_artifact
 from model.features import (
     SIGNAL_NAMES,
+    CharTfidfVectorizer,
     CommentNormalizer,
     SignalFeatures,
+    StableTfidfVectorizer,
     WordScoreFeatures,
     WordVectorFeatures,
     char_terms,
@@ -156,7 +158,7 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
         [
             (
                 "words",
-                TfidfVectorizer(
+                StableTfidfVectorizer(
                     analyzer=word_terms,
                     lowercase=False,
                     sublinear_tf=True,
@@ -166,7 +168,7 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
             ),
             (
                 "chars",
-                TfidfVectorizer(
+                CharTfidfVectorizer(
                     analyzer=char_terms,
                     lowercase=False,
                     sublinear_tf=True,
