@@ -31,6 +31,7 @@ from training.train import (
     export,
     hstack_rows,
     pipeline_from_artifact,
+    train_model,
     train_pipeline,
 )
 from training.vectors import load_word_vectors, write_word_vectors
@@ -452,3 +453,21 @@ def test_feature_blocks_are_joined_like_scipy_hstack() -> None:
     for name in ("indptr", "indices", "data"):
         assert np.array_equal(getattr(joined, name), getattr(expected, name))
         assert getattr(joined, name).dtype == getattr(expected, name).dtype
+
+
+@pytest.mark.slow
+def test_the_shipped_model_is_rebuilt_from_the_repository(tmp_path: Path) -> None:
+    """``python -m training build-default`` gives the shipped vocabulary and weights.
+
+    The vocabulary is the same string for string; the weights agree to far below any score's
+    rounding (the solver's arithmetic may differ in its last bits between CPUs).
+    """
+    rebuilt = read_artifact(train_model(tmp_path / "model"))
+    shipped = read_artifact(DEFAULT_DIR)
+    assert rebuilt.vocabulary == shipped.vocabulary
+    assert rebuilt.manifest["training_data_sha256"] == shipped.manifest["training_data_sha256"]
+    assert rebuilt.manifest["config"] == shipped.manifest["config"]
+    assert set(rebuilt.arrays) == set(shipped.arrays)
+    for name, array in shipped.arrays.items():
+        assert rebuilt.arrays[name].shape == array.shape, name
+        assert np.allclose(rebuilt.arrays[name], array, rtol=1e-7, atol=1e-9), name
