@@ -117,6 +117,23 @@ def test_spam_head_weighs_each_medium_alike() -> None:
     assert spam / data.calibration_weights.sum() == pytest.approx(0.25)
 
 
+def test_a_source_at_share_zero_is_left_out_of_the_head() -> None:
+    examples = load_examples(sources=["olid", "davidson", "fox_news"])
+    data = head_data(examples, "abuse", TrainingConfig(), seed=0)
+    trained = {examples[i].source for i in data.rows}
+    assert TrainingConfig().abuse_source_shares["davidson"] == 0
+    assert trained == {"olid", "fox_news"}
+    # OLID weighs twice Fox News, whatever their sizes.
+    by_source = {
+        s: data.calibration_weights[[examples[i].source == s for i in data.rows]].sum()
+        for s in trained
+    }
+    assert by_source["olid"] == pytest.approx(2 * by_source["fox_news"])
+    # Its comments still serve the spam head as ordinary comments.
+    spam = head_data(examples, "spam", TrainingConfig(), seed=0)
+    assert any(examples[i].source == "davidson" for i in spam.rows)
+
+
 def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:
     examples = sample_per_source(load_examples(), 300, seed=0)
     config = TrainingConfig(word_features=3000, char_features=8000, spam_negatives_per_source=100)
