@@ -395,7 +395,7 @@ class WordwiseCharCounts:
                 raise ValueError("empty vocabulary: the comments have no characters")
         comment_words = _count_matrix(word_columns, word_indptr, len(words))
         word_grams = _count_matrix(gram_columns, gram_indptr, len(vocabulary))
-        counts = (comment_words @ word_grams).astype(self.dtype)
+        counts = (comment_words @ word_grams).astype(self.dtype, copy=False)
         counts.sort_indices()
         return vocabulary, counts
 
@@ -413,6 +413,12 @@ def _count_matrix(columns: list[int], indptr: list[int], width: int) -> sparse.c
     )
     matrix.sum_duplicates()
     return matrix
+
+
+def commonest(totals: np.ndarray, limit: int) -> np.ndarray:
+    """Positions of the ``limit`` largest ``totals``, ties going to the earlier position, in
+    ascending order: the vocabulary's cut, for training (``StableVocabulary``) and crossval."""
+    return np.sort(np.argsort(-totals, kind="stable")[:limit])
 
 
 class StableVocabulary:
@@ -443,10 +449,9 @@ class StableVocabulary:
             terms[column] = term
         by_term = eligible[np.argsort(terms[eligible], kind="stable")]
         totals = np.asarray(counts.sum(axis=0)).ravel()
-        commonest = np.argsort(-totals[by_term], kind="stable")[: self.max_features]
         # In the order of the terms, as the vectorizer sorts them next: its sort then moves no
         # column, and each row's entries stay in order.
-        kept = by_term[np.sort(commonest)]
+        kept = by_term[commonest(totals[by_term], self.max_features)]
         counts = counts[:, kept]
         counts.sort_indices()
         return {terms[column]: i for i, column in enumerate(kept)}, counts

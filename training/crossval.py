@@ -30,6 +30,7 @@ from model.features import (
     CommentNormalizer,
     SignalFeatures,
     char_terms,
+    commonest,
     idf_weighted_mean,
     vector_idf,
     word_rows,
@@ -81,10 +82,8 @@ def _tfidf_block(
     train = counts[train_rows]
     df = np.asarray((train > 0).sum(axis=0)).ravel()
     total = np.asarray(train.sum(axis=0)).ravel()
-    eligible = np.flatnonzero(df >= min_df)
-    if len(eligible) > max_features:
-        eligible = eligible[np.argsort(-total[eligible], kind="stable")[:max_features]]
-    columns = np.sort(eligible)
+    eligible = np.flatnonzero(df >= min_df)  # the columns are in the order of their terms
+    columns = eligible[commonest(total[eligible], max_features)]
     idf = np.log((1 + len(train_rows)) / (1 + df[columns])) + 1.0
 
     def transform(rows: np.ndarray) -> sparse.csr_matrix:
