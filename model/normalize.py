@@ -2,9 +2,11 @@
 
 Each token remembers where it came from in the comment, so a term the model found can be
 highlighted in the text the user wrote. The tricks undone here: full-width and styled letters
-(NFKC), HTML entities, case, invisible characters, Cyrillic and Greek look-alike letters in Latin
-words ("іdіоt"), stretched letters ("stuuupid"), leetspeak ("1d10t", "$hit"), masked swear words
-("f**k", "sh*t") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"), Korean
+(NFKC), HTML entities, case, invisible characters, accented and look-alike letters in Latin
+words ("ìdíòt", "іdіоt" with Cyrillic і and о, "ƒuck", "fսck" with Armenian ս), stretched letters
+("stuuupid", "idiiiiot"), leetspeak ("1d10t", "$hit", "ki11", "|d|0t"), masked swear words
+("f**k", "sh*t") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"), links
+written out to dodge link filters ("www[.]site[.]com", "site dot com"), Korean
 consonant abbreviations (ㅅㅂ, ㅂㅅ) and spelling variants of the common Korean swear words, the
 same words typed with the keyboard left in English ("tlqkf"), and symbols or digits slipped
 between Hangul syllables ("시1발").
@@ -15,8 +17,10 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import product
 from typing import NamedTuple
 
 import regex
@@ -40,6 +44,17 @@ _URL_RE = regex.compile(
     flags=regex.IGNORECASE,
 )
 _MENTION_RE = regex.compile(r"^@\w{2,}")
+# A link written out to get past link filters: "www[.]site[.]com", "site(dot)com", "site . com",
+# "site dot com". Written with spaces and no "www", the name before the dot must be four or more
+# letters and not a common word, so that "the dot com bubble" stays words.
+_SPELLED_DOT = r"(?:\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*|\s+(?:\.|dot)\s+)"
+_SPELLED_LINK_RE = regex.compile(
+    rf"\b(?:www{_SPELLED_DOT})?(?P<name>[\w-]+)(?:{_SPELLED_DOT}[\w-]+)*?{_SPELLED_DOT}"
+    r"(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz)\b",
+    flags=regex.IGNORECASE,
+)
+_SPELLED_DOT_MARKS = (" dot ", *(f"{b}{d}" for b in "[({<" for d in (".", "dot", " .", " dot")))
+_NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
 _PIECE_RE = regex.compile(r"[^\W_]+|\p{Extended_Pictographic}")
@@ -67,6 +82,18 @@ _LEET = str.maketrans(LEET_LETTERS)
 _LEET_INNER_RE = regex.compile(r"(?<=[a-z])[013457@$!|+€*]+(?=[a-z])")
 _LEET_LEADING_RE = regex.compile(r"^[01345$]+(?=[a-z]{3})")
 _LEET_TRAILING_RE = regex.compile(r"(?<=[a-z]{3})[013]$")
+# Every letter a leetspeak digit or symbol can stand for, the likelier first.
+_LEET_READINGS = {
+    **{symbol: (letter,) for symbol, letter in LEET_LETTERS.items()},
+    "1": ("i", "l"),
+    "|": ("l", "i"),
+    "!": ("i", "l"),
+    "8": ("b",),
+}
+_SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
+_STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
+# Punctuation around a word, but not the symbols that can stand for a letter in it.
+_WORD_EDGES = "'\".,;:?()[]{}<>"
 
 # Swear words people mask with symbols ("f**k", "sh*t", "a**hole", "f@#k"), the commonest first:
 # a masked word is read as the first of these it fits, a symbol standing for one letter (or, for
@@ -115,13 +142,30 @@ MASKED_WORDS = (
     "retard",
     "retarded",
 )
-# Respellings of the commonest English swear word that keep its sound.
+# Respellings of the commonest English swear words that keep their sound.
 _ENGLISH_VARIANTS = {
     **dict.fromkeys(("fvck", "phuck", "fuk", "fuq", "fck", "fcuk", "fukk"), "fuck"),
+    **dict.fromkeys(("biatch", "biotch", "beyotch", "biyatch"), "bitch"),
     **dict.fromkeys(
         ("fking", "fkn", "fcking", "fuking", "fukin", "fvcking", "phucking", "fkin"), "fucking"
     ),
 }
+# Insults that a stretched or leetspeak spelling is read back to, beside the swear words above:
+# a run of three or more of a letter ("idiiiiot") may stand for one or two of it, and a digit or
+# symbol may stand for either letter it looks like ("ki11", "|d|0t"); a spelling that reads as
+# one of these words in some way is that word. Other words keep the usual reading (runs cut to
+# two letters, digits read as their likeliest letter), so "goooood" is still "good".
+INSULT_WORDS = (
+    *("idiot", "idiots", "idiotic", "stupid", "moron", "morons", "moronic", "dumb", "dumbass"),
+    *("loser", "losers", "jerk", "jerks", "scum", "scumbag", "trash", "garbage", "pathetic"),
+    *("ugly", "fat", "pig", "pigs", "clown", "clowns", "fool", "fools", "foolish", "coward"),
+    *("cowards", "liar", "liars", "traitor", "traitors", "imbecile", "cretin", "halfwit"),
+    *("dimwit", "nitwit", "freak", "creep", "psycho", "lunatic", "thug", "thugs", "vermin"),
+    *("filth", "filthy", "disgusting", "worthless", "useless", "hate", "kill", "die", "shut"),
+    *("suck", "sucks", "skank", "hoe", "hoes", "tramp", "slag", "prick", "bollocks", "arse"),
+    *("arsehole", "shithead", "shitty", "dipshit", "jackass", "sucker", "yourself", "hell"),
+)
+_LEXICON = frozenset((*MASKED_WORDS, *INSULT_WORDS, *_ENGLISH_VARIANTS.values()))
 _MASK_SYMBOLS = r"*#@$!%&^"  # each stands for a letter in a masked word
 _MASK_SYMBOL_RE = regex.compile(f"[{_MASK_SYMBOLS}]")
 _MASKED_CORE_RE = regex.compile(f"[a-z{_MASK_SYMBOLS}]{{3,}}")
@@ -227,9 +271,15 @@ _RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD}
 
 
 def _homoglyph_table() -> dict[int, str]:
-    """Cyrillic and Greek letters that look like a Latin one, to that letter (lower case)."""
-    table = {}
-    for block in (range(0x0370, 0x0400), range(0x0400, 0x0530)):
+    """Letters that stand for a Latin one, to that letter (lower case): Cyrillic, Greek and
+    Armenian look-alikes ("іdіоt", "fսck"), accented and hooked Latin letters ("ìdíòt", "ƒuck"),
+    and the symbols ©, ® and ¢."""
+    table = {ord("©"): "c", ord("®"): "r", ord("¢"): "c"}
+    for code in (*range(0xC0, 0x250), *range(0x1D00, 0x1DC0), *range(0x1E00, 0x1F00)):
+        letter = _latin_base_letter(chr(code))
+        if letter:
+            table[code] = letter
+    for block in (range(0x0370, 0x0400), range(0x0400, 0x0530), range(0x0530, 0x0590)):
         for code in block:
             found = confusables.is_confusable(chr(code), preferred_aliases=["latin"])
             for homoglyph in found[0]["homoglyphs"] if found else ():
@@ -243,7 +293,25 @@ def _homoglyph_table() -> dict[int, str]:
     return table
 
 
-_HOMOGLYPHS = _homoglyph_table()  # 72 letters, about 2 ms to build
+def _latin_base_letter(character: str) -> str | None:
+    """The letter a Latin letter with marks is written on, from its Unicode name ("LATIN SMALL
+    LETTER I WITH GRAVE" is i, "LATIN SMALL LETTER F WITH HOOK" f, "LATIN LETTER SMALL CAPITAL
+    A" a); ``None`` for other characters and for turned or reversed letters."""
+    name = unicodedata.name(character, "")
+    if not name.startswith("LATIN ") or " LETTER " not in name:
+        return None
+    if any(word in name for word in ("TURNED", "REVERSED", "INVERTED")):
+        return None
+    words = name.split(" LETTER ", 1)[1].split(" WITH ")[0].split()
+    words = [w for w in words if w not in ("SMALL", "CAPITAL", "DOTLESS", "SCRIPT")]
+    if len(words) == 1 and len(words[0]) == 1 and "A" <= words[0] <= "Z":
+        return words[0].lower()
+    return None
+
+
+_HOMOGLYPHS = _homoglyph_table()  # about 900 characters, a few milliseconds to build
+# Combining marks left on a Latin letter ("i\u0300", and the stacks of "zalgo" text).
+_LATIN_MARKS_RE = regex.compile(r"(?<=[a-z])\p{Mn}+")
 
 
 class Token(NamedTuple):
@@ -281,7 +349,40 @@ def normalize_comment(text: str) -> NormalizedComment:
             append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
+    if _may_spell_a_link(original):
+        tokens = _join_spelled_links(original, tokens)
     return NormalizedComment(original, tuple(tokens))
+
+
+def _may_spell_a_link(text: str) -> bool:
+    """A quick test that rules out most comments before the search for spelled links."""
+    if " . " in text:
+        return True
+    lowered = text.lower()
+    return any(mark in lowered for mark in _SPELLED_DOT_MARKS)
+
+
+def _join_spelled_links(original: str, tokens: list[Token]) -> list[Token]:
+    """Make each link written out with spelled dots ("site[.]com", "site dot com") one link
+    token, in place of the words it was split into."""
+    spans = []
+    for match in _SPELLED_LINK_RE.finditer(original):
+        link = match.group().casefold()
+        written_out = not link.startswith("www") and not any(b in link for b in "[({<")
+        name = match.group("name")
+        if written_out and (len(name) < 4 or name.casefold() in _NOT_LINK_NAMES):
+            continue
+        spans.append(match.span())
+    if not spans:
+        return tokens
+    joined: list[Token] = []
+    for start, end in spans:
+        joined += [
+            t for t in tokens if t.end <= start and (not joined or t.start >= joined[-1].end)
+        ]
+        joined.append(Token(URL_TOKEN, start, end))
+    joined += [t for t in tokens if t.start >= spans[-1][1]]
+    return joined
 
 
 # Comments reuse the same words over and over, so working out each distinct chunk once pays.
@@ -323,7 +424,12 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     :return: the normalised words it holds (usually one).
     """
     if chunk.isalpha() and chunk.isascii():  # a plain word: no entity, mask, leet or Hangul
-        word = _REPEAT_RE.sub(r"\1\1", chunk.lower())
+        word = chunk.lower()
+        if _REPEAT_RE.search(word):
+            word = _lexicon_reading(word) or _REPEAT_RE.sub(r"\1\1", word)
+        elif "I" in chunk[1:] and not chunk.isupper():
+            # A capital I for an l inside a lower-case word ("asshoIe"): "|" reads as either.
+            word = _lexicon_reading(chunk[0].lower() + chunk[1:].replace("I", "|").lower()) or word
         return (_RESPELLINGS.get(word, word),)
     return _normalize_any_chunk(chunk)
 
@@ -338,7 +444,9 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     chunk = chunk.casefold()
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
-            chunk = chunk.translate(_HOMOGLYPHS)
+            chunk = _LATIN_MARKS_RE.sub("", chunk.translate(_HOMOGLYPHS))
+        if _STRETCHED_OR_LEET_RE.search(chunk):
+            chunk = _read_as_lexicon_word(chunk)
         chunk = _unmask(chunk)
         chunk = _LEET_INNER_RE.sub(_unleet, chunk)
         chunk = _LEET_LEADING_RE.sub(_unleet, chunk)
@@ -350,6 +458,40 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if _RESPELLINGS.keys().isdisjoint(pieces):
         return tuple(pieces)
     return tuple(_RESPELLINGS.get(piece, piece) for piece in pieces)
+
+
+def _read_as_lexicon_word(chunk: str) -> str:
+    """``chunk`` with the word in it spelled out if it spells one of the lexicon's words
+    ("ki11," -> "kill,", "!d!ot" -> "idiot", "fuuuuck" -> "fuck"); else ``chunk`` unchanged."""
+    core = chunk.strip(_WORD_EDGES)
+    for candidate in (core, core.rstrip("!")):
+        word = _lexicon_reading(candidate) if candidate else None
+        if word:
+            return chunk.replace(candidate, word, 1)
+    return chunk
+
+
+@lru_cache(maxsize=4096)
+def _lexicon_reading(spelling: str) -> str | None:
+    """The lexicon word ``spelling`` reads as, taking a run of three or more of a letter as one
+    or two of it and a leetspeak digit or symbol as any letter it stands for; ``None`` if none
+    (or if there are more than 64 ways to read it)."""
+    options: list[tuple[str, ...]] = []
+    ways = 1
+    for run in _SAME_CHARACTER_RUN_RE.finditer(spelling):
+        character, length = run.group(1), len(run.group())
+        if "a" <= character <= "z":
+            letters: tuple[str, ...] = (character,)
+        elif character in _LEET_READINGS:
+            letters = _LEET_READINGS[character]
+        else:
+            return None
+        lengths = (1, 2) if length >= 3 else (length,)
+        options.append(tuple(letter * n for letter in letters for n in lengths))
+        ways *= len(options[-1])
+        if ways > 64:
+            return None
+    return next((w for w in map("".join, product(*options)) if w in _LEXICON), None)
 
 
 def _unmask(chunk: str) -> str:
@@ -432,21 +574,51 @@ def _has_spaced_letters(tokens: list[Token]) -> bool:
 
 
 def _join_spaced_letters(tokens: list[Token]) -> list[Token]:
-    """Join runs of three or more one-letter tokens: "i d i o t" and "f.u.c.k" become one word."""
+    """Join runs of three or more one-letter tokens: "i d i o t" and "f.u.c.k" become one word.
+
+    The letters of one chunk ("s.t.u.p.i.d") make a word of their own, and a run of one-letter
+    chunks leaves out an "a" or "i" at either end when the rest spells a word of the lexicon
+    and the whole does not ("a m o r o n" is "a moron").
+    """
     joined: list[Token] = []
     run: list[Token] = []
+    # Tokens of one chunk share its span: a chunk of several letters is a run of its own.
+    per_chunk = Counter(token.start for token in tokens)
     for token in [*tokens, None]:
         if token is not None and len(token.text) == 1 and token.text.isalpha():
+            if run and run[-1].start != token.start and per_chunk[token.start] > 1:
+                _end_run(run, joined)
+                run = []
             run.append(token)
             continue
-        if len(run) >= 3:
-            joined.append(Token("".join(t.text for t in run), run[0].start, run[-1].end))
-        else:
-            joined.extend(run)
+        _end_run(run, joined)
         run = []
         if token is not None:
             joined.append(token)
     return joined
+
+
+def _end_run(run: list[Token], joined: list[Token]) -> None:
+    if len(run) < 3:
+        joined.extend(run)
+        return
+    first, last = 0, len(run)
+    word = "".join(t.text for t in run)
+    if word not in _LEXICON:
+        for lead, trail in ((1, 0), (0, 1), (1, 1)):
+            inner = word[lead : len(word) - trail]
+            if (
+                (not lead or word[0] in "ai")
+                and (not trail or word[-1] in "ai")
+                and inner in _LEXICON
+            ):
+                first, last = lead, len(run) - trail
+                break
+    joined.extend(run[:first])
+    joined.append(
+        Token("".join(t.text for t in run[first:last]), run[first].start, run[last - 1].end)
+    )
+    joined.extend(run[last:])
 
 
 # A match if a token starts with Hangul (a syllable or a jamo), else None: for the loops over

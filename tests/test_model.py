@@ -270,7 +270,26 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("씨발 진짜", "ㅅㅂ 진짜", "abuse"),
         ("병신 새끼", "병 신 새 끼", "abuse"),
         ("씨발 꺼져", "시1발 꺼져", "abuse"),
+        ("you are an idiot", "you are an idiiiiiot", "abuse"),
+        ("you are an idiot", "you are an ìdíòt", "abuse"),
+        ("you are an idiot", "you are an |d|0t", "abuse"),
+        ("you are a moron", "you are a m o r o n", "abuse"),
+        ("you piece of shit", "you piece of shiiit", "abuse"),
+        ("kill yourself", "ki11 yourself", "abuse"),
+        ("fuck you", "fսck you", "abuse"),  # Armenian ս
+        ("fuck you", "fu©k you", "abuse"),
+        ("what an asshole", "what an asshoIe", "abuse"),
         ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
+        (
+            "Buy cheap followers at www.cheapfollowers.com",
+            "Buy cheap followers at www[.]cheapfollowers[.]com",
+            "spam",
+        ),
+        (
+            "Buy cheap followers at www.cheapfollowers.com",
+            "Buy cheap followers at cheapfollowers dot com",
+            "spam",
+        ),
         ("check out my channel", "c h e c k out my channel", "spam"),
     ],
 )

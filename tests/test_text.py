@@ -105,12 +105,34 @@ def words(text: str) -> list[str]:
         ("b!tch", ["bitch"]),
         ("@ss hole", ["ass", "hole"]),  # a masked word, not a mention
         ("a$$hole", ["asshole"]),
-        ("stuuuuupid", ["stuupid"]),
+        ("stuuuuupid", ["stupid"]),
+        # A stretched run is one or two letters, whichever spells a word of the lexicon; two
+        # when neither does.
+        ("idiiiiiot", ["idiot"]),
+        ("fuuuuck", ["fuck"]),
+        ("goooood", ["good"]),
+        ("sooooo", ["soo"]),
+        # A digit or symbol is read as whichever letter it can stand for spells such a word.
+        ("ki11", ["kill"]),
+        ("|d|0t", ["idiot"]),
+        ("!d!ot!", ["idiot"]),
+        ("8itch", ["bitch"]),
+        ("gr8", ["gr8"]),
+        ("asshoIe", ["asshole"]),  # a capital I for the l
+        ("biatch", ["bitch"]),
         ("i d i o t", ["idiot"]),
+        ("a m o r o n", ["a", "moron"]),  # the article is not part of the word
+        ("s.t.u.p.i.d l.o.s.e.r", ["stupid", "loser"]),  # each chunk a word of its own
         ("f.u.c.k you", ["fuck", "you"]),
         ("f-u-c-k", ["fuck"]),
         ("visit bit.ly/abc now", ["visit", "xurlx", "now"]),
         ("mail me: a.b@example.com", ["mail", "me", "xemailx"]),
+        # Links written out to dodge link filters.
+        ("www[.]cheapfollowers[.]com", ["xurlx"]),
+        ("visit cheapfollowers dot com", ["visit", "xurlx"]),
+        ("site(dot)com/buy now", ["xurlx", "now"]),
+        ("www . cheap . com", ["xurlx"]),
+        ("the dot com bubble", ["the", "dot", "com", "bubble"]),
         ("ㅅㅂ", ["씨발"]),
         ("ㅂㅅ같은", ["병신같은"]),
         ("시1발", ["씨발"]),
@@ -134,10 +156,16 @@ def words(text: str) -> list[str]:
         ("phucking", ["fucking"]),
         ("i_d_i_o_t", ["idiot"]),
         ("snake_case", ["snake", "case"]),
-        # Cyrillic look-alikes in a Latin word; Cyrillic and accented words stay as they are.
+        # Look-alike letters in a Latin word: Cyrillic, Armenian, accented or hooked Latin ones,
+        # combining marks stacked on them, ©. Cyrillic words stay as they are.
         ("іdіоt", ["idiot"]),
+        ("fսck", ["fuck"]),
+        ("ìdíòt", ["idiot"]),
+        ("ƒuck", ["fuck"]),
+        ("i\u0336d\u0337i\u0336o\u0337t\u0336", ["idiot"]),
+        ("fu©k", ["fuck"]),
         ("Привет мир", ["привет", "мир"]),
-        ("café naïve", ["café", "naïve"]),
+        ("café naïve", ["cafe", "naive"]),
         # Korean typed with the keyboard left in English.
         ("tlqkf", ["씨발"]),
         ("qudtls 같은", ["병신", "같은"]),
