@@ -149,6 +149,8 @@ _PHONE_RE = re.compile(
     r"(?<!\d)(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?)?\d{3,4}[\s.-]?\d{4}(?!\d)"
 )
 _DIGIT_RE = re.compile(r"\d")
+# Keycap emoji digits ("5️⃣": a digit, a variation selector and U+20E3) read as digits.
+_KEYCAP_MARKS = str.maketrans("", "", "\ufe0f\u20e3")
 _MONEY_RE = re.compile(r"[$£€₩]\s?\d[\d,.]*|\d[\d,.]*\s?(?:dollars|usd|bucks|만원|원)\b", re.I)
 _REPEATED_RE = re.compile(r"(\S)\1{3,}")
 _UPPER = string.ascii_uppercase.encode()
@@ -302,10 +304,17 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
         for name, pattern in _KOREAN_SIGNALS:
             for match in pattern.findall(hangul):
                 add(name, match)
-    if len(_DIGIT_RE.findall(text)) >= 8:
-        for phone in _PHONE_RE.findall(text):
+    digit_text = text.translate(_KEYCAP_MARKS) if "\u20e3" in text else text
+    if len(_DIGIT_RE.findall(digit_text)) >= 8:
+        for phone in _PHONE_RE.findall(digit_text):
             if len(_DIGIT_RE.findall(phone)) >= 8:
                 add("phone number", phone.strip())
+    if "phone number" not in found:
+        # Digits written as words ("five five five one two three four five") are one token of
+        # digits once normalised.
+        for token in tokens:
+            if len(token.text) >= 8 and token.text.isdigit():
+                add("phone number", text[token.start : token.end])
     if "$" in text or "£" in text or "€" in text or "₩" in text or "원" in text or "dollar" in text:
         for money in _MONEY_RE.findall(text):
             add("money amount", money)

@@ -54,6 +54,14 @@ _SPELLED_LINK_RE = regex.compile(
     flags=regex.IGNORECASE,
 )
 _SPELLED_DOT_MARKS = (" dot ", *(f"{b}{d}" for b in "[({<" for d in (".", "dot", " .", " dot")))
+# Digits written as words, to get a phone number past filters.
+_DIGIT_WORDS = {
+    word: str(digit)
+    for digit, words in enumerate(
+        ("zero oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    )
+    for word in words.split()
+}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
@@ -200,18 +208,24 @@ _KOREAN_ABBREVIATION_RE = regex.compile(
 )
 # Spelling variants of the commonest Korean swear words.
 _KOREAN_VARIANTS = (
+    # A vowel drawn out ("씨이발"), and the word half in Latin letters ("c발", "sibal놈아").
     (
         regex.compile(
-            _nfkc(r"씨[바빠파벌발빨팔]|시[빠팔발빨벌]|쓰[바발빨]|ㅆ[바발]|십[새세쌔]|싯팔")
+            _nfkc(
+                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌]이*[바빠파발빨팔]|쓰[바발빨]"
+                r"|ㅆ[바발]|십[새세쌔]|싯팔|(?<![a-z])(?:c발|ss?h?ibal)|[씨시]bal"
+            )
         ),
         "씨발",
     ),
-    (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신")), "병신"),
-    (regex.compile(_nfkc(r"[새쌔섀][끼퀴캬]|색기|시끼")), "새끼"),
+    (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신|byu?ng?sin|byeongsin")), "병신"),
+    (regex.compile(_nfkc(r"[새쌔섀쉐][끼퀴캬]|색[기끼]|샛기|시끼|(?<=개)쉐이")), "새끼"),
     (regex.compile(_nfkc(r"존[나니내]|졸라|ㅈ나")), "존나"),
-    (regex.compile(_nfkc(r"ㅈ랄|g랄")), "지랄"),
-    (regex.compile(_nfkc(r"좃")), "좆"),
+    (regex.compile(_nfkc(r"ㅈ랄|g랄|질알|쥐랄")), "지랄"),
+    (regex.compile(_nfkc(r"좃|[ㅈx](?=같)")), "좆"),
 )
+# "8" read as 팔 ("씨8"), before digits between syllables are dropped as filler.
+_KOREAN_DIGIT_SWEAR_RE = regex.compile(r"[씨시쒸씌]8")
 # Most Korean words hold none of them: one search rules all six out.
 _ANY_KOREAN_VARIANT_RE = regex.compile("|".join(p.pattern for p, _ in _KOREAN_VARIANTS))
 
@@ -266,19 +280,60 @@ def keyboard_keys(word: str) -> str:
 
 
 KOREAN_KEYBOARD = {keyboard_keys(word): word for word in _KOREAN_KEYBOARD_WORDS}
-# Whole pieces read as another word: English respellings and Korean typed in English.
-_RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD}
+# Korean swear words written in Latin letters.
+_KOREAN_ROMANIZED = {
+    **dict.fromkeys(("sibal", "ssibal", "shibal"), "씨발"),
+    **dict.fromkeys(("byungsin", "byeongsin"), "병신"),
+    "gaesaekki": "개새끼",
+}
+# Whole pieces read as another word: English respellings, Korean typed in English or written
+# in Latin letters.
+_RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD, **_KOREAN_ROMANIZED}
+
+
+def _latin_letter_table() -> dict[int, str]:
+    """Letters written as a Latin letter with something added, to that letter (lower case):
+    accented and hooked letters ("ìdíòt", "ƒuck"), small capitals ("ꜰᴜᴄᴋ"), squared letters
+    ("🅵🆄🅲🅺"), and the symbols ©, ® and ¢. Safe in any word: none of them is another script's
+    letter."""
+    table = {ord("©"): "c", ord("®"): "r", ord("¢"): "c"}
+    blocks = (
+        range(0xC0, 0x2B0),  # Latin-1 Supplement to Latin Extended-B, IPA letters
+        range(0x1D00, 0x1DC0),  # phonetic extensions: small capitals
+        range(0x1E00, 0x1F00),  # Latin Extended Additional
+        range(0xA720, 0xA800),  # Latin Extended-D: more small capitals
+        range(0x1F130, 0x1F18A),  # squared and negative squared or circled capitals
+    )
+    for block in blocks:
+        for code in block:
+            letter = _latin_base_letter(chr(code))
+            if letter:
+                table[code] = letter
+    return table
+
+
+def _latin_base_letter(character: str) -> str | None:
+    """The letter a Latin letter with marks is written on, from its Unicode name ("LATIN SMALL
+    LETTER I WITH GRAVE" is i, "LATIN SMALL LETTER F WITH HOOK" f, "LATIN LETTER SMALL CAPITAL
+    A" a, "NEGATIVE SQUARED LATIN CAPITAL LETTER F" f); ``None`` for other characters and for
+    turned or reversed letters."""
+    name = unicodedata.name(character, "")
+    if "LATIN " not in name or " LETTER " not in name:
+        return None
+    if any(word in name for word in ("TURNED", "REVERSED", "INVERTED")):
+        return None
+    words = name.split(" LETTER ", 1)[1].split(" WITH ")[0].split()
+    words = [w for w in words if w not in ("SMALL", "CAPITAL", "DOTLESS", "SCRIPT")]
+    if len(words) == 1 and len(words[0]) == 1 and "A" <= words[0] <= "Z":
+        return words[0].lower()
+    return None
 
 
 def _homoglyph_table() -> dict[int, str]:
-    """Letters that stand for a Latin one, to that letter (lower case): Cyrillic, Greek and
-    Armenian look-alikes ("іdіоt", "fսck"), accented and hooked Latin letters ("ìdíòt", "ƒuck"),
-    and the symbols ©, ® and ¢."""
-    table = {ord("©"): "c", ord("®"): "r", ord("¢"): "c"}
-    for code in (*range(0xC0, 0x250), *range(0x1D00, 0x1DC0), *range(0x1E00, 0x1F00)):
-        letter = _latin_base_letter(chr(code))
-        if letter:
-            table[code] = letter
+    """Cyrillic, Greek and Armenian letters that look like a Latin one, to that letter (lower
+    case): "іdіоt", "fսck". Only for words with Latin letters in them, as a Russian or Greek
+    word is written in its own letters."""
+    table = {}
     for block in (range(0x0370, 0x0400), range(0x0400, 0x0530), range(0x0530, 0x0590)):
         for code in block:
             found = confusables.is_confusable(chr(code), preferred_aliases=["latin"])
@@ -293,23 +348,8 @@ def _homoglyph_table() -> dict[int, str]:
     return table
 
 
-def _latin_base_letter(character: str) -> str | None:
-    """The letter a Latin letter with marks is written on, from its Unicode name ("LATIN SMALL
-    LETTER I WITH GRAVE" is i, "LATIN SMALL LETTER F WITH HOOK" f, "LATIN LETTER SMALL CAPITAL
-    A" a); ``None`` for other characters and for turned or reversed letters."""
-    name = unicodedata.name(character, "")
-    if not name.startswith("LATIN ") or " LETTER " not in name:
-        return None
-    if any(word in name for word in ("TURNED", "REVERSED", "INVERTED")):
-        return None
-    words = name.split(" LETTER ", 1)[1].split(" WITH ")[0].split()
-    words = [w for w in words if w not in ("SMALL", "CAPITAL", "DOTLESS", "SCRIPT")]
-    if len(words) == 1 and len(words[0]) == 1 and "A" <= words[0] <= "Z":
-        return words[0].lower()
-    return None
-
-
-_HOMOGLYPHS = _homoglyph_table()  # about 900 characters, a few milliseconds to build
+_LATIN_LETTERS = _latin_letter_table()  # about 800 characters
+_HOMOGLYPHS = _homoglyph_table()  # about 110 letters, a few milliseconds to build
 # Combining marks left on a Latin letter ("i\u0300", and the stacks of "zalgo" text).
 _LATIN_MARKS_RE = regex.compile(r"(?<=[a-z])\p{Mn}+")
 
@@ -351,7 +391,30 @@ def normalize_comment(text: str) -> NormalizedComment:
         tokens = _join_spaced_letters(tokens)
     if _may_spell_a_link(original):
         tokens = _join_spelled_links(original, tokens)
+    if not _DIGIT_WORDS.keys().isdisjoint(token.text for token in tokens):
+        tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
+
+
+def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
+    """Make each run of words spelling eight or more digits ("five five five one two three four
+    five", digits among them or not) one token of those digits, as a phone number written with
+    digits would read."""
+    joined: list[Token] = []
+    run: list[Token] = []
+    for token in [*tokens, None]:
+        if token is not None and (token.text in _DIGIT_WORDS or (run and token.text.isdigit())):
+            run.append(token)
+            continue
+        digits = "".join(_DIGIT_WORDS.get(t.text, t.text) for t in run)
+        if len(digits) >= 8:
+            joined.append(Token(digits, run[0].start, run[-1].end))
+        else:
+            joined.extend(run)
+        run = []
+        if token is not None:
+            joined.append(token)
+    return joined
 
 
 def _may_spell_a_link(text: str) -> bool:
@@ -441,7 +504,11 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
         chunk = html.unescape(chunk)
     if not chunk.isascii():
         chunk = unicodedata.normalize("NFKC", chunk)
+        if "\u20e3" in chunk:  # keycap emoji digits: "5️⃣" is 5
+            chunk = chunk.replace("\ufe0f", "").replace("\u20e3", "")
     chunk = chunk.casefold()
+    if not chunk.isascii():
+        chunk = chunk.translate(_LATIN_LETTERS)
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
             chunk = _LATIN_MARKS_RE.sub("", chunk.translate(_HOMOGLYPHS))
@@ -553,6 +620,8 @@ def _unleet(match: regex.Match[str]) -> str:
 def _normalize_korean(chunk: str) -> str:
     if not _HANGUL_RE.search(chunk):
         return chunk
+    if "8" in chunk:
+        chunk = _KOREAN_DIGIT_SWEAR_RE.sub("씨발", chunk)
     chunk = _HANGUL_GAP_RE.sub("", chunk)
     chunk = _KOREAN_ABBREVIATION_RE.sub(lambda m: _KOREAN_ABBREVIATIONS[m.group()], chunk)
     if _ANY_KOREAN_VARIANT_RE.search(chunk):

@@ -21,9 +21,11 @@ from model.features import (
     CommentNormalizer,
     StableTfidfVectorizer,
     char_terms,
+    signal_hits,
     word_char_grams,
     word_terms,
 )
+from model.normalize import normalize_comment
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.train import (
@@ -270,6 +272,12 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("씨발 진짜", "ㅅㅂ 진짜", "abuse"),
         ("병신 새끼", "병 신 새 끼", "abuse"),
         ("씨발 꺼져", "시1발 꺼져", "abuse"),
+        ("씨발놈아", "씨이발놈아", "abuse"),
+        ("씨발놈아", "SIBAL놈아", "abuse"),
+        ("씨발놈아", "씨8놈아", "abuse"),
+        ("개새끼", "개샛기", "abuse"),
+        ("지랄하네", "질알하네", "abuse"),
+        ("좆같네", "x같네", "abuse"),
         ("you are an idiot", "you are an idiiiiiot", "abuse"),
         ("you are an idiot", "you are an ìdíòt", "abuse"),
         ("you are an idiot", "you are an |d|0t", "abuse"),
@@ -278,6 +286,8 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("kill yourself", "ki11 yourself", "abuse"),
         ("fuck you", "fսck you", "abuse"),  # Armenian ս
         ("fuck you", "fu©k you", "abuse"),
+        ("you are an idiot", "ʏᴏᴜ ᴀʀᴇ ᴀɴ ɪᴅɪᴏᴛ", "abuse"),  # small capitals
+        ("fuck you", "🅵🆄🅲🅺 you", "abuse"),
         ("what an asshole", "what an asshoIe", "abuse"),
         ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
         (
@@ -288,6 +298,17 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         (
             "Buy cheap followers at www.cheapfollowers.com",
             "Buy cheap followers at cheapfollowers dot com",
+            "spam",
+        ),
+        (
+            "Contact me on WhatsApp +1 555 123 4567 for easy money",
+            "Contact me on WhatsApp plus one five five five one two three four five six seven "
+            "for easy money",
+            "spam",
+        ),
+        (
+            "Contact me on WhatsApp +1 555 123 4567 for easy money",
+            "Contact me on WhatsApp ➕1️⃣5️⃣5️⃣5️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣ for easy money",
             "spam",
         ),
         ("check out my channel", "c h e c k out my channel", "spam"),
@@ -311,6 +332,24 @@ def test_reasons_point_at_the_offending_words(scorer: Scorer) -> None:
     assert "IDIOT" in terms
     assert all(term in text for term in terms)
     assert len(abuse) <= 5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "message me on whatsapp +1 555 123 4567",
+        "message me on whatsapp plus one five five five one two three four five six seven",
+        "message me on whatsapp 5️⃣5️⃣5️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣",
+        "message me on whatsapp five five five 123 4567",
+    ],
+)
+def test_phone_numbers_are_found_however_written(text: str) -> None:
+    assert "phone number" in {hit.name for hit in signal_hits(normalize_comment(text))}
+
+
+def test_numbers_in_a_sentence_are_no_phone_number() -> None:
+    text = "one two three four kids at home and five six seven eight cats, 2024"
+    assert "phone number" not in {hit.name for hit in signal_hits(normalize_comment(text))}
 
 
 def test_reasons_name_spam_signals(scorer: Scorer) -> None:

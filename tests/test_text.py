@@ -164,12 +164,29 @@ def words(text: str) -> list[str]:
         ("ƒuck", ["fuck"]),
         ("i\u0336d\u0337i\u0336o\u0337t\u0336", ["idiot"]),
         ("fu©k", ["fuck"]),
+        # "Fancy text": small capitals and squared letters (NFKC already folds the bold,
+        # script, circled and full-width ones).
+        ("ꜰᴜᴄᴋ ʏᴏᴜ", ["fuck", "you"]),
+        ("🅵🆄🅲🅺", ["fuck"]),
+        ("𝓯𝓾𝓬𝓴 ⓤ", ["fuck", "u"]),
         ("Привет мир", ["привет", "мир"]),
         ("café naïve", ["cafe", "naive"]),
         # Korean typed with the keyboard left in English.
         ("tlqkf", ["씨발"]),
         ("qudtls 같은", ["병신", "같은"]),
         ("좃같네", ["좆같네"]),
+        # Spelling variants: a drawn-out vowel, Latin letters, 8 for 팔, other spellings.
+        ("씨이발놈아", ["씨발놈아"]),
+        ("C발놈아", ["씨발놈아"]),
+        ("SIBAL놈아", ["씨발놈아"]),
+        ("sibal", ["씨발"]),
+        ("씨8놈아", ["씨발놈아"]),
+        ("개쉐이", ["개새끼"]),
+        ("미친 쉐끼", ["미친", "새끼"]),
+        ("질알하네", ["지랄하네"]),
+        ("x같네", ["좆같네"]),
+        ("ABC발 뉴스", ["abc발", "뉴스"]),  # news from ABC, not a swear word
+        ("쉐이크", ["쉐이크"]),
         # Symbols in other words are not guessed at.
         ("C# and F#", ["c", "and", "f"]),
         ("AT&T", ["at", "t"]),
