@@ -48,9 +48,12 @@ _MENTION_RE = regex.compile(r"^@\w{2,}")
 # "site dot com". Written with spaces and no "www", the name before the dot must be four or more
 # letters and not a common word, so that "the dot com bubble" stays words.
 _SPELLED_DOT = r"(?:\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*|\s+(?:\.|dot)\s+)"
+_LINK_ENDINGS = frozenset(
+    ("com", "net", "org", "ly", "gl", "co", "io", "me", "kr", "info", "biz", "xyz")
+)
 _SPELLED_LINK_RE = regex.compile(
     rf"\b(?:www{_SPELLED_DOT})?(?P<name>[\w-]+)(?:{_SPELLED_DOT}[\w-]+)*?{_SPELLED_DOT}"
-    r"(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz)\b",
+    rf"(?:{'|'.join(sorted(_LINK_ENDINGS))})\b",
     flags=regex.IGNORECASE,
 )
 _SPELLED_DOT_MARKS = (" dot ", *(f"{b}{d}" for b in "[({<" for d in (".", "dot", " .", " dot")))
@@ -62,6 +65,7 @@ _DIGIT_WORDS = {
     )
     for word in words.split()
 }
+_SPELLED_LINK_OR_NUMBER_WORDS = _LINK_ENDINGS | _DIGIT_WORDS.keys()
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
@@ -389,10 +393,14 @@ def normalize_comment(text: str) -> NormalizedComment:
             append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
-    if _may_spell_a_link(original):
-        tokens = _join_spelled_links(original, tokens)
-    if not _DIGIT_WORDS.keys().isdisjoint(token.text for token in tokens):
-        tokens = _join_spelled_digits(tokens)
+    # A link with spelled dots ends in a word such as "com"; a spelled phone number holds digit
+    # words. One look at the words rules out most comments.
+    rare = _SPELLED_LINK_OR_NUMBER_WORDS.intersection([token.text for token in tokens])
+    if rare:
+        if not rare.isdisjoint(_LINK_ENDINGS) and _may_spell_a_link(original):
+            tokens = _join_spelled_links(original, tokens)
+        if not rare.isdisjoint(_DIGIT_WORDS):
+            tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
 
 
