@@ -104,6 +104,10 @@ _LEET_READINGS = {
 }
 _SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
 _STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
+# Single letters with the same mark between each ("f+u+c+k"): the letters are the word.
+_SEPARATED_LETTERS_RE = regex.compile(r"[a-z](?P<mark>[^\w\s])[a-z](?:(?P=mark)[a-z]){2,}")
+# A mark inside a word ("id-iot", "idi.ot"), which may split a word to dodge a filter.
+_INNER_MARK_RE = regex.compile(r"(?<=[a-z])[^\w\s]+(?=[a-z])")
 # Punctuation around a word, but not the symbols that can stand for a letter in it.
 _WORD_EDGES = "'\".,;:?()[]{}<>"
 
@@ -298,9 +302,9 @@ _RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD, **_KOREAN_ROMANIZED}
 def _latin_letter_table() -> dict[int, str]:
     """Letters written as a Latin letter with something added, to that letter (lower case):
     accented and hooked letters ("ìdíòt", "ƒuck"), small capitals ("ꜰᴜᴄᴋ"), squared letters
-    ("🅵🆄🅲🅺"), and the symbols ©, ® and ¢. Safe in any word: none of them is another script's
+    ("🅵🆄🅲🅺"), and the symbols ©, ®, ¢ and ¡. Safe in any word: none of them is another script's
     letter."""
-    table = {ord("©"): "c", ord("®"): "r", ord("¢"): "c"}
+    table = {ord("©"): "c", ord("®"): "r", ord("¢"): "c", ord("¡"): "i"}
     blocks = (
         range(0xC0, 0x2B0),  # Latin-1 Supplement to Latin Extended-B, IPA letters
         range(0x1D00, 0x1DC0),  # phonetic extensions: small capitals
@@ -520,6 +524,10 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
             chunk = _LATIN_MARKS_RE.sub("", chunk.translate(_HOMOGLYPHS))
+        if _SEPARATED_LETTERS_RE.fullmatch(chunk):  # "f+u+c+k", "f|u|c|k", "f👏u👏c👏k"
+            chunk = chunk[::2]
+        elif _INNER_MARK_RE.search(chunk):  # "id-iot", "idi.ot", if that spells such a word
+            chunk = _read_without_marks(chunk)
         if _STRETCHED_OR_LEET_RE.search(chunk):
             chunk = _read_as_lexicon_word(chunk)
         chunk = _unmask(chunk)
@@ -533,6 +541,14 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if _RESPELLINGS.keys().isdisjoint(pieces):
         return tuple(pieces)
     return tuple(_RESPELLINGS.get(piece, piece) for piece in pieces)
+
+
+def _read_without_marks(chunk: str) -> str:
+    """``chunk`` with the marks inside it dropped if that spells a word of the lexicon ("id-iot"
+    -> "idiot"); else unchanged, so "re-use" and "e.g." stay as they are."""
+    core = chunk.strip(_WORD_EDGES)
+    joined = _INNER_MARK_RE.sub("", core)
+    return chunk.replace(core, joined, 1) if joined in _LEXICON else chunk
 
 
 def _read_as_lexicon_word(chunk: str) -> str:

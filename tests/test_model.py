@@ -289,6 +289,9 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("you are an idiot", "ʏᴏᴜ ᴀʀᴇ ᴀɴ ɪᴅɪᴏᴛ", "abuse"),  # small capitals
         ("fuck you", "🅵🆄🅲🅺 you", "abuse"),
         ("what an asshole", "what an asshoIe", "abuse"),
+        ("fuck you", "f+u+c+k you", "abuse"),
+        ("fuck you", "f👏u👏c👏k you", "abuse"),
+        ("you are an idiot", "you are an id-iot", "abuse"),
         ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
         (
             "Buy cheap followers at www.cheapfollowers.com",

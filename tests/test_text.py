@@ -125,6 +125,14 @@ def words(text: str) -> list[str]:
         ("s.t.u.p.i.d l.o.s.e.r", ["stupid", "loser"]),  # each chunk a word of its own
         ("f.u.c.k you", ["fuck", "you"]),
         ("f-u-c-k", ["fuck"]),
+        ("f+u+c+k you", ["fuck", "you"]),  # + would otherwise be a leetspeak t
+        ("f|u|c|k", ["fuck"]),
+        ("f👏u👏c👏k", ["fuck"]),
+        # A mark inside a word is dropped when that spells a word of the lexicon.
+        ("id-iot", ["idiot"]),
+        ("idi.ot", ["idiot"]),
+        ("re-use", ["re", "use"]),
+        ("¡d¡ot", ["idiot"]),
         ("visit bit.ly/abc now", ["visit", "xurlx", "now"]),
         ("mail me: a.b@example.com", ["mail", "me", "xemailx"]),
         # Links written out to dodge link filters.
