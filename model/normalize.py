@@ -170,7 +170,9 @@ _ENGLISH_VARIANTS = {
 # a run of three or more of a letter ("idiiiiot") may stand for one or two of it, and a digit or
 # symbol may stand for either letter it looks like ("ki11", "|d|0t"); a spelling that reads as
 # one of these words in some way is that word. Other words keep the usual reading (runs cut to
-# two letters, digits read as their likeliest letter), so "goooood" is still "good".
+# two letters, digits read as their likeliest letter), so "goooood" is still "good". The same
+# list decides whether a word split by a mark is one word ("id-iot") and where a run of
+# spaced-out letters starts ("a m o r o n").
 INSULT_WORDS = (
     *("idiot", "idiots", "idiotic", "stupid", "moron", "morons", "moronic", "dumb", "dumbass"),
     *("loser", "losers", "jerk", "jerks", "scum", "scumbag", "trash", "garbage", "pathetic"),
