@@ -281,14 +281,14 @@ def head_data(
         labels = [examples[i].label for i in rows] + [0] * len(negatives)
         strata += [ORDINARY_COMMENTS] * len(negatives)
         rows = rows + negatives
-        weights = source_balanced_weights(strata, labels, config.spam_source_shares)
+        weights = source_balanced_weights(strata, labels, head_shares)
     else:
         labels = [examples[i].label for i in rows]
         if config.abuse_balance == "source":
-            weights = source_balanced_weights(strata, labels, config.abuse_source_shares)
+            weights = source_balanced_weights(strata, labels, head_shares)
         else:
             counts = Counter(strata)
-            shares = {s: config.abuse_source_shares.get(s, 1.0) for s in counts}
+            shares = {s: head_shares.get(s, 1.0) for s in counts}
             total = sum(shares.values())
             weights = [shares[s] / total / counts[s] * len(rows) for s in strata]
     weights_array = np.asarray(weights)
