@@ -311,10 +311,12 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                 add("phone number", phone.strip())
     if "phone number" not in found:
         # Digits written as words ("five five five one two three four five") are one token of
-        # digits once normalised.
+        # digits once normalised; a token of digits written as digits is the regex's to judge.
         for token in tokens:
             if len(token.text) >= 8 and token.text.isdigit():
-                add("phone number", text[token.start : token.end])
+                written = text[token.start : token.end]
+                if not written.isdigit():
+                    add("phone number", written)
     if "$" in text or "£" in text or "€" in text or "₩" in text or "원" in text or "dollar" in text:
         for money in _MONEY_RE.findall(text):
             add("money amount", money)
