@@ -198,7 +198,9 @@ _PHRASE_SIGNALS = {
         hypocrites, liar, liars, traitor, traitors, thug, thugs, savage, savages, vermin, filth,
         filthy, kys, ignorant, coward, cowards, lunatic, lunatics, nutjob, freak, freaks,
         degenerate, degenerates, subhuman, parasite, parasites, shut up, go to hell,
-        kill yourself, piece of shit, drop dead, screw you, hoe, hoes, pussy, twat""",
+        kill yourself, piece of shit, drop dead, screw you, hoe, hoes, pussy, twat, arse,
+        arsehole, arseholes, tard, tards, dipshit, jackass, douche, douchebag, douchebags, skank,
+        prick, pricks, cretin, cretins, halfwit, dimwit, nitwit, tosser, bellend""",
     ),
 }
 _PHRASE_STARTS = frozenset(phrase.split()[0] for phrase in _PHRASE_SIGNALS if " " in phrase)

@@ -66,6 +66,8 @@ _DIGIT_WORDS = {
     for word in words.split()
 }
 _SPELLED_LINK_OR_NUMBER_WORDS = _LINK_ENDINGS | _DIGIT_WORDS.keys()
+# Words a comment seldom holds, each a sign that one of the rarer readings may apply.
+_RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f"}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
@@ -102,6 +104,10 @@ _LEET_READINGS = {
     "!": ("i", "l"),
     "8": ("b",),
 }
+# Letters that stand for another letter in a disguised spelling, beside their own reading: "z"
+# for "s" ("azzhole", "dumbazz"), "y" for "i" between consonants ("shyt", "bytch"; not "dye").
+_LETTER_READINGS = {"z": ("z", "s"), "y": ("y", "i")}
+_VOWELS = frozenset("aeiouy")
 _SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
 _STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
 # Single letters with the same mark between each ("f+u+c+k"): the letters are the word.
@@ -165,6 +171,11 @@ _ENGLISH_VARIANTS = {
     **dict.fromkeys(
         ("fking", "fkn", "fcking", "fuking", "fukin", "fvcking", "phucking", "fkin"), "fucking"
     ),
+    **dict.fromkeys(
+        ("mofo", "muthafucka", "mothafucka", "muthafucker", "mothafucker", "motherfucka"),
+        "motherfucker",
+    ),
+    "ahole": "asshole",  # "a-hole", once the mark is dropped
 }
 # Insults that a stretched or leetspeak spelling is read back to, beside the swear words above:
 # a run of three or more of a letter ("idiiiiot") may stand for one or two of it, and a digit or
@@ -184,6 +195,12 @@ INSULT_WORDS = (
     *("arsehole", "shithead", "shitty", "dipshit", "jackass", "sucker", "yourself", "hell"),
 )
 _LEXICON = frozenset((*MASKED_WORDS, *INSULT_WORDS, *_ENGLISH_VARIANTS.values()))
+_LEXICON_HEADS = frozenset(word[0] for word in _LEXICON) | {"z"}
+_LEXICON_LONGEST = max(map(len, _LEXICON))
+_DOUBLED_RE = re.compile(r"([a-z])\1")
+# Words that would read as a lexicon word with a doubled letter taken as one, but are words of
+# their own in news comments ("looser rules").
+_REAL_WORDS = frozenset(("looser",))
 _MASK_SYMBOLS = r"*#@$!%&^"  # each stands for a letter in a masked word
 _MASK_SYMBOL_RE = regex.compile(f"[{_MASK_SYMBOLS}]")
 _MASKED_CORE_RE = regex.compile(f"[a-z{_MASK_SYMBOLS}]{{3,}}")
@@ -222,21 +239,31 @@ _KOREAN_VARIANTS = (
     (
         regex.compile(
             _nfkc(
-                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌]이*[바빠파발빨팔]|쓰[바발빨]"
+                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌싀]이*[바빠파발빨팔]|쓰[바발빨]"
                 r"|ㅆ[바발]|십[새세쌔]|싯팔|(?<![a-z])(?:c발|ss?h?ibal)|[씨시]bal"
             )
         ),
         "씨발",
     ),
     (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신|byu?ng?sin|byeongsin")), "병신"),
-    (regex.compile(_nfkc(r"[새쌔섀쉐][끼퀴캬]|색[기끼]|샛기|시끼|(?<=개)쉐이")), "새끼"),
+    (
+        regex.compile(
+            _nfkc(r"[새쌔섀쉐][끼퀴캬]|쉐키|[색샊][기끼]|샛기|시끼|(?<=개)(?:쉐이|세끼)")
+        ),
+        "새끼",
+    ),
     (regex.compile(_nfkc(r"존[나니내]|졸라|ㅈ나")), "존나"),
     (regex.compile(_nfkc(r"ㅈ랄|g랄|질알|쥐랄")), "지랄"),
-    (regex.compile(_nfkc(r"좃|[ㅈx](?=같)")), "좆"),
+    (regex.compile(_nfkc(r"좃|[ㅈx좇](?=같)|(?<!\p{Hangul})존(?=같)")), "좆"),
+    # Written as it sounds ("주거라" for 죽어라; "주거라는", "housing, that is", stays), or one
+    # letter off.
+    (regex.compile(r"(?<!\p{Hangul})[주듀]거라(?!\p{Hangul})"), "죽어라"),
+    (regex.compile(r"닭쳐|닥처"), "닥쳐"),
+    (regex.compile(r"미췬|밌친"), "미친"),
 )
 # "8" read as 팔 ("씨8"), before digits between syllables are dropped as filler.
 _KOREAN_DIGIT_SWEAR_RE = regex.compile(r"[씨시쒸씌]8")
-# Most Korean words hold none of them: one search rules all six out.
+# Most Korean words hold none of them: one search rules them all out.
 _ANY_KOREAN_VARIANT_RE = regex.compile("|".join(p.pattern for p, _ in _KOREAN_VARIANTS))
 
 
@@ -401,13 +428,29 @@ def normalize_comment(text: str) -> NormalizedComment:
         tokens = _join_spaced_letters(tokens)
     # A link with spelled dots ends in a word such as "com"; a spelled phone number holds digit
     # words. One look at the words rules out most comments.
-    rare = _SPELLED_LINK_OR_NUMBER_WORDS.intersection([token.text for token in tokens])
+    rare = _RARE_WORDS.intersection([token.text for token in tokens])
     if rare:
+        if "f" in rare:
+            tokens = _read_lone_f(tokens)
         if not rare.isdisjoint(_LINK_ENDINGS) and _may_spell_a_link(original):
             tokens = _join_spelled_links(original, tokens)
         if not rare.isdisjoint(_DIGIT_WORDS):
             tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
+
+
+def _read_lone_f(tokens: list[Token]) -> list[Token]:
+    """A lone "f" standing for the swear word, as in "shut the f up" or "what the f", is it."""
+    words = [token.text for token in tokens]
+    read = list(tokens)
+    for i, word in enumerate(words):
+        if word != "f" or i == 0 or words[i - 1] != "the":
+            continue
+        if words[i + 1 : i + 2] in (["up"], ["off"], ["out"], ["outta"]) or (
+            i + 1 == len(words) and words[i - 2 : i - 1] == ["what"]
+        ):
+            read[i] = Token("fuck", tokens[i].start, tokens[i].end)
+    return read
 
 
 def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
@@ -504,9 +547,13 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
         word = chunk.lower()
         if _REPEAT_RE.search(word):
             word = _lexicon_reading(word) or _REPEAT_RE.sub(r"\1\1", word)
-        elif "I" in chunk[1:] and not chunk.isupper():
-            # A capital I for an l inside a lower-case word ("asshoIe"): "|" reads as either.
-            word = _lexicon_reading(chunk[0].lower() + chunk[1:].replace("I", "|").lower()) or word
+        else:
+            if "I" in chunk[1:] and not chunk.isupper():
+                # A capital I for an l inside a lower-case word ("asshoIe"): "|" reads as either.
+                spelling = chunk[0].lower() + chunk[1:].replace("I", "|").lower()
+                word = _lexicon_reading(spelling) or word
+            if word not in _LEXICON and word not in _RESPELLINGS and _maybe_disguised(word):
+                word = _lexicon_reading(word) or word
         return (_RESPELLINGS.get(word, word),)
     return _normalize_any_chunk(chunk)
 
@@ -532,6 +579,10 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
             chunk = _read_without_marks(chunk)
         if _STRETCHED_OR_LEET_RE.search(chunk):
             chunk = _read_as_lexicon_word(chunk)
+        else:
+            core = chunk.strip(_WORD_EDGES)
+            if core.isalpha() and _maybe_disguised(core):  # "shiit", "azzhole", "shyt"
+                chunk = _read_as_lexicon_word(chunk)
         chunk = _unmask(chunk)
         chunk = _LEET_INNER_RE.sub(_unleet, chunk)
         chunk = _LEET_LEADING_RE.sub(_unleet, chunk)
@@ -550,7 +601,7 @@ def _read_without_marks(chunk: str) -> str:
     -> "idiot"); else unchanged, so "re-use" and "e.g." stay as they are."""
     core = chunk.strip(_WORD_EDGES)
     joined = _INNER_MARK_RE.sub("", core)
-    return chunk.replace(core, joined, 1) if joined in _LEXICON else chunk
+    return chunk.replace(core, joined, 1) if joined in _LEXICON or joined in _RESPELLINGS else chunk
 
 
 def _read_as_lexicon_word(chunk: str) -> str:
@@ -567,24 +618,49 @@ def _read_as_lexicon_word(chunk: str) -> str:
 @lru_cache(maxsize=4096)
 def _lexicon_reading(spelling: str) -> str | None:
     """The lexicon word ``spelling`` reads as, taking a run of three or more of a letter as one
-    or two of it and a leetspeak digit or symbol as any letter it stands for; ``None`` if none
-    (or if there are more than 64 ways to read it)."""
+    or two of it, a doubled letter as two or one ("shiit", "retarrd"), a leetspeak digit or
+    symbol as any letter it stands for, and "z" and "y" as in ``_LETTER_READINGS``; ``None`` if
+    none (or if there are more than 64 ways to read it)."""
     options: list[tuple[str, ...]] = []
     ways = 1
     for run in _SAME_CHARACTER_RUN_RE.finditer(spelling):
         character, length = run.group(1), len(run.group())
-        if "a" <= character <= "z":
-            letters: tuple[str, ...] = (character,)
+        if character in _LETTER_READINGS and _reads_as_other_letter(spelling, run):
+            letters: tuple[str, ...] = _LETTER_READINGS[character]
+        elif "a" <= character <= "z":
+            letters = (character,)
         elif character in _LEET_READINGS:
             letters = _LEET_READINGS[character]
         else:
             return None
-        lengths = (1, 2) if length >= 3 else (length,)
+        lengths = (1, 2) if length >= 3 else (2, 1) if length == 2 else (1,)
         options.append(tuple(letter * n for letter in letters for n in lengths))
         ways *= len(options[-1])
         if ways > 64:
             return None
     return next((w for w in map("".join, product(*options)) if w in _LEXICON), None)
+
+
+def _reads_as_other_letter(spelling: str, run: re.Match[str]) -> bool:
+    """Whether a run of "z" or "y" may stand for another letter: "y" only between consonants."""
+    if run.group(1) != "y":
+        return True
+    before, after = spelling[run.start() - 1 : run.start()], spelling[run.end() : run.end() + 1]
+    return (
+        bool(before and after) and (before + after).isalpha() and _VOWELS.isdisjoint(before + after)
+    )
+
+
+def _maybe_disguised(word: str) -> bool:
+    """Whether a plain lower-case word might be a lexicon word disguised by a doubled letter or
+    a "z" or "y" for another letter ("shiit", "azzhole", "shyt"); a cheap test before the
+    reading is looked for."""
+    return (
+        word not in _REAL_WORDS
+        and word[0] in _LEXICON_HEADS
+        and len(word) <= _LEXICON_LONGEST + 2
+        and ("z" in word or "y" in word or _DOUBLED_RE.search(word) is not None)
+    )
 
 
 def _unmask(chunk: str) -> str:

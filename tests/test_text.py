@@ -119,6 +119,20 @@ def words(text: str) -> list[str]:
         ("8itch", ["bitch"]),
         ("gr8", ["gr8"]),
         ("asshoIe", ["asshole"]),  # a capital I for the l
+        # A doubled letter may stand for one, "z" for "s", "y" between consonants for "i";
+        # real words keep their spelling.
+        ("shiit", ["shit"]),
+        ("retarrd", ["retard"]),
+        ("azzhole", ["asshole"]),
+        ("dumbazz!", ["dumbass"]),
+        ("shyt", ["shit"]),
+        ("hair dye", ["hair", "dye"]),
+        ("jazz and pizza", ["jazz", "and", "pizza"]),
+        ("looser rules", ["looser", "rules"]),
+        ("a-hole", ["asshole"]),
+        ("mofo", ["motherfucker"]),
+        ("shut the f up", ["shut", "the", "fuck", "up"]),
+        ("the f word", ["the", "f", "word"]),
         ("biatch", ["bitch"]),
         ("i d i o t", ["idiot"]),
         ("a m o r o n", ["a", "moron"]),  # the article is not part of the word
@@ -195,6 +209,18 @@ def words(text: str) -> list[str]:
         ("x같네", ["좆같네"]),
         ("ABC발 뉴스", ["abc발", "뉴스"]),  # news from ABC, not a swear word
         ("쉐이크", ["쉐이크"]),
+        ("존같네", ["좆같네"]),
+        ("생존같은", ["생존같은"]),  # "like survival"
+        ("좇같네", ["좆같네"]),
+        ("꿈을 좇아", ["꿈을", "좇아"]),  # "chasing a dream"
+        ("주거라", ["죽어라"]),
+        ("주거라는 개념", ["주거라는", "개념"]),  # "the notion of housing"
+        ("닥처", ["닥쳐"]),
+        ("미췬놈", ["미친놈"]),
+        ("개세끼", ["개새끼"]),
+        ("하루 세끼", ["하루", "세끼"]),  # "three meals a day"
+        ("개쉐키", ["개새끼"]),
+        ("싀발", ["씨발"]),
         # Symbols in other words are not guessed at.
         ("C# and F#", ["c", "and", "f"]),
         ("AT&T", ["at", "t"]),
