@@ -23,6 +23,8 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from model.normalize import (
     EMAIL_TOKEN,
+    LINK_SHORTENERS,
+    SPELLED_DOT_RE,
     URL_TOKEN,
     NormalizedComment,
     is_hangul_word,
@@ -120,35 +122,14 @@ class SignalHit:
     evidence: str
 
 
-_SHORTENERS = frozenset(
-    [
-        "bit.ly",
-        "goo.gl",
-        "tinyurl.com",
-        "t.co",
-        "ow.ly",
-        "is.gd",
-        "buff.ly",
-        "rebrand.ly",
-        "cutt.ly",
-        "shorturl.at",
-        "tiny.cc",
-        "rb.gy",
-        "bit.do",
-        "adf.ly",
-        "t.ly",
-        "lnkd.in",
-        "han.gl",
-        "me2.do",
-        "vo.la",
-        "url.kr",
-    ]
-)
+_URL_CHARACTERS_RE = re.compile(r"[a-z0-9_./?=&%#:~+-]*")
 _MESSENGER_LINKS = ("t.me/", "wa.me/", "open.kakao", "discord.gg", "chat.whatsapp", "line.me")
 _PHONE_RE = re.compile(
     r"(?<!\d)(?:\+\d{1,3}[\s.-]?)?(?:\(?\d{2,4}\)?[\s.-]?)?\d{3,4}[\s.-]?\d{4}(?!\d)"
 )
 _DIGIT_RE = re.compile(r"\d")
+_DIGIT_LOOKALIKE_RE = re.compile(r"(?<=\d)[lIoO|]|[lIoO|](?=\d)")
+_AS_DIGITS = str.maketrans("lIoO|", "11001")
 # Keycap emoji digits ("5️⃣": a digit, a variation selector and U+20E3) read as digits.
 _KEYCAP_MARKS = str.maketrans("", "", "\ufe0f\u20e3")
 _MONEY_RE = re.compile(r"[$£€₩]\s?\d[\d,.]*|\d[\d,.]*\s?(?:dollars|usd|bucks|만원|원)\b", re.I)
@@ -283,8 +264,11 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                 add("email address", link)
                 continue
             add("link", link)
-            host = link.casefold().split("://")[-1].split("/")[0].removeprefix("www.")
-            if host in _SHORTENERS:
+            host = link.casefold().split("://")[-1]
+            if not _URL_CHARACTERS_RE.fullmatch(host):  # spelled out: "bit . ly / abc"
+                host = SPELLED_DOT_RE.sub(".", host).replace(" ", "")
+            host = host.split("/")[0].removeprefix("www.")
+            if host in LINK_SHORTENERS:
                 add("link shortener", host)
             if any(marker in link.casefold() for marker in _MESSENGER_LINKS):
                 add("messenger handle", link)
@@ -307,10 +291,18 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
             for match in pattern.findall(hangul):
                 add(name, match)
     digit_text = text.translate(_KEYCAP_MARKS) if "\u20e3" in text else text
+    if len(_DIGIT_RE.findall(digit_text)) >= 6 and _DIGIT_LOOKALIKE_RE.search(digit_text):
+        # Letters for digits inside a number ("0l0-l234-5678", "O1O"), one for one, so the
+        # evidence is still cut from the text as written.
+        as_written = digit_text
+        digit_text = _DIGIT_LOOKALIKE_RE.sub(lambda m: m.group().translate(_AS_DIGITS), digit_text)
+    else:
+        as_written = None
     if len(_DIGIT_RE.findall(digit_text)) >= 8:
-        for phone in _PHONE_RE.findall(digit_text):
-            if len(_DIGIT_RE.findall(phone)) >= 8:
-                add("phone number", phone.strip())
+        for phone in _PHONE_RE.finditer(digit_text):
+            if len(_DIGIT_RE.findall(phone.group())) >= 8:
+                written = as_written[phone.start() : phone.end()] if as_written else phone.group()
+                add("phone number", written.strip())
     if "phone number" not in found:
         # Digits written as words ("five five five one two three four five") are one token of
         # digits once normalised; a token of digits written as digits is the regex's to judge.

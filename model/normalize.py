@@ -46,17 +46,40 @@ _URL_RE = regex.compile(
 _MENTION_RE = regex.compile(r"^@\w{2,}")
 # A link written out to get past link filters: "www[.]site[.]com", "site(dot)com", "site . com",
 # "site dot com". Written with spaces and no "www", the name before the dot must be four or more
-# letters and not a common word, so that "the dot com bubble" stays words.
-_SPELLED_DOT = r"(?:\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*|\s+(?:\.|dot)\s+)"
+# letters (a shortener's may be shorter) and not a common word, so that "the dot com bubble"
+# stays words.
+_SPELLED_DOT = (
+    r"(?:\s*[\[({<]\s*(?:\.|dot)\s*[\])}>]\s*"  # "[.]", "(dot)"
+    r"|\s+(?:\.|dot|점)\s+"  # a dot or the word, spaced
+    r"|\s*[。｡쩜닷]\s*"  # an ideographic full stop; Korean words for the dot of a link
+    r"|(?<=\w)[,，](?=\w))"  # a comma between letters
+)
+# Link shorteners: a link to one is spelled out even with a name of fewer than four letters.
+LINK_SHORTENERS = frozenset(
+    (
+        *("bit.ly", "goo.gl", "tinyurl.com", "t.co", "ow.ly", "is.gd", "buff.ly", "rebrand.ly"),
+        *("cutt.ly", "shorturl.at", "tiny.cc", "rb.gy", "bit.do", "adf.ly", "t.ly", "lnkd.in"),
+        *("han.gl", "me2.do", "vo.la", "url.kr"),
+    )
+)
 _LINK_ENDINGS = frozenset(
     ("com", "net", "org", "ly", "gl", "co", "io", "me", "kr", "info", "biz", "xyz")
 )
 _SPELLED_LINK_RE = regex.compile(
-    rf"\b(?:www{_SPELLED_DOT})?(?P<name>[\w-]+)(?:{_SPELLED_DOT}[\w-]+)*?{_SPELLED_DOT}"
-    rf"(?:{'|'.join(sorted(_LINK_ENDINGS))})\b",
+    rf"\b(?:w\s?w\s?w{_SPELLED_DOT})?(?P<name>[\w-]+)(?:{_SPELLED_DOT}[\w-]+)*?{_SPELLED_DOT}"
+    rf"(?P<ending>{'|'.join(sorted(_LINK_ENDINGS))})\b",
     flags=regex.IGNORECASE,
 )
-_SPELLED_DOT_MARKS = (" dot ", *(f"{b}{d}" for b in "[({<" for d in (".", "dot", " .", " dot")))
+_SPELLED_DOT_MARKS = (
+    *(" dot ", " 점 ", "。", "｡", "쩜", "닷"),
+    *(f"{b}{d}" for b in "[({<" for d in (".", "dot", " .", " dot")),
+)
+# Link endings that are no English word or word part: a comma before one can be a dot.
+_WORD_FREE_ENDINGS = frozenset(("com", "net", "org", "kr", "info", "biz", "xyz"))
+_WWW_RE = regex.compile(r"w\s?w\s?w")
+_COMMA_DOT_RE = regex.compile(r"\w[,，]\w")
+# Any spelled dot, to write a link's host with real ones ("bit . ly" is bit.ly).
+SPELLED_DOT_RE = regex.compile(_SPELLED_DOT, flags=regex.IGNORECASE)
 # Digits written as words, to get a phone number past filters.
 _DIGIT_WORDS = {
     word: str(digit)
@@ -66,6 +89,12 @@ _DIGIT_WORDS = {
     for word in words.split()
 }
 _SPELLED_LINK_OR_NUMBER_WORDS = _LINK_ENDINGS | _DIGIT_WORDS.keys()
+# Sino-Korean digits, as Korean spam spells a phone number: "공일공 일이삼사 오육칠팔" is
+# 010 1234 5678. Words of these syllables count only together with others making eight or more
+# digits, and only in a comment where three of them start with 공 or 영 (0).
+_KOREAN_DIGITS = str.maketrans("공영일이삼사오육칠팔구", "00123456789")
+_KOREAN_DIGIT_WORD_RE = regex.compile("[공영일이삼사오육칠팔구]+")
+_KOREAN_SPELLED_NUMBER_RE = regex.compile("[공영][공영일이삼사오육칠팔구]{2}")
 # Words a comment seldom holds, each a sign that one of the rarer readings may apply.
 _RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f"}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
@@ -426,16 +455,20 @@ def normalize_comment(text: str) -> NormalizedComment:
             append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
-    # A link with spelled dots ends in a word such as "com"; a spelled phone number holds digit
-    # words. One look at the words rules out most comments.
+    # A link with spelled dots ends in a word such as "com" (or holds a Korean word for the dot,
+    # which may be inside a word: "bit쩜ly"); a spelled phone number holds digit words. One look
+    # at the words rules out most comments.
     rare = _RARE_WORDS.intersection([token.text for token in tokens])
-    if rare:
+    korean_dot = "쩜" in original or "닷" in original
+    if rare or korean_dot:
         if "f" in rare:
             tokens = _read_lone_f(tokens)
-        if not rare.isdisjoint(_LINK_ENDINGS) and _may_spell_a_link(original):
+        if (korean_dot or not rare.isdisjoint(_LINK_ENDINGS)) and _may_spell_a_link(original):
             tokens = _join_spelled_links(original, tokens)
         if not rare.isdisjoint(_DIGIT_WORDS):
             tokens = _join_spelled_digits(tokens)
+    if _KOREAN_SPELLED_NUMBER_RE.search(original):  # "공일공 일이삼사 오육칠팔"
+        tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
 
 
@@ -460,10 +493,14 @@ def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
     joined: list[Token] = []
     run: list[Token] = []
     for token in [*tokens, None]:
-        if token is not None and (token.text in _DIGIT_WORDS or (run and token.text.isdigit())):
+        if token is not None and (
+            token.text in _DIGIT_WORDS
+            or (run and token.text.isdigit())
+            or (len(token.text) >= 2 and _KOREAN_DIGIT_WORD_RE.fullmatch(token.text))
+        ):
             run.append(token)
             continue
-        digits = "".join(_DIGIT_WORDS.get(t.text, t.text) for t in run)
+        digits = "".join(_spelled_digits(t.text) for t in run)
         if len(digits) >= 8:
             joined.append(Token(digits, run[0].start, run[-1].end))
         else:
@@ -474,12 +511,19 @@ def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
     return joined
 
 
+def _spelled_digits(word: str) -> str:
+    """The digits a word spells: "five" is 5, "공일공" 010; digits are themselves."""
+    if word in _DIGIT_WORDS:
+        return _DIGIT_WORDS[word]
+    return word.translate(_KOREAN_DIGITS) if not word.isdigit() else word
+
+
 def _may_spell_a_link(text: str) -> bool:
     """A quick test that rules out most comments before the search for spelled links."""
     if " . " in text:
         return True
     lowered = text.lower()
-    return any(mark in lowered for mark in _SPELLED_DOT_MARKS)
+    return any(mark in lowered for mark in _SPELLED_DOT_MARKS) or bool(_COMMA_DOT_RE.search(text))
 
 
 def _join_spelled_links(original: str, tokens: list[Token]) -> list[Token]:
@@ -488,10 +532,14 @@ def _join_spelled_links(original: str, tokens: list[Token]) -> list[Token]:
     spans = []
     for match in _SPELLED_LINK_RE.finditer(original):
         link = match.group().casefold()
-        written_out = not link.startswith("www") and not any(b in link for b in "[({<")
-        name = match.group("name")
-        if written_out and (len(name) < 4 or name.casefold() in _NOT_LINK_NAMES):
+        written_out = not _WWW_RE.match(link) and not any(b in link for b in "[({<")
+        name = match.group("name").casefold()
+        ending = match.group("ending").casefold()
+        shortener = f"{name}.{ending}" in LINK_SHORTENERS
+        if written_out and not shortener and (len(name) < 4 or name in _NOT_LINK_NAMES):
             continue
+        if written_out and ("," in link or "，" in link) and ending not in _WORD_FREE_ENDINGS:
+            continue  # "Smith,co-founder", "yes,me too"
         spans.append(match.span())
     if not spans:
         return tokens

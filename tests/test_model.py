@@ -324,6 +324,25 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
             "spam",
         ),
         ("check out my channel", "c h e c k out my channel", "spam"),
+        (
+            "급전 대출 당일 입금 010-1234-5678",
+            "급전 대출 당일 입금 공일공-일이삼사-오육칠팔",
+            "spam",
+        ),
+        ("급전 대출 당일 입금 010-1234-5678", "급전 대출 당일 입금 0l0-l234-5678", "spam"),
+        (
+            "무료 구독 이벤트 진행중 bit.ly/abc123 클릭",
+            "무료 구독 이벤트 진행중 bit . ly / abc123 클릭",
+            "spam",
+        ),
+        (
+            "무료 구독 이벤트 진행중 bit.ly/abc123 클릭",
+            "무료 구독 이벤트 진행중 bit쩜ly/abc123 클릭",
+            "spam",
+        ),
+        ("visit www.cheapviagra.com now", "visit www,cheapviagra,com now", "spam"),
+        ("visit www.cheapviagra.com now", "visit w w w . cheapviagra . com now", "spam"),
+        ("visit www.cheapviagra.com now", "visit cheapviagra。com now", "spam"),
     ],
 )
 def test_disguised_comments_score_like_plain_ones(
@@ -353,6 +372,10 @@ def test_reasons_point_at_the_offending_words(scorer: Scorer) -> None:
         "message me on whatsapp plus one five five five one two three four five six seven",
         "message me on whatsapp 5️⃣5️⃣5️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣",
         "message me on whatsapp five five five 123 4567",
+        "급전 대출 공일공-일이삼사-오육칠팔",  # Sino-Korean digits
+        "급전 대출 공일공 일이삼사 오육칠팔",
+        "급전 대출 0l0-l234-5678",  # letters for digits
+        "call O1O 1234 5678",
     ],
 )
 def test_phone_numbers_are_found_however_written(text: str) -> None:
@@ -364,6 +387,8 @@ def test_phone_numbers_are_found_however_written(text: str) -> None:
     [
         "one two three four kids at home and five six seven eight cats, 2024",
         "order 1234567812345678 arrived",  # a long number, not a phone number's shape
+        "일이 오래 걸린다 사이 오이 구이",  # syllables that are digits, in words
+        "영화 일이삼 공사 일이 많다",
     ],
 )
 def test_numbers_in_a_sentence_are_no_phone_number(text: str) -> None:
@@ -374,6 +399,12 @@ def test_reasons_name_spam_signals(scorer: Scorer) -> None:
     result = scorer.score("FREE iPhone!!! click here bit.ly/win123")
     described = [r.describe() for r in result.reasons if r.category == "spam"]
     assert "spam: link shortener (bit.ly)" in described
+
+
+@pytest.mark.parametrize("text", ["click bit . ly / win123", "클릭 bit쩜ly/win123"])
+def test_a_spelled_out_shortener_is_a_shortener(text: str) -> None:
+    hits = {hit.name: hit.evidence for hit in signal_hits(normalize_comment(text))}
+    assert "link shortener" in hits and hits["link shortener"] == "bit.ly"
 
 
 def test_korean_reasons_are_words_of_the_comment(scorer: Scorer) -> None:
