@@ -105,6 +105,11 @@ _PIECE_RE = regex.compile(r"[^\W_]+|\p{Extended_Pictographic}")
 # every call.
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
 _HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
+_INLINE_TAG_RE = regex.compile(r"</?(?:b|i|u|s|em|strong|span|del|ins|mark|sub|sup)>", regex.I)
+# Regional indicator letters ("🇫🇺🇨🇰"), which pair up as flags: read as Latin letters only
+# where they spell a word of the lexicon, so "🇰🇷" stays a flag.
+_REGIONAL_LETTERS = {0x1F1E6 + i: chr(ord("a") + i) for i in range(26)}
+_REGIONAL_RUN_RE = regex.compile("[\U0001f1e6-\U0001f1ff]{3,}")
 
 # Leetspeak inside a Latin word: "1d10t", "b!tch", "$hit", "@ss" (only mid-word for @).
 LEET_LETTERS = {
@@ -143,6 +148,8 @@ _STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
 _SEPARATED_LETTERS_RE = regex.compile(r"[a-z](?P<mark>[^\w\s])[a-z](?:(?P=mark)[a-z]){2,}")
 # A mark inside a word ("id-iot", "idi.ot"), which may split a word to dodge a filter.
 _INNER_MARK_RE = regex.compile(r"(?<=[a-z])[^\w\s]+(?=[a-z])")
+# A contraction is no split word: "he'll" and "who're" are no "hell" and "whore".
+_CONTRACTION_RE = regex.compile(r"[a-z]+['’‘ʼ`](?:ll|re|s|t|d|ve|m)")
 # Punctuation around a word, but not the symbols that can stand for a letter in it.
 _WORD_EDGES = "'\".,;:?()[]{}<>"
 
@@ -239,6 +246,8 @@ _EDGE_PUNCTUATION = "'\".,;:?!()[]{}<>"
 # Anything but letters slipped between two Hangul syllables: "시1발", "씨.발", "병*신".
 _HANGUL_GAP_RE = regex.compile(r"(?<=\p{Hangul})[^\p{L}\s]{1,2}(?=\p{Hangul})")
 _HANGUL_RE = regex.compile(r"\p{Hangul}")
+# NFKC makes the compatibility vowel ㅡ a conjoining one (U+1173), which no syllable absorbs.
+_HANGUL_DASH_RE = regex.compile("(?<=[\uac00-\ud7a3])\u1173+(?=[\uac00-\ud7a3])")
 
 # Consonant-only abbreviations of Korean swear words, mapped to the words they stand for so
 # that "ㅅㅂ" and "시발" look the same to the model.
@@ -262,22 +271,38 @@ _KOREAN_ABBREVIATIONS = {_nfkc(k): v for k, v in _KOREAN_ABBREVIATIONS_TYPED.ite
 _KOREAN_ABBREVIATION_RE = regex.compile(
     "|".join(sorted(_KOREAN_ABBREVIATIONS, key=len, reverse=True))
 )
+# Words split in two to dodge a filter, and what the halves joined spell: swear words, the
+# commonest insults, and Korean consonant abbreviations (NFKC-normalised, as tokens are).
+_SPLIT_WORDS = {
+    **{
+        word: word
+        for word in (*MASKED_WORDS, "idiot", "idiots", "stupid", "moron", "morons", "loser")
+        if len(word) >= 4
+    },
+    **{k: v for k, v in _KOREAN_ABBREVIATIONS.items() if len(k) == 2},
+}
+_SPLIT_WORD_HEADS = frozenset(
+    word[:n] for word in _SPLIT_WORDS for n in (range(2, len(word) - 1) if word.isascii() else (1,))
+)
 # Spelling variants of the commonest Korean swear words.
 _KOREAN_VARIANTS = (
     # A vowel drawn out ("씨이발"), and the word half in Latin letters ("c발", "sibal놈아").
     (
         regex.compile(
             _nfkc(
-                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌싀]이*[바빠파발빨팔]|쓰[바발빨]"
+                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌싀]이*[바빠파벌발빨팔]|쓰[바벌발빨]"
                 r"|ㅆ[바발]|십[새세쌔]|싯팔|(?<![a-z])(?:c발|ss?h?ibal)|[씨시]bal"
             )
         ),
         "씨발",
     ),
-    (regex.compile(_nfkc(r"[병븅빙][신싄쉰]|ㅂ신|byu?ng?sin|byeongsin")), "병신"),
+    (
+        regex.compile(_nfkc(r"[병븅빙뱅][신싄쉰]|벼+엉신|병시+인|ㅂ신|byu?ng?s?h?in|byeongsin")),
+        "병신",
+    ),
     (
         regex.compile(
-            _nfkc(r"[새쌔섀쉐][끼퀴캬]|쉐키|[색샊][기끼]|샛기|시끼|(?<=개)(?:쉐이|세끼)")
+            _nfkc(r"[새쌔섀쉐][끼퀴캬]|쉐키|[색샊섀][기끼]|샛기|시끼|(?<=개)(?:쉐이|세끼|쉑)")
         ),
         "새끼",
     ),
@@ -349,7 +374,7 @@ KOREAN_KEYBOARD = {keyboard_keys(word): word for word in _KOREAN_KEYBOARD_WORDS}
 # Korean swear words written in Latin letters.
 _KOREAN_ROMANIZED = {
     **dict.fromkeys(("sibal", "ssibal", "shibal"), "씨발"),
-    **dict.fromkeys(("byungsin", "byeongsin"), "병신"),
+    **dict.fromkeys(("byungsin", "byeongsin", "byungshin", "byeongshin"), "병신"),
     "gaesaekki": "개새끼",
 }
 # Whole pieces read as another word: English respellings, Korean typed in English or written
@@ -455,6 +480,8 @@ def normalize_comment(text: str) -> NormalizedComment:
             append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
+    if len(tokens) > 1:
+        tokens = _join_split_words(tokens)
     # A link with spelled dots ends in a word such as "com" (or holds a Korean word for the dot,
     # which may be inside a word: "bit쩜ly"); a spelled phone number holds digit words. One look
     # at the words rules out most comments.
@@ -611,8 +638,12 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
         return ()
     if "&" in chunk and ";" in chunk:  # HTML entities from a backend that escaped the text
         chunk = html.unescape(chunk)
+    if "<" in chunk and ">" in chunk:  # markup inside a word: "<b>f</b>uck"
+        chunk = _INLINE_TAG_RE.sub("", chunk)
     if not chunk.isascii():
         chunk = unicodedata.normalize("NFKC", chunk)
+        if max(chunk) >= "\U0001f1e6" and _REGIONAL_RUN_RE.search(chunk):
+            chunk = _REGIONAL_RUN_RE.sub(_regional_word, chunk)
         if "\u20e3" in chunk:  # keycap emoji digits: "5️⃣" is 5
             chunk = chunk.replace("\ufe0f", "").replace("\u20e3", "")
     chunk = chunk.casefold()
@@ -644,10 +675,17 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     return tuple(_RESPELLINGS.get(piece, piece) for piece in pieces)
 
 
+def _regional_word(match: regex.Match[str]) -> str:
+    letters = match.group().translate(_REGIONAL_LETTERS)
+    return letters if letters in _LEXICON else match.group()
+
+
 def _read_without_marks(chunk: str) -> str:
     """``chunk`` with the marks inside it dropped if that spells a word of the lexicon ("id-iot"
     -> "idiot"); else unchanged, so "re-use" and "e.g." stay as they are."""
     core = chunk.strip(_WORD_EDGES)
+    if _CONTRACTION_RE.fullmatch(core):
+        return chunk
     joined = _INNER_MARK_RE.sub("", core)
     return chunk.replace(core, joined, 1) if joined in _LEXICON or joined in _RESPELLINGS else chunk
 
@@ -773,6 +811,8 @@ def _normalize_korean(chunk: str) -> str:
     if "8" in chunk:
         chunk = _KOREAN_DIGIT_SWEAR_RE.sub("씨발", chunk)
     chunk = _HANGUL_GAP_RE.sub("", chunk)
+    if "\u1173" in chunk:  # the vowel ㅡ as a dash between syllables: "씨ㅡ발"
+        chunk = _HANGUL_DASH_RE.sub("", chunk)
     chunk = _KOREAN_ABBREVIATION_RE.sub(lambda m: _KOREAN_ABBREVIATIONS[m.group()], chunk)
     if _ANY_KOREAN_VARIANT_RE.search(chunk):
         for pattern, canonical in _KOREAN_VARIANTS:
@@ -817,6 +857,38 @@ def _join_spaced_letters(tokens: list[Token]) -> list[Token]:
     return joined
 
 
+def _join_split_words(tokens: list[Token]) -> list[Token]:
+    """Join two words, each a chunk of its own, that together spell a swear word or insult
+    ("fu ck", "stu pid", "sh it") or a Korean consonant abbreviation ("ㅅ ㅂ" is 씨발).
+
+    Both halves have two letters or more (Korean: one consonant each), so "s hit" stays two
+    words; words of one chunk ("who're", "re-elected") are never joined; and the list holds no
+    word that two common words spell ("use less", "worth less").
+    """
+    joined: list[Token] = []
+    i, count = 0, len(tokens)
+    while i < count:
+        token = tokens[i]
+        if (
+            token.text in _SPLIT_WORD_HEADS
+            and i + 1 < count
+            and (i == 0 or tokens[i - 1].start != token.start)
+        ):
+            after = tokens[i + 1]
+            word = _SPLIT_WORDS.get(token.text + after.text)
+            if (
+                word is not None
+                and after.start != token.start
+                and (i + 2 == count or tokens[i + 2].start != after.start)
+            ):
+                joined.append(Token(word, token.start, after.end))
+                i += 2
+                continue
+        joined.append(token)
+        i += 1
+    return joined
+
+
 def _end_run(run: list[Token], joined: list[Token]) -> None:
     if len(run) < 3:
         joined.extend(run)
@@ -834,9 +906,10 @@ def _end_run(run: list[Token], joined: list[Token]) -> None:
                 first, last = lead, len(run) - trail
                 break
     joined.extend(run[:first])
-    joined.append(
-        Token("".join(t.text for t in run[first:last]), run[first].start, run[last - 1].end)
-    )
+    letters = "".join(t.text for t in run[first:last])
+    # Spaced-out Korean consonants ("ㄱ ㅅ ㄲ") are the abbreviation they spell.
+    word = _KOREAN_ABBREVIATIONS.get(letters, letters)
+    joined.append(Token(word, run[first].start, run[last - 1].end))
     joined.extend(run[last:])
 
 

@@ -103,7 +103,7 @@ def words(text: str) -> list[str]:
         ("1d10t", ["idiot"]),
         ("$tup1d", ["stupid"]),
         ("b!tch", ["bitch"]),
-        ("@ss hole", ["ass", "hole"]),  # a masked word, not a mention
+        ("@ss hole", ["asshole"]),  # a masked word, not a mention; with "hole", one word
         ("a$$hole", ["asshole"]),
         ("stuuuuupid", ["stupid"]),
         # A stretched run is one or two letters, whichever spells a word of the lexicon; two
@@ -146,6 +146,17 @@ def words(text: str) -> list[str]:
         ("id-iot", ["idiot"]),
         ("idi.ot", ["idiot"]),
         ("re-use", ["re", "use"]),
+        ("he'll be fine", ["he", "ll", "be", "fine"]),  # a contraction: no "hell"
+        ("who're they", ["who", "re", "they"]),
+        ("f'ck", ["fuck"]),
+        # Two chunks that together spell a swear word or insult, each of two letters or more.
+        ("fu ck you", ["fuck", "you"]),
+        ("stu pid", ["stupid"]),
+        ("s hit", ["s", "hit"]),
+        ("use less water", ["use", "less", "water"]),
+        ("who re-elected", ["who", "re", "elected"]),
+        ("🇫🇺🇨🇰 you", ["fuck", "you"]),  # regional indicator letters
+        ("<b>f</b>uck", ["fuck"]),
         ("¡d¡ot", ["idiot"]),
         ("visit bit.ly/abc now", ["visit", "xurlx", "now"]),
         ("mail me: a.b@example.com", ["mail", "me", "xemailx"]),
@@ -234,6 +245,17 @@ def words(text: str) -> list[str]:
         ("하루 세끼", ["하루", "세끼"]),  # "three meals a day"
         ("개쉐키", ["개새끼"]),
         ("싀발", ["씨발"]),
+        ("ㅅ ㅂ 진짜", ["씨발", "진짜"]),  # a consonant abbreviation spaced out
+        ("ㄱ ㅅ ㄲ", ["개새끼"]),
+        ("ㅋ ㅋ", ["ᄏ", "ᄏ"]),
+        ("씨ㅡ발", ["씨발"]),  # the vowel ㅡ as a dash
+        ("그ㅡ냥", ["그냥"]),
+        ("쓰벌", ["씨발"]),
+        ("뱅신", ["병신"]),
+        ("벼엉신", ["병신"]),
+        ("ByungShin", ["병신"]),
+        ("개섀기", ["개새끼"]),
+        ("개쉑", ["개새끼"]),
         # Symbols in other words are not guessed at.
         ("C# and F#", ["c", "and", "f"]),
         ("AT&T", ["at", "t"]),
