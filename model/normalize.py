@@ -240,6 +240,8 @@ _REAL_WORDS = frozenset(("looser",))
 _MASK_SYMBOLS = r"*#@$!%&^"  # each stands for a letter in a masked word
 _MASK_SYMBOL_RE = regex.compile(f"[{_MASK_SYMBOLS}]")
 _MASKED_CORE_RE = regex.compile(f"[a-z{_MASK_SYMBOLS}]{{3,}}")
+_EMPHASIS_RE = regex.compile(r"\*+[a-z]+\*+")
+_HASHTAG_RE = regex.compile(r"#[a-z]{2,}")
 _MASK_RUN_RE = regex.compile(f"[{_MASK_SYMBOLS}]+|[a-z]+")
 _EDGE_PUNCTUATION = "'\".,;:?!()[]{}<>"
 
@@ -290,7 +292,7 @@ _KOREAN_VARIANTS = (
     (
         regex.compile(
             _nfkc(
-                r"씨이*[바빠파벌발빨팔]|시이*[빠팔발빨벌]|[쒸씌싀]이*[바빠파벌발빨팔]|쓰[바벌발빨]"
+                r"씨이*[바빠파벌발빨팔]|시이*(?:[빠팔빨벌]|발(?![점역]))|[쒸씌싀]이*[바빠파벌발빨팔]|쓰[바벌발빨]"
                 r"|ㅆ[바발]|십[새세쌔]|싯팔|(?<![a-z])(?:c발|ss?h?ibal)|[씨시]bal"
             )
         ),
@@ -302,7 +304,9 @@ _KOREAN_VARIANTS = (
     ),
     (
         regex.compile(
-            _nfkc(r"[새쌔섀쉐][끼퀴캬]|쉐키|[색샊섀][기끼]|샛기|시끼|(?<=개)(?:쉐이|세끼|쉑)")
+            _nfkc(
+                r"[새쌔섀쉐][끼퀴캬]|쉐키|[샊섀][기끼]|색끼|색기(?=들)|(?<=[개이저그니])색기|샛기|시끼|(?<=개)(?:쉐이|세끼|쉑)"
+            )
         ),
         "새끼",
     ),
@@ -756,6 +760,8 @@ def _unmask(chunk: str) -> str:
     core = chunk.strip(_EDGE_PUNCTUATION)
     if not _MASK_SYMBOL_RE.search(core) or not _MASKED_CORE_RE.fullmatch(core):
         return chunk
+    if _EMPHASIS_RE.fullmatch(core) or _HASHTAG_RE.fullmatch(core):
+        return chunk  # "*is*" stresses a word and "#rap" tags one; neither masks a letter
     word = _masked_word(core)
     return chunk if word is None else chunk.replace(core, word, 1)
 

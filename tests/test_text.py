@@ -261,6 +261,11 @@ def words(text: str) -> list[str]:
         ("AT&T", ["at", "t"]),
         ("A*", ["a"]),
         ("*sigh*", ["sigh"]),
+        ("He *is* the one", ["he", "is", "the", "one"]),  # stressed, not masked ("piss")
+        ("#RAP is art", ["rap", "is", "art"]),  # a hashtag, not masked ("crap")
+        ("너무 색기가 없어", ["너무", "색기가", "없어"]),  # 色氣, sex appeal
+        ("이색기도", ["이새끼도"]),
+        ("이 사건의 시발점은", ["이", "사건의", "시발점은"]),  # "the starting point"
         ("M*A*S*H", ["mash"]),
     ],
 )
