@@ -232,8 +232,18 @@ INSULT_WORDS = (
 )
 _LEXICON = frozenset((*MASKED_WORDS, *INSULT_WORDS, *_ENGLISH_VARIANTS.values()))
 _LEXICON_HEADS = frozenset(word[0] for word in _LEXICON) | {"z"}
-_LEXICON_LONGEST = max(map(len, _LEXICON))
 _DOUBLED_RE = re.compile(r"([a-z])\1")
+_DOUBLED_RUN_RE = re.compile(r"([a-z])\1+")
+_SKELETON_LETTERS = str.maketrans("zy", "si")
+
+
+def _skeleton(word: str) -> str:
+    """``word`` with every run of a letter cut to one, "z" read as "s" and "y" as "i": a word
+    that reads as a lexicon word has that word's skeleton."""
+    return _DOUBLED_RUN_RE.sub(r"\1", word).translate(_SKELETON_LETTERS)
+
+
+_LEXICON_SKELETONS = frozenset(map(_skeleton, _LEXICON))
 # Words that would read as a lexicon word with a doubled letter taken as one, but are words of
 # their own in news comments ("looser rules").
 _REAL_WORDS = frozenset(("looser",))
@@ -484,12 +494,13 @@ def normalize_comment(text: str) -> NormalizedComment:
             append(Token(piece, start + begin, start + finish))
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
-    if len(tokens) > 1:
+    words = [token.text for token in tokens]
+    if not _SPLIT_WORD_HEADS.isdisjoint(words):
         tokens = _join_split_words(tokens)
     # A link with spelled dots ends in a word such as "com" (or holds a Korean word for the dot,
     # which may be inside a word: "bit쩜ly"); a spelled phone number holds digit words. One look
     # at the words rules out most comments.
-    rare = _RARE_WORDS.intersection([token.text for token in tokens])
+    rare = _RARE_WORDS.intersection(words)
     korean_dot = "쩜" in original or "닷" in original
     if rare or korean_dot:
         if "f" in rare:
@@ -746,10 +757,10 @@ def _maybe_disguised(word: str) -> bool:
     a "z" or "y" for another letter ("shiit", "azzhole", "shyt"); a cheap test before the
     reading is looked for."""
     return (
-        word not in _REAL_WORDS
-        and word[0] in _LEXICON_HEADS
-        and len(word) <= _LEXICON_LONGEST + 2
+        word[0] in _LEXICON_HEADS
         and ("z" in word or "y" in word or _DOUBLED_RE.search(word) is not None)
+        and _skeleton(word) in _LEXICON_SKELETONS
+        and word not in _REAL_WORDS
     )
 
 
