@@ -879,8 +879,9 @@ def _join_split_words(tokens: list[Token]) -> list[Token]:
     ("fu ck", "stu pid", "sh it") or a Korean consonant abbreviation ("ㅅ ㅂ" is 씨발).
 
     Both halves have two letters or more (Korean: one consonant each), so "s hit" stays two
-    words; words of one chunk ("who're", "re-elected") are never joined; and the list holds no
-    word that two common words spell ("use less", "worth less").
+    words; words of one chunk ("who're", "re-elected") are never joined; and no word of the
+    list is two common words but the compounds that mean it anyway ("god damn"), so "use less"
+    and "worth less" stay apart.
     """
     joined: list[Token] = []
     i, count = 0, len(tokens)
