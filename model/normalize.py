@@ -240,7 +240,7 @@ _SKELETON_LETTERS = str.maketrans("zy", "si")
 def _skeleton(word: str) -> str:
     """``word`` with every run of a letter cut to one, "z" read as "s" and "y" as "i": a word
     that reads as a lexicon word has that word's skeleton."""
-    return _DOUBLED_RUN_RE.sub(r"\1", word).translate(_SKELETON_LETTERS)
+    return _DOUBLED_RUN_RE.sub(r"\1", word.translate(_SKELETON_LETTERS))
 
 
 _LEXICON_SKELETONS = frozenset(map(_skeleton, _LEXICON))

@@ -8,7 +8,10 @@ from hypothesis import strategies as st
 
 from model.language import detect_language
 from model.normalize import (
+    _LEXICON,
+    _REAL_WORDS,
     KOREAN_KEYBOARD,
+    _lexicon_reading,
     _normalize_any_chunk,
     keyboard_keys,
     normalize_chunk,
@@ -297,6 +300,28 @@ def test_korean_keyboard_words_cannot_be_english_words() -> None:
 @given(st.text(alphabet=string.ascii_letters, min_size=1, max_size=20))
 def test_a_plain_word_takes_the_short_way_to_the_same_result(word: str) -> None:
     assert normalize_chunk(word) == _normalize_any_chunk(word)
+
+
+def _disguises(word: str) -> set[str]:
+    """``word`` with one letter doubled, or "s" written "z", or "i" written "y"."""
+    found = {word[:i] + word[i] + word[i:] for i in range(len(word))}
+    found |= {
+        word[:i] + {"s": "z", "i": "y"}[c] + word[i + 1 :] for i, c in enumerate(word) if c in "si"
+    }
+    return found - {word}
+
+
+def test_the_quick_test_lets_every_disguised_reading_through() -> None:
+    # normalize_chunk looks for a reading only where _maybe_disguised says one may exist; every
+    # spelling that reads as a lexicon word must get past it.
+    read = 0
+    for word in sorted(_LEXICON):
+        for spelling in sorted(_disguises(word)):
+            reading = _lexicon_reading(spelling)
+            if reading and spelling not in _LEXICON and spelling not in _REAL_WORDS:
+                assert normalize_chunk(spelling) == (reading,), spelling
+                read += 1
+    assert read > 300
 
 
 @pytest.mark.parametrize("word", ["Soooooo", "FVCK", "phuck", "Idiot", "aaa"])
