@@ -291,14 +291,15 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
             for match in pattern.findall(hangul):
                 add(name, match)
     digit_text = text.translate(_KEYCAP_MARKS) if "\u20e3" in text else text
-    if len(_DIGIT_RE.findall(digit_text)) >= 6 and _DIGIT_LOOKALIKE_RE.search(digit_text):
+    digits = len(_DIGIT_RE.findall(digit_text))
+    as_written = None
+    if digits >= 6 and _DIGIT_LOOKALIKE_RE.search(digit_text):
         # Letters for digits inside a number ("0l0-l234-5678", "O1O"), one for one, so the
         # evidence is still cut from the text as written.
         as_written = digit_text
         digit_text = _DIGIT_LOOKALIKE_RE.sub(lambda m: m.group().translate(_AS_DIGITS), digit_text)
-    else:
-        as_written = None
-    if len(_DIGIT_RE.findall(digit_text)) >= 8:
+        digits = len(_DIGIT_RE.findall(digit_text))
+    if digits >= 8:
         for phone in _PHONE_RE.finditer(digit_text):
             if len(_DIGIT_RE.findall(phone.group())) >= 8:
                 written = as_written[phone.start() : phone.end()] if as_written else phone.group()

@@ -232,7 +232,6 @@ INSULT_WORDS = (
 )
 _LEXICON = frozenset((*MASKED_WORDS, *INSULT_WORDS, *_ENGLISH_VARIANTS.values()))
 _LEXICON_HEADS = frozenset(word[0] for word in _LEXICON) | {"z"}
-_DOUBLED_RE = re.compile(r"([a-z])\1")
 _DOUBLED_RUN_RE = re.compile(r"([a-z])\1+")
 _SKELETON_LETTERS = str.maketrans("zy", "si")
 
@@ -507,9 +506,8 @@ def normalize_comment(text: str) -> NormalizedComment:
             tokens = _read_lone_f(tokens)
         if (korean_dot or not rare.isdisjoint(_LINK_ENDINGS)) and _may_spell_a_link(original):
             tokens = _join_spelled_links(original, tokens)
-        if not rare.isdisjoint(_DIGIT_WORDS):
-            tokens = _join_spelled_digits(tokens)
-    if _KOREAN_SPELLED_NUMBER_RE.search(original):  # "공일공 일이삼사 오육칠팔"
+    # Digits spelled in English words, or in Sino-Korean ones ("공일공 일이삼사 오육칠팔").
+    if not rare.isdisjoint(_DIGIT_WORDS) or _KOREAN_SPELLED_NUMBER_RE.search(original):
         tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
 
@@ -758,7 +756,7 @@ def _maybe_disguised(word: str) -> bool:
     reading is looked for."""
     return (
         word[0] in _LEXICON_HEADS
-        and ("z" in word or "y" in word or _DOUBLED_RE.search(word) is not None)
+        and ("z" in word or "y" in word or _DOUBLED_RUN_RE.search(word) is not None)
         and _skeleton(word) in _LEXICON_SKELETONS
         and word not in _REAL_WORDS
     )
