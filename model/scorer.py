@@ -43,6 +43,15 @@ REASON_MIN_WEIGHT = 0.1  # logit units, for a signal
 # A word must add this much: below it, common words ("are", "an") that lean slightly one way
 # would crowd the list.
 REASON_MIN_TERM_WEIGHT = 0.25
+# ... and at least this share of what the strongest word adds, so a moderator sees the words that
+# made the score, not every word that leaned the same way.
+REASON_MIN_TERM_SHARE = 0.3
+# Words never named: they carry the model's weight for a sentence's shape ("a", "your", "이 ...")
+# but point a moderator at nothing.
+_UNNAMED_WORDS = frozenset(
+    "a an the and or but of to in on at for with is are was were be been it its this that these "
+    "those i me my we our you your he him his she her they them their 이 그 저 것 수 좀".split()
+)
 NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
@@ -298,11 +307,14 @@ class Scorer:
         """The words that added the most to head ``k``, and the signals that pushed it up."""
         comment, run_of_token = features.comment, features.run_of_token
         reasons = []
-        for run in np.flatnonzero(by_run >= REASON_MIN_TERM_WEIGHT).tolist():
+        floor = max(REASON_MIN_TERM_WEIGHT, REASON_MIN_TERM_SHARE * float(by_run.max(initial=0)))
+        for run in np.flatnonzero(by_run >= floor).tolist():
             first = run_of_token.index(run)
             last = first
             while last + 1 < len(run_of_token) and run_of_token[last + 1] == run:
                 last += 1
+            if first == last and comment.tokens[first].text in _UNNAMED_WORDS:
+                continue
             start, end = comment.tokens[first].start, comment.tokens[last].end
             surface = comment.original[start:end].strip(_TRIM) or comment.original[start:end]
             reasons.append(Reason(category, "term", surface, float(by_run[run])))

@@ -377,6 +377,21 @@ def test_reasons_point_at_the_offending_words(scorer: Scorer) -> None:
 @pytest.mark.parametrize(
     "text",
     [
+        "you are such an idiot and your article is trash",
+        "You are a total disgrace to journalism, shame on this news site",
+    ],
+)
+def test_reasons_name_the_words_that_made_the_score(scorer: Scorer, text: str) -> None:
+    terms = [r for r in scorer.score(text).reasons if r.category == "abuse" and r.kind == "term"]
+    assert terms
+    named = {r.text.casefold() for r in terms}
+    assert named.isdisjoint({"a", "an", "are", "you", "your", "is", "this"})
+    assert min(r.weight for r in terms) >= 0.3 * max(r.weight for r in terms)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "message me on whatsapp +1 555 123 4567",
         "message me on whatsapp plus one five five five one two three four five six seven",
         "message me on whatsapp 5️⃣5️⃣5️⃣1️⃣2️⃣3️⃣4️⃣5️⃣6️⃣7️⃣",
