@@ -31,6 +31,7 @@ from model.normalize import (
     match_hangul_start,
     normalize_comment,
 )
+from model.text import fold_width
 
 # Single characters (a Korean syllable such as 놈 or 년 is a word on its own) and jamo pairs
 # (an initial with its vowel: 씨/시, 빨/발) measured better across sources than 2-5 and 3-5:
@@ -264,13 +265,14 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                 add("email address", link)
                 continue
             add("link", link)
-            host = link.casefold().split("://")[-1]
+            folded = fold_width(link).casefold()
+            host = folded.split("://")[-1]
             if not _URL_CHARACTERS_RE.fullmatch(host):  # spelled out: "bit . ly / abc"
                 host = SPELLED_DOT_RE.sub(".", host).replace(" ", "")
             host = host.split("/")[0].removeprefix("www.")
             if host in LINK_SHORTENERS:
                 add("link shortener", host)
-            if any(marker in link.casefold() for marker in _MESSENGER_LINKS):
+            if any(marker in folded for marker in _MESSENGER_LINKS):
                 add("messenger handle", link)
             continue
         name = _PHRASE_SIGNALS.get(word)
@@ -293,10 +295,12 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
     digit_text = text.translate(_KEYCAP_MARKS) if "\u20e3" in text else text
     digits = len(_DIGIT_RE.findall(digit_text))
     as_written = None
+    if digits >= 6 and fold_width(digit_text) != digit_text:  # "０１０－１２３４－５６７８"
+        as_written, digit_text = digit_text, fold_width(digit_text)
     if digits >= 6 and _DIGIT_LOOKALIKE_RE.search(digit_text):
         # Letters for digits inside a number ("0l0-l234-5678", "O1O"), one for one, so the
         # evidence is still cut from the text as written.
-        as_written = digit_text
+        as_written = as_written or digit_text
         digit_text = _DIGIT_LOOKALIKE_RE.sub(lambda m: m.group().translate(_AS_DIGITS), digit_text)
         digits = len(_DIGIT_RE.findall(digit_text))
     if digits >= 8:

@@ -5,7 +5,8 @@ highlighted in the text the user wrote. The tricks undone here: full-width and s
 (NFKC), HTML entities, case, invisible characters, accented and look-alike letters in Latin
 words ("ìdíòt", "іdіоt" with Cyrillic і and о, "ƒuck", "fսck" with Armenian ս), stretched letters
 ("stuuupid", "idiiiiot"), leetspeak ("1d10t", "$hit", "ki11", "|d|0t"), masked swear words
-("f**k", "sh*t") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"), links
+("f**k", "sh*t", "m*ron") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"),
+words run together ("youareanidiot", and "y o u a r e a n i d i o t" once joined), links
 written out to dodge link filters ("www[.]site[.]com", "site dot com"), Korean
 consonant abbreviations (ㅅㅂ, ㅂㅅ) and spelling variants of the common Korean swear words, the
 same words typed with the keyboard left in English ("tlqkf"), and symbols or digits slipped
@@ -26,7 +27,8 @@ from typing import NamedTuple
 import regex
 from confusable_homoglyphs import confusables
 
-from model.text import strip_invisible
+from model.segment import GluedWords
+from model.text import fold_width, strip_invisible
 
 URL_TOKEN = "xurlx"
 
@@ -95,6 +97,8 @@ _SPELLED_LINK_OR_NUMBER_WORDS = _LINK_ENDINGS | _DIGIT_WORDS.keys()
 _KOREAN_DIGITS = str.maketrans("공영일이삼사오육칠팔구", "00123456789")
 _KOREAN_DIGIT_WORD_RE = regex.compile("[공영일이삼사오육칠팔구]+")
 _KOREAN_SPELLED_NUMBER_RE = regex.compile("[공영][공영일이삼사오육칠팔구]{2}")
+# Eight digits or more written one by one with spaces or marks between: "0 1 0 - 1 2 3 4 ...".
+_SPACED_DIGITS_RE = re.compile(r"(?:(?<!\S)\d\W{1,3}){7}\d(?!\S)")
 # Words a comment seldom holds, each a sign that one of the rarer readings may apply.
 _RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f"}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
@@ -232,6 +236,20 @@ INSULT_WORDS = (
 )
 _LEXICON = frozenset((*MASKED_WORDS, *INSULT_WORDS, *_ENGLISH_VARIANTS.values()))
 _LEXICON_HEADS = frozenset(word[0] for word in _LEXICON) | {"z"}
+# Spam words worth finding in words run together ("contactmeonwhatsapp", "freemoney"); the
+# insults and swear words of the lexicon are the others.
+_GLUED_SPAM_WORDS = (
+    *("subscribe", "channel", "video", "videos", "money", "free", "followers", "giveaway"),
+    *("whatsapp", "telegram", "click", "visit", "website", "bitcoin", "crypto", "casino"),
+    *("viagra", "promo", "discount", "prize", "winner", "loan", "income", "profit", "cash"),
+)
+_GLUED = GluedWords((*_LEXICON, *_GLUED_SPAM_WORDS))
+# Masked words read back: the swear words, and the insults of five letters or more ("m*ron",
+# "l*ser"); a shorter one masked is too often another word ("h*ll", "f*t").
+_MASKABLE_WORDS = (
+    *MASKED_WORDS,
+    *(word for word in INSULT_WORDS if len(word) >= 5 and word not in MASKED_WORDS),
+)
 _DOUBLED_RUN_RE = re.compile(r"([a-z])\1+")
 _SKELETON_LETTERS = str.maketrans("zy", "si")
 
@@ -507,7 +525,11 @@ def normalize_comment(text: str) -> NormalizedComment:
         if (korean_dot or not rare.isdisjoint(_LINK_ENDINGS)) and _may_spell_a_link(original):
             tokens = _join_spelled_links(original, tokens)
     # Digits spelled in English words, or in Sino-Korean ones ("공일공 일이삼사 오육칠팔").
-    if not rare.isdisjoint(_DIGIT_WORDS) or _KOREAN_SPELLED_NUMBER_RE.search(original):
+    if (
+        not rare.isdisjoint(_DIGIT_WORDS)
+        or _KOREAN_SPELLED_NUMBER_RE.search(original)
+        or _SPACED_DIGITS_RE.search(original)
+    ):
         tokens = _join_spelled_digits(tokens)
     return NormalizedComment(original, tuple(tokens))
 
@@ -536,6 +558,7 @@ def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
         if token is not None and (
             token.text in _DIGIT_WORDS
             or (run and token.text.isdigit())
+            or (len(token.text) == 1 and token.text.isdigit())
             or (len(token.text) >= 2 and _KOREAN_DIGIT_WORD_RE.fullmatch(token.text))
         ):
             run.append(token)
@@ -598,6 +621,7 @@ def _join_spelled_links(original: str, tokens: list[Token]) -> list[Token]:
 def _chunk_tokens(chunk: str) -> tuple[tuple[str, int, int], ...]:
     """The tokens of one whitespace-separated chunk: each word and its span in the chunk."""
     whole = len(chunk)
+    chunk = fold_width(chunk)  # "ｂｉｔ．ｌｙ" is a link; the rest of the reading is NFKC anyway
     if "." in chunk or "/" in chunk or "@" in chunk:
         url = _find_link(chunk)
         if url:
@@ -642,7 +666,8 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
                 word = _lexicon_reading(spelling) or word
             if word not in _LEXICON and word not in _RESPELLINGS and _maybe_disguised(word):
                 word = _lexicon_reading(word) or word
-        return (_RESPELLINGS.get(word, word),)
+        word = _RESPELLINGS.get(word, word)
+        return _GLUED.split(word) or (word,)
     return _normalize_any_chunk(chunk)
 
 
@@ -683,9 +708,9 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if not chunk.isascii():
         chunk = _normalize_korean(chunk)
     pieces = _PIECE_RE.findall(chunk)
-    if _RESPELLINGS.keys().isdisjoint(pieces):
-        return tuple(pieces)
-    return tuple(_RESPELLINGS.get(piece, piece) for piece in pieces)
+    if not _RESPELLINGS.keys().isdisjoint(pieces):
+        pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]
+    return tuple(word for piece in pieces for word in _GLUED.split(piece) or (piece,))
 
 
 def _regional_word(match: regex.Match[str]) -> str:
@@ -791,7 +816,7 @@ def _masked_word(core: str) -> str | None:
     first = runs[0] if runs[0][0].isalpha() else ""
     last = runs[-1] if runs[-1][0].isalpha() else ""
     # Most symbol-bearing words are hashtags and mentions; the fixed ends rule them out fast.
-    candidates = [w for w in MASKED_WORDS if w.startswith(first) and w.endswith(last)]
+    candidates = [w for w in _MASKABLE_WORDS if w.startswith(first) and w.endswith(last)]
     slacks = (0, 1) if len(core) - letters >= 2 and letters >= 2 else (0,)
     for slack in slacks:
         for word in candidates:
@@ -925,7 +950,14 @@ def _end_run(run: list[Token], joined: list[Token]) -> None:
     letters = "".join(t.text for t in run[first:last])
     # Spaced-out Korean consonants ("ㄱ ㅅ ㄲ") are the abbreviation they spell.
     word = _KOREAN_ABBREVIATIONS.get(letters, letters)
-    joined.append(Token(word, run[first].start, run[last - 1].end))
+    pieces = _GLUED.split(word)  # a whole sentence spaced out: "y o u a r e a n i d i o t"
+    if pieces:
+        at = first
+        for piece in pieces:  # one letter per token
+            joined.append(Token(piece, run[at].start, run[at + len(piece) - 1].end))
+            at += len(piece)
+    else:
+        joined.append(Token(word, run[first].start, run[last - 1].end))
     joined.extend(run[last:])
 
 

@@ -8,12 +8,15 @@ import unicodedata
 import regex
 
 # Characters that render as nothing but split words for a filter: zero-width space/non-joiner,
-# word joiner, BOM, soft hyphen, and every bidi embedding, override, isolate and mark.
+# word joiner, BOM, soft hyphen, and every bidi embedding, override, isolate and mark; and the
+# blanks that pass for a character where an empty comment is refused: the Hangul fillers (the
+# usual way to post a blank Korean comment) and the blank braille pattern.
 _ALWAYS_INVISIBLE = (
     "\u200b\u200c\u2060\ufeff\u00ad"
     "\u202a\u202b\u202c\u202d\u202e"
     "\u2066\u2067\u2068\u2069"
     "\u200e\u200f"
+    "\u3164\uffa0\u115f\u1160\u2800"
 )
 _ZWJ = "\u200d"
 
@@ -37,6 +40,16 @@ _CLUSTER_JOINER_RE = regex.compile(
     r"[\r\p{GCB=Extend}\p{GCB=ZWJ}\p{GCB=SpacingMark}\p{GCB=Prepend}"
     r"\p{GCB=Regional_Indicator}\p{GCB=L}\p{GCB=V}\p{GCB=T}]"
 )
+
+
+# Full-width forms of the ASCII characters ("ｂｉｔ．ｌｙ", "０１０－１２３４"), one for one, so
+# that spans into a folded text are spans into the text as written.
+_FULL_WIDTH = {0xFF01 + i: 0x21 + i for i in range(94)}
+
+
+def fold_width(text: str) -> str:
+    """``text`` with full-width ASCII forms as ASCII, character for character."""
+    return text if text.isascii() else text.translate(_FULL_WIDTH)
 
 
 def strip_invisible(text: str) -> str:

@@ -305,6 +305,15 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("fuck you", "f’ck you", "abuse"),
         ("fuck you", "🇫🇺🇨🇰 you", "abuse"),
         ("fuck you", "<b>f</b>uck you", "abuse"),
+        ("you dumb asshole", "youdumbasshole", "abuse"),  # words run together
+        ("you dumb asshole", "y o u d u m b a s s h o l e", "abuse"),
+        ("this author is a moron", "thisauthorisamoron", "abuse"),
+        ("what a piece of shit", "whatapieceofshit", "abuse"),
+        ("eat shit", "eatshit", "abuse"),
+        ("you are retarded", "y o u a r e r e t a r d e d", "abuse"),
+        ("what a bunch of morons", "what a bunch of m*rons", "abuse"),
+        ("kill yourself loser", "kill y*urself l*ser", "abuse"),
+        ("nobody cares, idiot", "nobody cares, i*iot", "abuse"),
         ("you stupid bitch", "you stu pid bitch", "abuse"),
         ("씨발 진짜", "ㅅ ㅂ 진짜", "abuse"),
         ("씨발", "씨ㅡ발", "abuse"),
@@ -352,6 +361,22 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("visit www.cheapviagra.com now", "visit www,cheapviagra,com now", "spam"),
         ("visit www.cheapviagra.com now", "visit w w w . cheapviagra . com now", "spam"),
         ("visit www.cheapviagra.com now", "visit cheapviagra。com now", "spam"),
+        ("무료 이벤트 bit.ly/abc123 클릭", "무료 이벤트 ｂｉｔ．ｌｙ／ａｂｃ１２３ 클릭", "spam"),
+        (
+            "buy cheap followers at www.cheapfollowers.com",
+            "ｂｕｙ ｃｈｅａｐ ｆｏｌｌｏｗｅｒｓ ａｔ ｗｗｗ．ｃｈｅａｐｆｏｌｌｏｗｅｒｓ．ｃｏｍ",
+            "spam",
+        ),
+        (
+            "make money fast, contact me on whatsapp",
+            "makemoneyfast,contactmeonwhatsapp",
+            "spam",
+        ),
+        (
+            "급전 대출 당일 입금 010-1234-5678",
+            "급전 대출 당일 입금 ０１０－１２３４－５６７８",
+            "spam",
+        ),
     ],
 )
 def test_disguised_comments_score_like_plain_ones(
@@ -400,6 +425,9 @@ def test_reasons_name_the_words_that_made_the_score(scorer: Scorer, text: str) -
         "급전 대출 공일공 일이삼사 오육칠팔",
         "급전 대출 0l0-l234-5678",  # letters for digits
         "call O1O 1234 5678",
+        "급전 대출 ０１０－１２３４－５６７８",  # full-width digits
+        "call 5 5 5 1 2 3 4 5 6 7",  # one digit at a time
+        "급전 대출 0 1 0 - 1 2 3 4 - 5 6 7 8",
     ],
 )
 def test_phone_numbers_are_found_however_written(text: str) -> None:
@@ -413,6 +441,7 @@ def test_phone_numbers_are_found_however_written(text: str) -> None:
         "order 1234567812345678 arrived",  # a long number, not a phone number's shape
         "일이 오래 걸린다 사이 오이 구이",  # syllables that are digits, in words
         "영화 일이삼 공사 일이 많다",
+        "steps 1 2 3 4 5 6 7 and 8",  # single digits, but not one run of eight
     ],
 )
 def test_numbers_in_a_sentence_are_no_phone_number(text: str) -> None:
@@ -431,7 +460,9 @@ def test_reasons_name_spam_signals(scorer: Scorer) -> None:
     assert "spam: link shortener (bit.ly)" in described
 
 
-@pytest.mark.parametrize("text", ["click bit . ly / win123", "클릭 bit쩜ly/win123"])
+@pytest.mark.parametrize(
+    "text", ["click bit . ly / win123", "클릭 bit쩜ly/win123", "클릭 ｂｉｔ．ｌｙ／ｗｉｎ１２３"]
+)
 def test_a_spelled_out_shortener_is_a_shortener(text: str) -> None:
     hits = {hit.name: hit.evidence for hit in signal_hits(normalize_comment(text))}
     assert "link shortener" in hits and hits["link shortener"] == "bit.ly"

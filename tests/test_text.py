@@ -41,6 +41,10 @@ FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467"  # man ZWJ woman ZWJ girl
         ("line one\nline\ttwo", "line one\nline\ttwo"),  # newline and tab stay
         ("e\u0301", "\u00e9"),  # NFC
         ("\u1112\u1161\u11ab", "\ud55c"),  # conjoining jamo compose to 한
+        ("\u3164\u3164\u3164", ""),  # Hangul fillers: a blank Korean comment
+        ("\u115f", ""),
+        ("\u2800\u2800", ""),  # blank braille
+        ("i\u3164diot", "idiot"),
     ],
 )
 def test_strip_invisible(raw: str, clean: str) -> None:
@@ -270,6 +274,26 @@ def words(text: str) -> list[str]:
         ("이색기도", ["이새끼도"]),
         ("이 사건의 시발점은", ["이", "사건의", "시발점은"]),  # "the starting point"
         ("M*A*S*H", ["mash"]),
+        # Words run together, read apart where that names a watched word.
+        ("youareanidiot", ["you", "are", "an", "idiot"]),
+        ("eatshit", ["eat", "shit"]),
+        ("#fuckthis", ["fuck", "this"]),
+        ("5tupidcunt", ["stupid", "cunt"]),
+        ("contactmeonwhatsapp", ["contact", "me", "on", "whatsapp"]),
+        ("f u c k y o u", ["fuck", "you"]),
+        # Whole: words of their own, forms of a watched word, names.
+        ("therapist", ["therapist"]),
+        ("scunthorpe", ["scunthorpe"]),
+        ("Cockburn", ["cockburn"]),
+        ("hoodie", ["hoodie"]),
+        ("killin", ["killin"]),
+        ("dumbass", ["dumbass"]),
+        ("goodfortune", ["goodfortune"]),
+        # Masked insults of five letters or more.
+        ("m*ron", ["moron"]),
+        ("l*ser", ["loser"]),
+        ("y*urself", ["yourself"]),
+        ("f*t", ["ft"]),  # not "fat": too short to guess at
     ],
 )
 def test_normalisation_undoes_evasion(text: str, expected: list[str]) -> None:
@@ -280,6 +304,13 @@ def test_token_spans_point_into_the_comment() -> None:
     comment = normalize_comment("You   are an 1d10t!!")
     spans = [comment.original[t.start : t.end] for t in comment.tokens]
     assert spans == ["You", "are", "an", "1d10t!!"]
+
+
+def test_a_spaced_out_sentence_is_read_word_by_word() -> None:
+    comment = normalize_comment("y o u a r e a n i d i o t")
+    assert [t.text for t in comment.tokens] == ["you", "are", "an", "idiot"]
+    spans = [comment.original[t.start : t.end] for t in comment.tokens]
+    assert spans == ["y o u", "a r e", "a n", "i d i o t"]
 
 
 def test_korean_keyboard_keys_follow_the_two_set_layout() -> None:
