@@ -49,8 +49,12 @@ REASON_MIN_TERM_SHARE = 0.3
 # Words never named: they carry the model's weight for a sentence's shape ("a", "your", "이 ...")
 # but point a moderator at nothing.
 _UNNAMED_WORDS = frozenset(
-    "a an the and or but of to in on at for with is are was were be been it its this that these "
-    "those i me my we our you your he him his she her they them their 이 그 저 것 수 좀".split()
+    (
+        *("a", "an", "the", "and", "or", "but", "of", "to", "in", "on", "at", "for", "with"),
+        *("is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these"),
+        *("those", "i", "me", "my", "we", "our", "you", "your", "he", "him", "his", "she"),
+        *("her", "they", "them", "their", "이", "그", "저", "것", "수", "좀"),
+    )
 )
 NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
