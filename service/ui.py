@@ -9,15 +9,20 @@ from ``static/`` only, so the Content-Security-Policy can forbid inline code alt
 
 from __future__ import annotations
 
+import logging
 import re
+import unicodedata
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+import redis
 from flask import (
     Blueprint,
     Flask,
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -28,13 +33,14 @@ from markupsafe import Markup, escape
 from model.scorer import NOTHING_STOOD_OUT
 from service import sessions
 from service.audit import AuditFilter
-from service.errors import ApiError
+from service.errors import ApiError, ServiceUnavailable
 from service.extensions import get_services
 from service.moderation_api import get_moderation, parse_decision
 from service.moderators import Moderator, normalize_email
-from service.queue import ORDERS, QueueFilter
+from service.queue import ORDERS, UNDO_SECONDS, QueueFilter
 from service.sites import Site
 
+log = logging.getLogger(__name__)
 bp = Blueprint(
     "ui",
     __name__,
@@ -53,33 +59,166 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
-def highlight(text: str, highlights: list[dict]) -> Markup:
-    """The text, escaped, with every occurrence of the highlighted terms wrapped in ``<mark>``."""
-    spans: list[tuple[int, int, str]] = []
-    folded = text.casefold()
-    for term in highlights:
-        needle = str(term.get("text", "")).casefold()
-        if not needle.strip() or len(needle) != len(str(term.get("text", ""))):
+# Characters that show as nothing, or reorder the text after them (U+202E turns "gnp.exe" into
+# "exe.png"). The card shows each as a visible badge instead, so a comment cannot look other than
+# it is. A zero-width joiner builds emoji (families, professions) and is left alone; so are the tag
+# characters of subdivision flags. Hangul fillers are letters that print blank.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+_KEPT_CONTROLS = frozenset("\n\r\t\u200d")
+# Scripts written without spaces between words, or with particles joined to them (Korean): a term
+# may end inside a run of their letters.
+_UNSPACED_SCRIPTS = (
+    (0x1100, 0x11FF),  # Hangul jamo (syllables are decomposed before matching)
+    (0x3040, 0x30FF),  # Hiragana, Katakana
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA960, 0xA97F),  # Hangul jamo extended-A
+    (0xAC00, 0xD7FF),  # Hangul syllables, jamo extended-B
+)
+# A signal's reason as the scorer words it: 'spam: phone number (010-1234-5678)'.
+_SIGNAL_REASON = re.compile(r"^(spam|abuse): ([a-z][a-z ]*[a-z]) \((.+)\)$")
+
+
+def is_hidden_character(char: str) -> bool:
+    """Whether ``char`` prints as nothing or silently changes how the text around it reads."""
+    if char in _KEPT_CONTROLS:
+        return False
+    if char in _BLANK_LETTERS:
+        return True
+    category = unicodedata.category(char)
+    return category == "Cc" or (category == "Cf" and not "\U000e0020" <= char <= "\U000e007f")
+
+
+def _badge(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    name = unicodedata.name(char, "invisible character")
+    return f'<span class="hidden-char" title="{escape(name)}">\u27e8{code}\u27e9</span>'
+
+
+def reveal(text: str) -> Markup:
+    """The text, escaped, with invisible and direction-changing characters shown as badges."""
+    return Markup(
+        "".join(_badge(char) if is_hidden_character(char) else str(escape(char)) for char in text)
+        if any(is_hidden_character(char) for char in text)
+        else str(escape(text))
+    )
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """``text`` as terms are matched against it, and where each of its characters came from.
+
+    Invisible characters are skipped (the scorer reads the comment without them, so a reported
+    term may span "i\u200bdiot"); every other character is case-folded and decomposed, which may
+    turn one character into several ("ß" into "ss", "İ" into "i" and a dot). The second list gives,
+    for each character of the result, the index of the character of ``text`` it came from.
+    """
+    folded: list[str] = []
+    origin: list[int] = []
+    for index, char in enumerate(text):
+        if is_hidden_character(char) or char == "\u200d":
             continue
-        start = folded.find(needle)
-        while start != -1:
-            spans.append((start, start + len(needle), str(term.get("category", ""))))
-            start = folded.find(needle, start + len(needle))
-    spans.sort()
+        for part in unicodedata.normalize("NFD", char.casefold()):
+            folded.append(part)
+            origin.append(index)
+    return "".join(folded), origin
+
+
+def _in_word(char: str) -> bool:
+    return char.isalnum() or char == "_" or unicodedata.combining(char) > 0
+
+
+def _unspaced(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in _UNSPACED_SCRIPTS)
+
+
+def _joined(left: str, right: str) -> bool:
+    """Whether ``left`` and ``right`` belong to one word, so a term may not end between them."""
+    if not left or not right or not (_in_word(left) and _in_word(right)):
+        return False
+    return not (_unspaced(left) or _unspaced(right))
+
+
+def _occurrences(folded: str, origin: list[int], needle: str) -> list[tuple[int, int]]:
+    """Spans of the original text where ``needle`` stands as a whole word (or words)."""
+    spans = []
+    start = folded.find(needle)
+    while start != -1:
+        end = start + len(needle)
+        before = folded[start - 1] if start else ""
+        after = folded[end] if end < len(folded) else ""
+        whole_characters = (not before or origin[start - 1] != origin[start]) and (
+            not after or (origin[end] != origin[end - 1] and not unicodedata.combining(after))
+        )
+        if (
+            whole_characters
+            and not _joined(before, folded[start])
+            and not _joined(folded[end - 1], after)
+        ):
+            spans.append((origin[start], origin[end - 1] + 1))
+        start = folded.find(needle, start + 1)
+    return spans
+
+
+def _evidence(highlights: Sequence[dict], reasons: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(category, text, description) of each term, then of each signal's evidence."""
+    found = [
+        (str(h.get("category", "")), str(h.get("text", "")), f"{h.get('category', '')} term")
+        for h in highlights
+    ]
+    for reason in reasons:
+        match = _SIGNAL_REASON.match(reason)
+        if match:
+            category, signal, text = match.groups()
+            found.append((category, text, f"{category} signal: {signal}"))
+    return found
+
+
+def highlight(
+    text: str, highlights: Sequence[dict], reasons: Sequence[str] = (), top: str | None = None
+) -> Markup:
+    """The text, escaped, with the terms and signal evidence behind its scores marked.
+
+    A term is marked only where it stands as a whole word ("ass" not inside "class"), and where
+    the comment hides it with invisible characters. Where marks of two categories overlap, the
+    card's top category wins, then the longer mark. Each mark names its category in a tooltip and
+    in text for screen readers, not by colour alone; invisible characters show as badges.
+
+    :param text: the comment as submitted.
+    :param highlights: the record's terms, ``{"category", "text"}`` each.
+    :param reasons: the record's reasons; signals' evidence is read from them.
+    :param top: the category to prefer where marks overlap.
+    """
+    folded, origin = _folded(text)
+    candidates: list[tuple[int, int, str, str, int]] = []
+    for order, (category, term, description) in enumerate(_evidence(highlights, reasons)):
+        needle, _ = _folded(term)
+        if needle.strip():
+            for start, end in _occurrences(folded, origin, needle):
+                candidates.append((start, end, category, description, order))
+    candidates.sort(key=lambda c: (c[2] != top, c[0] - c[1], c[4], c[0]))
+    taken: list[tuple[int, int, str, str, int]] = []
+    for candidate in candidates:
+        if all(candidate[1] <= other[0] or other[1] <= candidate[0] for other in taken):
+            taken.append(candidate)
+    taken.sort()
     pieces: list[str] = []
     position = 0
-    for start, end, category in spans:
-        if start < position:
-            continue
-        pieces.append(str(escape(text[position:start])))
+    for start, end, category, description, _ in taken:
+        pieces.append(reveal(text[position:start]))
         css = "hl-abuse" if category == "abuse" else "hl-spam"
-        pieces.append(f'<mark class="{css}">{escape(text[start:end])}</mark>')
+        pieces.append(
+            f'<mark class="{css}" title="{escape(description)}">{reveal(text[start:end])}'
+            f'<span class="sr"> ({escape(description)})</span></mark>'
+        )
         position = end
-    pieces.append(str(escape(text[position:])))
+    pieces.append(reveal(text[position:]))
     return Markup("".join(pieces))
 
 
 def top_category(scores: dict) -> str:
+    """The category with the higher score: what ``r`` rejects as, and what highlighting prefers."""
     return max(("spam", "abuse"), key=lambda c: scores.get(c, 0.0))
 
 
@@ -194,6 +333,8 @@ def queue(site_name: str):
         flash(error.message)
         where = QueueFilter()
     items = moderation.queue.list(site, where, PAGE_SIZE)
+    # Items another moderator is reviewing go last: they cannot be decided until the lease ends.
+    items.sort(key=lambda item: item["lease_holder"] not in (None, account.identity))
     return render_template(
         "queue.html",
         account=account,
@@ -203,6 +344,7 @@ def queue(site_name: str):
         orders=ORDERS,
         stats=moderation.queue.stats(site.name),
         page_size=PAGE_SIZE,
+        undo_seconds=UNDO_SECONDS,
     )
 
 
@@ -267,6 +409,33 @@ def comment(site_name: str, comment_id: str):
     return render_template("comment.html", account=account, site=site, item=item, entries=entries)
 
 
+@bp.get("/sites/<site_name>/state/<path:comment_id>")
+def comment_state(site_name: str, comment_id: str):
+    """Who holds or decided one comment, as JSON, for the queue page to explain a refusal.
+
+    :raise 401: no session. :raise 403: not a moderator of the site. :raise 404: no such comment.
+    """
+    account = sessions.current_moderator()
+    if account is None:
+        return jsonify({"error": {"code": "unauthorized", "message": "Log in again."}}), 401
+    site = _site_for(account, site_name)
+    item = get_moderation().queue.item(site.name, comment_id)
+    if item is None:
+        abort(404)
+    decided = item["moderation"] if item["status"] != "pending_review" else None
+    return jsonify(
+        {
+            "id": item["id"],
+            "status": item["status"],
+            "decided_by": decided and decided.get("moderator"),
+            "decision": decided and decided.get("decision"),
+            "lease_holder": item["lease_holder"],
+            "lease_expires_at": item["lease_expires_at"],
+            "yours": account.identity,
+        }
+    )
+
+
 @bp.get("/sites/<site_name>/audit")
 def audit(site_name: str):
     """The audit log, newest first, with filters and a cursor for the next page."""
@@ -291,6 +460,23 @@ def audit(site_name: str):
     )
 
 
+@bp.errorhandler(redis.exceptions.ConnectionError)
+@bp.errorhandler(redis.exceptions.TimeoutError)
+@bp.errorhandler(redis.exceptions.BusyLoadingError)
+@bp.errorhandler(redis.exceptions.ReadOnlyError)
+@bp.errorhandler(redis.exceptions.ClusterDownError)
+@bp.errorhandler(redis.exceptions.TryAgainError)
+def storage_unavailable(error: Exception):
+    """A page, not the API's JSON, when the review store is unreachable.
+
+    The page needs no session or Redis to render, and offers to try again.
+    """
+    log.error("redis unavailable: %s", error.__class__.__name__)
+    response = Response(render_template("unavailable.html"), status=503)
+    response.headers["Retry-After"] = str(ServiceUnavailable.retry_after)
+    return response
+
+
 def add_security_headers(response: Response) -> Response:
     """Security headers on every response; the UI's strict policy allows only this origin."""
     is_ui = request.blueprint == "ui" or request.path.startswith("/ui/")
@@ -312,6 +498,7 @@ def init_app(app: Flask) -> None:
     """Register the web UI, its template helpers and the security headers."""
     app.register_blueprint(bp)
     app.jinja_env.filters["highlight"] = highlight
+    app.jinja_env.filters["reveal"] = reveal
     app.jinja_env.tests["nothing_stood_out"] = says_nothing_stood_out
     app.jinja_env.globals.update(csrf_token=sessions.csrf_token, top_category=top_category)
     app.after_request(add_security_headers)

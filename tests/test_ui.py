@@ -6,8 +6,13 @@ import re
 
 import pytest
 
+from service import create_app
+from service.config import Settings
 from service.moderation_api import get_moderation
-from tests.moderation_support import review_everything
+from service.queue import UNDO_SECONDS
+from service.ui import highlight
+from tests.conftest import RedisServer
+from tests.moderation_support import Moderator, queue_comments, review_everything
 
 PASSWORD = "correct horse battery"
 
@@ -151,3 +156,147 @@ def test_form_buttons_decide_without_javascript(client, accounts, services, inge
     assert statuses == {"f1": "rejected", "f2": "approved", "f3": "approved"}
     html = client.get("/ui/sites/demo/history").get_data(as_text=True)
     assert html.count("demo@example.org</td>") == 3
+
+
+def marked(html: str) -> list[tuple[str, str]]:
+    """(title, visible text) of each mark, the screen-reader suffix left out."""
+    return [
+        (title, re.sub(r'<span class="sr">.*?</span>', "", inner))
+        for title, inner in re.findall(r'<mark class="hl-\w+" title="([^"]+)">(.*?)</mark>', html)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "terms", "expected"),
+    [
+        # Whole words only: "a" is not marked inside "are", nor "ass" inside "class".
+        ("You are a class ass", ["a", "ass"], ["a", "ass"]),
+        ("Classes are fun", ["a", "ass"], []),
+        # Offsets stay on the original after characters that fold to several ("ß", "İ", "ﬁ").
+        ("Straße İstanbul ﬁx idiot", ["idiot"], ["idiot"]),
+        ("İİİ idiot", ["idiot"], ["idiot"]),
+        ("the ﬁnal ﬁx", ["fix"], ["ﬁx"]),
+        # Case differs from the reported surface.
+        ("IDIOT", ["idiot"], ["IDIOT"]),
+        # Korean particles attach to the word; the term is still marked inside the longer run.
+        ("이 씨발놈아", ["씨발"], ["씨발"]),
+        # Disguised with zero-width characters: the mark spans them, and they show as badges.
+        (
+            "you i\u200bdiot",
+            ["idiot"],
+            ['i<span class="hidden-char" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>diot'],
+        ),
+        (
+            "씨\u200b발",
+            ["씨발"],
+            ['씨<span class="hidden-char" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>발'],
+        ),
+        ("a f*cking joke", ["f*cking"], ["f*cking"]),
+    ],
+)
+def test_terms_are_marked_where_they_stand_as_words(text, terms, expected):
+    html = str(highlight(text, [{"category": "abuse", "text": t} for t in terms]))
+    assert [inner for _, inner in marked(html)] == expected
+    # Everything outside the marks is the comment itself, in order.
+    plain = re.sub(r"<[^>]+>|\u27e8U\+[0-9A-F]+\u27e9|\s\(abuse term\)", "", html)
+    assert plain == text.replace("\u200b", "")
+
+
+def test_signal_evidence_is_marked_and_overlaps_prefer_the_top_category():
+    reasons = [
+        "spam: phone number (010-1234-5678)",
+        'abuse: "cheap"',
+        "spam: no word or signal stood out",
+    ]
+    highlights = [
+        {"category": "abuse", "text": "cheap loans"},
+        {"category": "spam", "text": "cheap"},
+    ]
+    text = "Call 010-1234-5678 for cheap loans"
+    assert marked(str(highlight(text, highlights, reasons, "spam"))) == [
+        ("spam signal: phone number", "010-1234-5678"),
+        ("spam term", "cheap"),
+    ]
+    assert marked(str(highlight(text, highlights, reasons, "abuse"))) == [
+        ("spam signal: phone number", "010-1234-5678"),
+        ("abuse term", "cheap loans"),
+    ]
+
+
+def test_marks_name_their_category_in_text(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "h1", "text": "Call 010-1234-5678 on KakaoTalk for cheap loans!!!"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    # The phone number is a term and a signal; either way it is marked and named as spam.
+    assert re.search(
+        r'<mark class="hl-spam" title="(spam term|spam signal: phone number)">010-1234-5678'
+        r'<span class="sr"> \(\1\)</span></mark>',
+        html,
+    )
+
+
+def test_bidi_overrides_and_invisible_characters_show_as_badges(client, accounts, services, ingest):
+    review_everything(services)
+    ingest(
+        {"id": "b1", "text": "open \u202egnp.exe now", "author": {"id": "a", "name": "\u202eeve"}}
+    )
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert "\u202e" not in html
+    text = re.search(r'<p class="text" dir="auto"[^>]*>(.*?)</p>', html).group(1)
+    assert text == (
+        'open <span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩</span>gnp.exe now'
+    )
+    assert (
+        '<bdi><span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩</span>eve</bdi>'
+        in html
+    )
+
+
+def test_cards_are_named_and_the_undo_window_is_the_servers(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "n1", "text": "hello there"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert 'aria-label="Comment #n1"' in html
+    assert '<span class="sr">select comment n1</span>' in html
+    assert f'data-undo-seconds="{UNDO_SECONDS}"' in html
+    assert f"within {UNDO_SECONDS} seconds" in html
+
+
+def test_items_leased_to_another_moderator_come_last(
+    app, client, accounts, services, ingest, moderator_key
+):
+    review_everything(services)
+    queue_comments(ingest, 4)
+    claimed = Moderator(client, moderator_key).claim(limit=1).get_json()["items"][0]["id"]
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    order = re.findall(r'<article class="card"[^>]*data-id="([^"]+)"', html)
+    assert len(order) == 4 and order[-1] == claimed
+    assert re.search(r"Being reviewed by key:\S+ until <time datetime=", html)
+
+
+def test_queue_pages_show_an_error_page_when_redis_is_down(scorer):
+    server = RedisServer()
+    server.start()
+    try:
+        app = create_app(
+            Settings(redis_url=server.url, cache_seconds=0, secret_key="k" * 32), scorer
+        )
+        services = app.extensions["modq"]
+        services.sites.create("demo")
+        with app.app_context():
+            get_moderation().moderators.create("demo@example.org", PASSWORD, ["demo"])
+        client = app.test_client()
+        assert log_in(client).status_code == 302
+        server.stop()
+        page = client.get("/ui/sites/demo/queue")
+        assert page.status_code == 503 and page.mimetype == "text/html"
+        assert "review store cannot be reached" in page.get_data(as_text=True)
+        assert page.headers["Retry-After"]
+        api = client.get("/v1/sites/demo/queue/stats")
+        assert api.status_code == 503 and api.get_json()["error"]["code"] == "storage_unavailable"
+    finally:
+        server.cleanup()

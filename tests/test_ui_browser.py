@@ -1,4 +1,8 @@
-"""The web UI in headless Chromium: log in, clear items with the keyboard alone, check the API.
+"""The web UI in headless Chromium: the keyboard flow, and the queue page when things go wrong.
+
+A moderator logs in and clears items with the keyboard alone, checked through the API; then the
+card the keys act on, undo, other moderators, lost answers, expired sessions, the help dialog,
+long text and stale counts.
 
 Playwright drives the system's Chromium (never a downloaded browser build); the test is skipped
 only when no Chromium binary exists on the machine.
@@ -17,7 +21,9 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 
+from service import ui
 from service.moderation_api import get_moderation
+from service.queue import UNDO_SECONDS
 from tests.moderation_support import Moderator, review_everything
 
 PASSWORD = "correct horse battery"
@@ -229,3 +235,248 @@ def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+UNAVAILABLE = {"error": {"code": "storage_unavailable", "message": "Redis is unreachable."}}
+
+
+@pytest.fixture
+def queued(services, ingest):
+    """Queue comments with the given ids (each a distinct, harmless text); returns the ids."""
+
+    def queue(*ids: str) -> list[str]:
+        review_everything(services)
+        for index, comment_id in enumerate(ids):
+            text = f"Comment number {index} about the council budget."
+            assert ingest({"id": comment_id, "text": text}).status_code == 200
+        return list(ids)
+
+    return queue
+
+
+def card_ids(page) -> list[str]:
+    return page.eval_on_selector_all(".card:visible", "cards => cards.map(c => c.dataset.id)")
+
+
+def current_id(page) -> str | None:
+    return page.locator(".card.current").get_attribute("data-id")
+
+
+def decisions(client, moderator_key) -> list[tuple[str, str]]:
+    entries = Moderator(client, moderator_key).get("/audit").get_json()["entries"]
+    return [(e["comment_id"], e["decision"]) for e in reversed(entries)]
+
+
+def test_clicking_a_cards_text_makes_keys_act_on_it(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("c1", "c2", "c3")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first, _, third = card_ids(page)
+    assert current_id(page) == first
+    page.locator(f'.card[data-id="{third}"] .text').click()
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{third}"]')).to_be_hidden()
+    assert decisions(client, moderator_key) == [(third, "approve")]
+    # Tabbing into a card's controls does the same.
+    page.locator(f'.card[data-id="{first}"] input[type="checkbox"]').focus()
+    assert current_id(page) == first
+
+
+def test_undo_survives_the_reload_after_a_page_is_cleared(
+    server, browser, account, queued, client, moderator_key, monkeypatch
+):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 2)
+    queued("p1", "p2", "p3")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    assert page.locator("#queue").get_attribute("data-undo-seconds") == str(UNDO_SECONDS)
+    first, second = card_ids(page)
+    page.keyboard.press("a")
+    expect(page.locator(".card:visible")).to_have_count(1)
+    page.keyboard.press("a")
+    # The cleared page reloads with the one comment left.
+    expect(page.locator(".card:visible")).to_have_count(1)
+    page.wait_for_selector('#queue[data-keyboard="ready"]', state="attached")
+    page.keyboard.press("u")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_visible()
+    expect(page.locator("#toast")).to_have_text(f"Undone: #{second} is back in the queue")
+    assert decisions(client, moderator_key)[-1] == (second, "undo")
+
+
+def test_a_failed_undo_can_be_tried_again(server, browser, account, queued, client, moderator_key):
+    queued("f1", "f2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first = current_id(page)
+    page.keyboard.press("a")
+    expect(page.locator(".card:visible")).to_have_count(1)
+    page.route("**/undo", lambda route: route.abort(), times=1)
+    page.keyboard.press("u")
+    expect(page.locator("#toast")).to_contain_text("Undo failed")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    page.keyboard.press("u")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == [(first, "approve"), (first, "undo")]
+
+
+def test_a_comment_another_moderator_decided_is_marked_taken_in_plain_words(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("t1", "t2", "t3")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first, second, _ = card_ids(page)
+    other = Moderator(client, moderator_key)
+    assert other.decide(first, "reject", labels=["spam"]).status_code == 200
+    page.keyboard.press("a")
+    taken = page.locator(f'.card[data-id="{first}"]')
+    expect(taken).to_have_class("card taken")
+    other_name = other.get("/audit").get_json()["entries"][0]["moderator"]
+    expect(taken.locator(".taken-note")).to_have_text(f"Already decided by {other_name}.")
+    expect(page.locator("#toast")).not_to_contain_text("overturn")
+    # The keys moved on to the next comment, and j/k skip the taken one.
+    assert current_id(page) == second
+    page.keyboard.press("k")
+    assert current_id(page) == second
+
+
+def test_cards_leased_to_another_moderator_come_last_and_are_skipped(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("l1", "l2", "l3")
+    claimed = Moderator(client, moderator_key).claim(limit=1).get_json()["items"][0]["id"]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    order = card_ids(page)
+    assert order[-1] == claimed
+    expect(page.locator(f'.card[data-id="{claimed}"] .lease')).to_contain_text("Being reviewed by")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert current_id(page) == order[1]
+
+
+def test_a_lost_answer_is_checked_before_anything_is_said(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("n1", "n2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first = current_id(page)
+
+    def save_then_lose(route):
+        route.fetch()  # the server records the decision; its answer never reaches the page
+        route.abort()
+
+    page.route("**/decision", save_then_lose, times=1)
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    expect(page.locator("#toast")).to_have_text(f"Approved #{first} — press u to undo")
+    assert decisions(client, moderator_key) == [(first, "approve")]
+
+
+def test_an_unavailable_service_leaves_the_card_to_try_again(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("s1", "s2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first = current_id(page)
+    page.route(
+        "**/decision",
+        lambda route: route.fulfill(
+            status=503, content_type="application/json", body=json.dumps(UNAVAILABLE)
+        ),
+        times=1,
+    )
+    page.keyboard.press("a")
+    expect(page.locator("#toast")).to_contain_text("unavailable right now; nothing was decided")
+    card = page.locator(f'.card[data-id="{first}"]')
+    expect(card).to_have_class("card current")
+    page.keyboard.press("a")
+    expect(card).to_be_hidden()
+
+
+def test_an_expired_session_says_so_and_stops_the_keys(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("e1", "e2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first = current_id(page)
+    page.context.clear_cookies()
+    page.keyboard.press("a")
+    expect(page.locator("#toast")).to_have_text("Session expired — log in")
+    assert page.locator("#toast a").get_attribute("href").startswith("/ui/login?next=")
+    page.keyboard.press("j")
+    page.keyboard.press("a")
+    assert current_id(page) == first
+    assert decisions(client, moderator_key) == []
+
+
+def test_bulk_decisions_report_lost_answers_and_refusals(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("b1", "b2", "b3")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first, second, _ = card_ids(page)
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.route("**/queue/decisions", lambda route: route.abort(), times=1)
+    page.click('button[name="bulk"][value="approve"]')
+    expect(page.locator("#toast")).to_contain_text("No answer from the server")
+    assert Moderator(client, moderator_key).decide(second, "approve").status_code == 200
+    page.click('button[name="bulk"][value="approve"]')
+    expect(page.locator("#toast")).to_have_text(
+        f"1 decided. Not decided: #{second} was taken by another moderator."
+    )
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    expect(page.locator(f'.card[data-id="{second}"] .taken-note')).to_contain_text(
+        "Already decided by key:"
+    )
+
+
+def test_the_help_dialog_holds_the_keys_until_closed(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("h1", "h2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first = current_id(page)
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_focused()
+    for key in ("j", "a", "r", "Tab"):
+        page.keyboard.press(key)
+    expect(page.locator("#help-close")).to_be_focused()
+    assert current_id(page) == first and decisions(client, moderator_key) == []
+    page.keyboard.press("Escape")
+    expect(page.locator("#help")).to_be_hidden()
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_focused()
+
+
+def test_long_links_and_spoofing_characters_stay_in_a_phone_screen(
+    server, browser, account, services, ingest
+):
+    review_everything(services)
+    link = "https://example.com/" + "a" * 200
+    assert ingest({"id": "w1", "text": f"Buy now at {link} cheap pills"}).status_code == 200
+    assert ingest({"id": "w2", "text": "open \u202egnp.exe"}).status_code == 200
+    page = browser.new_page(viewport={"width": 360, "height": 780})
+    log_in(page, server)
+    assert page.locator(".reasons li", has_text=link).count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.locator('.card[data-id="w2"] .text').inner_text() == "open ⟨U+202E⟩gnp.exe"
+
+
+def test_counts_refresh_while_the_page_is_open(server, browser, account, queued, ingest):
+    queued("r1")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.clock.install()
+    log_in(page, server)
+    expect(page.locator("#pending-count")).to_have_text("1")
+    assert ingest({"id": "r2", "text": "Another comment on the budget."}).status_code == 200
+    page.clock.fast_forward("00:16")
+    expect(page.locator("#pending-count")).to_have_text("2")

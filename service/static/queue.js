@@ -9,137 +9,393 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const toast = document.getElementById("toast");
   const help = document.getElementById("help");
-  const pendingCount = document.getElementById("pending-count");
-  const UNDO_MS = 12000;
-  let current = -1;
-  let last = null;
+  const helpClose = document.getElementById("help-close");
+  const empty = document.getElementById("empty");
+  // The server's undo window, so the page never offers an undo the server would refuse.
+  const UNDO_MS = Number(form.dataset.undoSeconds) * 1000;
+  const COUNTS_MS = 15000;
+  // The last decision survives the reload that follows clearing a full page, so u still works.
+  const UNDO_KEY = "modq.undo." + site;
+  const NOTICE_KEY = "modq.notice." + site;
+  const UNAVAILABLE = "The service is unavailable right now; nothing was decided. Try again in a moment.";
+  let current = null;
+  let last = loadUndo();
+  let undoing = false;
+  let sessionOver = false;
   let toastTimer = null;
 
   function cards() {
     return Array.from(form.querySelectorAll(".card")).filter((c) => !c.hidden);
   }
 
-  function show(message) {
+  function checkbox(card) {
+    return card.querySelector('input[name="selected"]');
+  }
+
+  function leasedToAnother(card) {
+    return Boolean(card.dataset.leased) && !(Date.parse(card.dataset.leaseUntil) <= Date.now());
+  }
+
+  // Whether j/k stop on the card: not decided or held by another moderator.
+  function isOpen(card) {
+    return !card.classList.contains("taken") && !leasedToAnother(card);
+  }
+
+  function clock(iso) {
+    const at = new Date(iso);
+    return isNaN(at) ? iso : at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function show(message, link) {
     toast.textContent = message;
-    toast.hidden = false;
     clearTimeout(toastTimer);
+    toast.hidden = false;
+    if (link) {
+      const anchor = document.createElement("a");
+      anchor.href = link.href;
+      anchor.textContent = link.text;
+      toast.append(anchor);
+      anchor.focus();
+      return;
+    }
     toastTimer = setTimeout(() => { toast.hidden = true; }, UNDO_MS);
   }
 
-  function focus(index) {
+  function makeCurrent(card, moveFocus) {
+    form.querySelectorAll(".card.current").forEach((c) => c.classList.remove("current"));
+    current = card || null;
+    if (!current) return;
+    current.classList.add("current");
+    if (moveFocus) {
+      current.focus({ preventScroll: true });
+      current.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // The nearest open card after (step 1) or before (step -1) `from`; from the ends without one.
+  function nextOpen(from, step) {
     const list = cards();
-    if (!list.length) {
-      current = -1;
-      document.getElementById("empty").hidden = false;
-      if (form.dataset.full === "yes") window.location.reload();
+    let index = from ? list.indexOf(from) : -1;
+    if (index === -1) index = step > 0 ? -1 : list.length;
+    for (let i = index + step; i >= 0 && i < list.length; i += step) {
+      if (isOpen(list[i])) return list[i];
+    }
+    return null;
+  }
+
+  // After cards left the list: focus `next`, or, once none is shown, say so and fetch the next page.
+  function settle(next) {
+    if (cards().length) {
+      makeCurrent(next || nextOpen(null, 1), true);
       return;
     }
-    current = Math.max(0, Math.min(index, list.length - 1));
-    list.forEach((card, i) => card.classList.toggle("current", i === current));
-    list[current].focus({ preventScroll: true });
-    list[current].scrollIntoView({ block: "nearest" });
+    makeCurrent(null);
+    empty.hidden = false;
+    if (form.dataset.full === "yes") window.location.reload();
+  }
+
+  function request(method, url, body) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then((response) => response.json()
+      .catch(() => ({}))
+      .then((data) => ({ ok: response.ok, status: response.status, data: data || {} })));
   }
 
   function api(path, body) {
-    return fetch("/v1/sites/" + encodeURIComponent(site) + path, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body || {}),
-    }).then((response) => response.json().then((data) => ({ ok: response.ok, data: data })));
+    return request("POST", "/v1/sites/" + encodeURIComponent(site) + path, body || {});
+  }
+
+  function itemState(id) {
+    return request("GET", "/ui/sites/" + encodeURIComponent(site) + "/state/" + encodeURIComponent(id));
+  }
+
+  function errorCode(result) {
+    return result.data.error ? result.data.error.code : "";
+  }
+
+  function errorMessage(result, otherwise) {
+    return result.data.error && result.data.error.message ? result.data.error.message : otherwise;
+  }
+
+  // The login lapsed, or the page's form token belongs to an older login.
+  function sessionEnded(result) {
+    return result.status === 401 || (result.status === 403 && errorCode(result) === "csrf");
+  }
+
+  function endSession() {
+    sessionOver = true;
+    show("Session expired — ", { href: form.dataset.login, text: "log in" });
   }
 
   function adjustPending(delta) {
-    if (pendingCount) pendingCount.textContent = String(Number(pendingCount.textContent) + delta);
+    const pending = document.getElementById("pending-count");
+    if (pending) pending.textContent = String(Math.max(0, Number(pending.textContent) + delta));
+  }
+
+  function markTaken(card, message, quiet) {
+    const next = nextOpen(card, 1) || nextOpen(card, -1);
+    card.classList.add("taken");
+    const note = card.querySelector(".taken-note");
+    note.textContent = message;
+    note.hidden = false;
+    card.setAttribute("aria-label", "Comment #" + card.dataset.id + ": " + message);
+    if (quiet) return;
+    show("#" + card.dataset.id + ": " + message);
+    if (card === current && next) makeCurrent(next, true);
+  }
+
+  // Another moderator got there first: find out who, and say so in plain words.
+  function explainTaken(card, quiet) {
+    const id = card.dataset.id;
+    itemState(id).then((result) => {
+      const state = result.ok ? result.data : {};
+      if (state.status && state.status !== "pending_review") {
+        markTaken(card, "Already decided by " + (state.decided_by || "another moderator") + ".", quiet);
+      } else if (state.lease_holder && state.lease_holder !== state.yours) {
+        card.dataset.leased = state.lease_holder;
+        card.dataset.leaseUntil = state.lease_expires_at;
+        markTaken(card, "Being reviewed by " + state.lease_holder + " until " +
+                  clock(state.lease_expires_at) + ".", quiet);
+      } else if (result.ok) {
+        show("#" + id + " is free again; decide it once more.");
+      } else {
+        markTaken(card, "Taken by another moderator.", quiet);
+      }
+    }, () => markTaken(card, "Taken by another moderator.", quiet));
+  }
+
+  function decided(card, decision) {
+    const next = nextOpen(card, 1) || nextOpen(card, -1);
+    card.hidden = true;
+    rememberUndo(card.dataset.id);
+    adjustPending(-1);
+    show((decision === "approve" ? "Approved" : "Rejected") + " #" + card.dataset.id +
+         " — press u to undo");
+    settle(next);
+  }
+
+  // The answer was lost: the server may have saved the decision. Ask it before saying anything.
+  function recheck(card, decision) {
+    const id = card.dataset.id;
+    const unsure = "No answer from the server: the decision on #" + id + " may not have been saved.";
+    show(unsure + " Checking…");
+    itemState(id).then((result) => {
+      if (sessionEnded(result)) { endSession(); return; }
+      if (!result.ok) { show(unsure + " Open #" + id + " to check before deciding it again."); return; }
+      const state = result.data;
+      if (state.status === "pending_review") {
+        show("The decision on #" + id + " was not saved; decide it again.");
+      } else if (state.decided_by === state.yours) {
+        decided(card, state.decision || decision);
+      } else {
+        explainTaken(card);
+      }
+    }, () => show(unsure + " Check #" + id + " again once the connection is back."));
   }
 
   function decide(card, decision, label) {
     if (!card || card.dataset.busy) return;
+    if (!isOpen(card)) {
+      const note = card.querySelector(".taken-note");
+      show("#" + card.dataset.id + ": " + (note.textContent || "Being reviewed by " + card.dataset.leased + "."));
+      return;
+    }
     const labels = decision === "reject" ? [label || card.dataset.top] : [];
-    const index = cards().indexOf(card);
     card.dataset.busy = "1";
     api("/queue/" + encodeURIComponent(card.dataset.id) + "/decision",
         { decision: decision, labels: labels })
       .then((result) => {
         delete card.dataset.busy;
-        if (!result.ok) {
-          card.classList.add("taken");
-          show(result.data.error ? result.data.error.message : "The decision failed.");
-          return;
-        }
-        card.hidden = true;
-        last = { card: card, at: Date.now() };
-        adjustPending(-1);
-        show((decision === "approve" ? "Approved" : "Rejected") + " #" + card.dataset.id +
-             " — press u to undo");
-        focus(index);
-      })
-      .catch(() => { delete card.dataset.busy; show("Network error; nothing was decided."); });
+        const code = errorCode(result);
+        if (result.ok) decided(card, decision);
+        else if (sessionEnded(result)) endSession();
+        else if (result.status === 409 && (code === "already_decided" || code === "leased")) explainTaken(card);
+        else if (result.status === 503) show(UNAVAILABLE);
+        else if (result.status >= 500) recheck(card, decision);
+        else show(errorMessage(result, "The decision failed."));
+      }, () => {
+        delete card.dataset.busy;
+        recheck(card, decision);
+      });
+  }
+
+  function loadUndo() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(UNDO_KEY));
+      if (saved && Date.now() - saved.at <= UNDO_MS) return saved;
+    } catch (error) { /* storage unavailable or garbled: nothing to undo */ }
+    return null;
+  }
+
+  function rememberUndo(id) {
+    last = { id: id, at: Date.now() };
+    try { sessionStorage.setItem(UNDO_KEY, JSON.stringify(last)); } catch (error) { /* kept in memory */ }
+  }
+
+  function forgetUndo() {
+    last = null;
+    try { sessionStorage.removeItem(UNDO_KEY); } catch (error) { /* nothing stored */ }
+  }
+
+  function restore(id) {
+    const message = "Undone: #" + id + " is back in the queue";
+    const card = form.querySelector('.card[data-id="' + CSS.escape(id) + '"]');
+    if (!card) {
+      // Decided on a page since reloaded: load the queue again to show it.
+      try { sessionStorage.setItem(NOTICE_KEY, message); } catch (error) { /* no notice then */ }
+      window.location.reload();
+      return;
+    }
+    card.hidden = false;
+    empty.hidden = true;
+    adjustPending(1);
+    show(message);
+    makeCurrent(card, true);
   }
 
   function undo() {
-    if (!last || Date.now() - last.at > UNDO_MS) { show("Nothing to undo."); return; }
-    const card = last.card;
-    last = null;
-    api("/queue/" + encodeURIComponent(card.dataset.id) + "/undo").then((result) => {
-      if (!result.ok) { show(result.data.error ? result.data.error.message : "Undo failed."); return; }
-      card.hidden = false;
-      document.getElementById("empty").hidden = true;
-      adjustPending(1);
-      show("Undone: #" + card.dataset.id + " is back in the queue");
-      focus(cards().indexOf(card));
+    if (!last || Date.now() - last.at > UNDO_MS) { forgetUndo(); show("Nothing to undo."); return; }
+    if (undoing) return;
+    const pending = last;
+    undoing = true;
+    api("/queue/" + encodeURIComponent(pending.id) + "/undo").then((result) => {
+      undoing = false;
+      if (result.ok) { forgetUndo(); restore(pending.id); return; }
+      if (sessionEnded(result)) { endSession(); return; }
+      if (result.status >= 500) { show("Undo failed: the server is unavailable. Press u to try again."); return; }
+      forgetUndo();
+      show(errorMessage(result, "Undo failed."));
+    }, () => {
+      undoing = false;
+      show("Undo failed: no answer from the server. Press u to try again.");
     });
   }
 
   function bulk(decision) {
-    const selected = cards().filter((c) => c.querySelector('input[name="selected"]').checked);
+    const selected = cards().filter((c) => checkbox(c).checked);
     if (!selected.length) { show("Select comments first (x)."); return; }
     const decisions = selected.map((c) => ({
       comment_id: c.dataset.id, decision: decision,
       labels: decision === "reject" ? [c.dataset.top] : [],
     }));
     api("/queue/decisions", { decisions: decisions }).then((result) => {
+      if (sessionEnded(result)) { endSession(); return; }
+      if (!result.ok) {
+        show(result.status >= 500
+          ? "The service is unavailable; some selected decisions may not have been saved. Reload the page to see which."
+          : errorMessage(result, "The bulk decision failed; nothing was decided."));
+        return;
+      }
       let done = 0;
-      (result.data.results || []).forEach((r, i) => {
-        if (r.error) { selected[i].classList.add("taken"); } else { selected[i].hidden = true; done += 1; }
+      const refused = [];
+      (result.data.results || []).forEach((outcome, i) => {
+        const card = selected[i];
+        if (!outcome.error) {
+          card.hidden = true;
+          checkbox(card).checked = false;
+          done += 1;
+        } else if (outcome.error.code === "already_decided" || outcome.error.code === "leased") {
+          checkbox(card).checked = false;
+          explainTaken(card, true);
+          refused.push("#" + card.dataset.id + " was taken by another moderator.");
+        } else {
+          refused.push("#" + card.dataset.id + ": " + outcome.error.message);
+        }
       });
       adjustPending(-done);
-      show(done + " decided");
-      focus(0);
-    });
+      show(done + " decided." + (refused.length ? " Not decided: " + refused.join(" ") : ""));
+      settle(current && !current.hidden && isOpen(current) ? current : null);
+    }, () => show("No answer from the server: some selected decisions may have been saved. " +
+                  "Reload the page to see which."));
   }
 
+  function openHelp() {
+    help.hidden = false;
+    help.focus();
+  }
+
+  function closeHelp() {
+    help.hidden = true;
+    if (current) current.focus({ preventScroll: true });
+  }
+
+  // Clicking or tabbing into a card makes it the one the keys act on.
+  form.addEventListener("focusin", (event) => {
+    const card = event.target.closest(".card");
+    if (card && card !== current) makeCurrent(card, false);
+  });
+
   form.addEventListener("click", (event) => {
+    const card = event.target.closest(".card");
     const button = event.target.closest("button");
+    if (card && !card.contains(document.activeElement)) card.focus({ preventScroll: true });
+    if (card && card !== current) makeCurrent(card, false);
     if (!button) return;
     event.preventDefault();
+    if (sessionOver) { endSession(); return; }
     if (button.name === "bulk") { bulk(button.value); return; }
-    const card = button.closest(".card");
-    focus(cards().indexOf(card));
     decide(card, button.dataset.decision, button.dataset.label);
   });
 
+  helpClose.addEventListener("click", closeHelp);
+
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!help.hidden) {
+      // The dialog is modal: keys close it, Tab stays in it, and nothing reaches the cards behind.
+      if (event.key === "Escape" || event.key === "?") { closeHelp(); event.preventDefault(); }
+      else if (event.key === "Tab") { helpClose.focus(); event.preventDefault(); }
+      else if (event.key.length === 1 && event.target !== helpClose) event.preventDefault();
+      return;
+    }
     const tag = event.target.tagName;
     if ((tag === "INPUT" && event.target.type !== "checkbox") || tag === "SELECT" || tag === "TEXTAREA") return;
-    const list = cards();
-    const card = list[current];
+    if (sessionOver) {
+      if ("jkarxu".includes(event.key)) { endSession(); event.preventDefault(); }
+      return;
+    }
+    const card = current && !current.hidden ? current : null;
     switch (event.key) {
-      case "j": focus(current + 1); break;
-      case "k": focus(current - 1); break;
+      case "j": { const next = nextOpen(card, 1); if (next) makeCurrent(next, true); break; }
+      case "k": { const previous = nextOpen(card, -1); if (previous) makeCurrent(previous, true); break; }
       case "a": decide(card, "approve"); break;
       case "r": decide(card, "reject"); break;
-      case "x": if (card) { const box = card.querySelector('input[name="selected"]'); box.checked = !box.checked; } break;
+      case "x": if (card) { const box = checkbox(card); box.checked = !box.checked; } break;
       case "u": undo(); break;
-      case "?": help.hidden = !help.hidden; break;
-      case "Escape": help.hidden = true; break;
+      case "?": openHelp(); break;
       default: return;
     }
     event.preventDefault();
   });
 
-  focus(0);
+  function refreshCounts() {
+    if (document.hidden || sessionOver) return;
+    request("GET", "/v1/sites/" + encodeURIComponent(site) + "/queue/stats").then((result) => {
+      if (sessionEnded(result)) { endSession(); return; }
+      if (!result.ok) return;
+      const stats = result.data;
+      document.getElementById("pending-count").textContent = String(stats.pending);
+      document.getElementById("leased-count").textContent = String(stats.leased);
+      document.getElementById("decided-count").textContent = String(stats.decisions_last_hour);
+      document.getElementById("oldest-age").textContent = stats.oldest_age_seconds === null
+        ? "nothing waiting" : "oldest " + stats.oldest_age_seconds + " s";
+    }, () => { /* the next poll tries again */ });
+  }
+
+  form.querySelectorAll(".lease time").forEach((time) => {
+    time.textContent = clock(time.getAttribute("datetime"));
+  });
+  setInterval(refreshCounts, COUNTS_MS);
+  try {
+    const notice = sessionStorage.getItem(NOTICE_KEY);
+    sessionStorage.removeItem(NOTICE_KEY);
+    if (notice) show(notice);
+  } catch (error) { /* no notice */ }
+  settle(nextOpen(null, 1));
   // Marks the page as listening for keys: a key pressed before this point is not seen.
   form.dataset.keyboard = "ready";
 })();
