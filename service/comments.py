@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import redis
 
+from model.text import strip_invisible
 from service.campaigns import WINDOW_SECONDS
 from service.jsonio import dumps_bytes
 from service.keys import RedisKeys
@@ -86,8 +87,13 @@ return results
 
 
 def text_hash(text: str) -> str:
-    """The fingerprint that tells a retry (same text) from an edit (new text)."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    """The fingerprint that tells a retry (same text) from an edit (new text).
+
+    Taken over the text as a reader sees it (NFC, without invisible characters or surrounding
+    whitespace), the form its length is counted in: a client that re-sends a comment decomposed
+    (NFD Hangul from macOS), or with a trailing newline, retries it and does not undo its review.
+    """
+    return hashlib.sha256(strip_invisible(text).strip().encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,13 @@ class CommentStore:
         """The stored record of one comment, or None."""
         raw = self.connection.get(self.keys.comment(site, comment_id))
         return json.loads(raw) if raw is not None else None
+
+    def get_many(self, site: str, comment_ids: Sequence[str]) -> list[dict | None]:
+        """The stored records of comments of one site, in order (None where there is none)."""
+        if not comment_ids:
+            return []
+        raws = self.connection.mget([self.keys.comment(site, i) for i in comment_ids])
+        return [json.loads(raw) if raw is not None else None for raw in raws]
 
     def store(self, record: dict, ttl_seconds: int = 0) -> StoreOutcome:
         """Store a freshly scored record unless the same comment with the same text is stored.

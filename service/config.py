@@ -7,6 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# A full batch (100 comments of 250 characters) must fit even when its client writes every
+# character as a 6-byte \uXXXX escape, as json.dumps does by default: 150,000 bytes of text
+# plus ids and fields.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024
 
 
 class ConfigError(Exception):
@@ -32,7 +36,7 @@ class Settings:
 
     redis_url: str = DEFAULT_REDIS_URL
     key_prefix: str = "modq"
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     model_path: str | None = None
     log_level: str = "INFO"
     cache_seconds: int = 5
@@ -42,6 +46,8 @@ class Settings:
     secret_key: str | None = None
     session_cookie_secure: bool = False
     webhook_delivery: bool = True
+    # Proxies in front whose X-Forwarded-For / X-Forwarded-Proto entries are believed (0: none).
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,7 +59,7 @@ class Settings:
         return cls(
             redis_url=env.get("MODQ_REDIS_URL") or DEFAULT_REDIS_URL,
             key_prefix=env.get("MODQ_KEY_PREFIX") or "modq",
-            max_body_bytes=_int(env, "MODQ_MAX_BODY_BYTES", 64 * 1024),
+            max_body_bytes=_int(env, "MODQ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
             model_path=env.get("MODQ_MODEL_PATH") or None,
             log_level=(env.get("MODQ_LOG_LEVEL") or "INFO").upper(),
             cache_seconds=_int(env, "MODQ_CACHE_SECONDS", 5, minimum=0),
@@ -63,4 +69,26 @@ class Settings:
             in ("1", "true", "yes"),
             webhook_delivery=(env.get("MODQ_WEBHOOK_DELIVERY") or "1").lower()
             not in ("0", "false", "no"),
+            trusted_proxies=_trusted_proxies(env),
         )
+
+
+MAX_TRUSTED_PROXIES = 5
+
+
+def _trusted_proxies(environ: Mapping[str, str]) -> int:
+    """How many proxies in front of the service ``MODQ_TRUSTED_PROXIES`` says to trust (0: none).
+
+    Each trusted proxy appends the address it received the request from to ``X-Forwarded-For``;
+    the client's address is that many entries from the right. With 0 the header is ignored,
+    since any client can send it.
+
+    :raise ConfigError: not a whole number from 0 to ``MAX_TRUSTED_PROXIES``.
+    """
+    raw = (environ.get("MODQ_TRUSTED_PROXIES") or "0").strip()
+    if not raw.isdigit() or int(raw) > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            f"MODQ_TRUSTED_PROXIES must be a number of proxies from 0 to {MAX_TRUSTED_PROXIES}, "
+            f"got {raw!r}"
+        )
+    return int(raw)

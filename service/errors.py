@@ -68,6 +68,11 @@ class UnprocessableComment(ApiError):
     code = "invalid_comment"
 
 
+class UnsupportedContentType(ApiError):
+    status = 415
+    code = "unsupported_media_type"
+
+
 class ServiceUnavailable(ApiError):
     status = 503
     code = "unavailable"
@@ -90,6 +95,41 @@ _HTTP_CODES = {
     415: ("unsupported_media_type", "Send the body as application/json."),
     431: ("headers_too_large", "The request headers are too large."),
 }
+
+
+# Replies with which a reachable Redis refuses a command for a while, by the reply's first word.
+# redis-py turns some into their own exception classes and leaves the rest as ResponseError.
+_REFUSALS = {
+    "OOM": "is full (maxmemory reached)",
+    "READONLY": "is a read-only replica",
+    "LOADING": "is loading its data",
+    "BUSY": "is busy running a script",
+    "MASTERDOWN": "has lost its primary",
+    "MISCONF": "cannot save to disk and refuses writes",
+    "NOREPLICAS": "has too few replicas for writes",
+    "CLUSTERDOWN": "cluster is down",
+    "TRYAGAIN": "cluster is moving the keys",
+}
+_REFUSAL_CLASSES = {
+    redis.exceptions.OutOfMemoryError: "OOM",
+    redis.exceptions.ReadOnlyError: "READONLY",
+    redis.exceptions.BusyLoadingError: "LOADING",
+    redis.exceptions.MasterDownError: "MASTERDOWN",
+    redis.exceptions.ClusterDownError: "CLUSTERDOWN",
+    redis.exceptions.TryAgainError: "TRYAGAIN",
+}
+
+
+def refusal_reason(error: redis.exceptions.RedisError) -> str | None:
+    """What keeps Redis from taking commands for now, if ``error`` is such a refusal, else None.
+
+    A reply from inside a Lua script keeps its first word (``OOM command not allowed ...``).
+    """
+    for kind, word in _REFUSAL_CLASSES.items():
+        if isinstance(error, kind):
+            return _REFUSALS[word]
+    first_word = str(error).split(" ", 1)[0].lstrip("-")
+    return _REFUSALS.get(first_word)
 
 
 def init_app(app: Flask) -> None:
@@ -120,18 +160,34 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
-    @app.errorhandler(redis.exceptions.BusyLoadingError)
-    @app.errorhandler(redis.exceptions.ReadOnlyError)
     @app.errorhandler(redis.exceptions.ClusterDownError)
-    @app.errorhandler(redis.exceptions.TryAgainError)
-    def handle_redis_down(error: Exception):
+    def handle_redis_down(error: redis.exceptions.RedisError):
         log.error("redis unavailable: %s", error.__class__.__name__)
-        return error_response(
-            503,
-            "storage_unavailable",
-            "The review store (Redis) is unreachable; nothing was stored. Retry the same request.",
-            {"Retry-After": str(ServiceUnavailable.retry_after)},
+        return storage_unavailable(refusal_reason(error) or "is unreachable")
+
+    @app.errorhandler(redis.exceptions.ResponseError)
+    def handle_redis_refusal(error: redis.exceptions.ResponseError):
+        reason = refusal_reason(error)
+        if reason is None:
+            return handle_unexpected(error)
+        log.error("redis refused a command: %s", error.__class__.__name__)
+        return storage_unavailable(reason)
+
+    def storage_unavailable(reason: str):
+        retry_after = ServiceUnavailable.retry_after
+        response = jsonify(
+            {
+                "error": {
+                    "code": "storage_unavailable",
+                    "message": f"The review store (Redis) {reason}; nothing was stored. "
+                    "Retry the same request.",
+                    "retry_after": retry_after,
+                }
+            }
         )
+        response.status_code = 503
+        response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):

@@ -12,8 +12,9 @@ from service.campaigns import with_campaign
 from service.comments import STATUS_FOR_DECISION, StoreOutcome, public_result, text_hash
 from service.errors import ApiError, InvalidRequest, NotFound, UnprocessableComment
 from service.extensions import get_services
-from service.payloads import MAX_ID_LENGTH, CommentIn, json_body, parse_comment
+from service.payloads import MAX_ID_LENGTH, CommentIn, is_unicode_text, json_body, parse_comment
 from service.policy import decide
+from service.ratelimits import RateLimited, largest_batch
 from service.sites import Site, utcnow
 
 bp = Blueprint("comments", __name__, url_prefix="/v1/comments")
@@ -101,6 +102,19 @@ def limit_rates(site: Site, count: int, author: dict | None = None) -> None:
         limiter.hit(site.name, site.rate_limits, "author", author["id"])
 
 
+def stored_retries(site: Site, comments: list[CommentIn]) -> list[dict | None]:
+    """Per comment, its stored record when this is a retry (same id, same text), else None.
+
+    Read only once a rate limit refuses, so the path of a new comment costs no extra round trip.
+    """
+    store = get_services().comments
+    records = store.get_many(site.name, [comment.id for comment in comments])
+    return [
+        record if record is not None and record["text_sha256"] == text_hash(comment.text) else None
+        for comment, record in zip(comments, records, strict=True)
+    ]
+
+
 def count_decision(site: Site, record: dict) -> None:
     current_app.extensions["modq.metrics"].count_decision(
         record["decision"], record["scores"], site.review_thresholds
@@ -148,7 +162,14 @@ def create_comment():
     services = get_services()
     site: Site = g.site
     comment = parse_comment(json_body())
-    limit_rates(site, 1, comment.author)
+    try:
+        limit_rates(site, 1, comment.author)
+    except RateLimited:
+        # A retry of a stored comment gets its result: the client may never have seen it.
+        [stored] = stored_retries(site, [comment])
+        if stored is None:
+            raise
+        return jsonify(public_result(stored))
     text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
     [outcome] = store_scored(site, [(comment, text, result)])
@@ -172,20 +193,27 @@ def create_comments():
             f"Field 'comments' holds {len(comments)} comments; send at most {MAX_BATCH} per batch.",
             field="comments",
         )
-    limit_rates(site, len(comments))
     results: list[dict | None] = [None] * len(comments)
-    accepted: list[tuple[int, CommentIn, str]] = []
+    checked: list[tuple[int, CommentIn, str]] = []
     for index, raw in enumerate(comments):
         where = f"comments[{index}]."
         try:
             comment = parse_comment(raw, where)
-            limit_rates(site, 0, comment.author)
-            accepted.append((index, comment, checked_text(site, comment, where)))
+            checked.append((index, comment, checked_text(site, comment, where)))
         except ApiError as error:
-            item_id = (
-                raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+            results[index] = item_error(raw, error)
+    # Only comments that pass their checks count against the limits.
+    checked = limit_batch_rates(site, checked, results)
+    accepted: list[tuple[int, CommentIn, str]] = []
+    for index, comment, text in checked:
+        try:
+            limit_rates(site, 0, comment.author)
+            accepted.append((index, comment, text))
+        except RateLimited as error:
+            [stored] = stored_retries(site, [comment])
+            results[index] = (
+                public_result(stored) if stored is not None else item_error(comment, error)
             )
-            results[index] = {"id": item_id, **error.body(), "status_code": error.status}
     if accepted:
         scored = services.scorer_for(site.name).score_many(
             [text for _, _, text in accepted], [c.language for _, c, _ in accepted]
@@ -196,6 +224,57 @@ def create_comments():
         for (index, _, _), outcome in zip(accepted, outcomes, strict=True):
             results[index] = public_result(outcome.record)
     return jsonify({"results": results})
+
+
+def item_error(raw: object, error: ApiError) -> dict:
+    """One batch item's error, with its id when it has a usable one."""
+    if isinstance(raw, CommentIn):
+        item_id: str | None = raw.id
+    elif isinstance(raw, dict) and isinstance(raw.get("id"), str) and is_unicode_text(raw["id"]):
+        item_id = raw["id"]
+    else:
+        item_id = None
+    return {"id": item_id, **error.body(), "status_code": error.status}
+
+
+def limit_batch_rates(
+    site: Site, checked: list[tuple[int, CommentIn, str]], results: list[dict | None]
+) -> list[tuple[int, CommentIn, str]]:
+    """Count a batch's checked comments against the key and address limits.
+
+    When a limit refuses, the comments already stored with the same text get their stored
+    results in ``results`` and the rest are counted again on their own.
+
+    :return: the comments still to score and store.
+    :raise 400: more comments than a limit ever allows at once; retrying cannot help.
+    :raise 429: a limit is reached.
+    """
+    largest = largest_batch(site.rate_limits) if site.rate_limits else None
+    if largest is not None and len(checked) > largest[0]:
+        amount, scope = largest
+        raise InvalidRequest(
+            f"Field 'comments' holds {len(checked)} comments, more than site '{site.name}' "
+            f"allows per {scope} at once ({site.rate_limits[scope]}); send at most {amount} "
+            "per batch.",
+            code="batch_over_rate_limit",
+            field="comments",
+            limit=amount,
+        )
+    try:
+        limit_rates(site, len(checked))
+        return checked
+    except RateLimited:
+        stored = stored_retries(site, [comment for _, comment, _ in checked])
+        if not any(stored):
+            raise
+    fresh = []
+    for item, record in zip(checked, stored, strict=True):
+        if record is None:
+            fresh.append(item)
+        else:
+            results[item[0]] = public_result(record)
+    limit_rates(site, len(fresh))
+    return fresh
 
 
 @bp.get("/<path:comment_id>")

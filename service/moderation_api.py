@@ -20,7 +20,7 @@ from service.auth import authenticate, presented_key, require_key
 from service.errors import ApiError, Forbidden, InvalidRequest, NotFound, Unauthorized
 from service.extensions import get_services
 from service.moderators import ModeratorStore
-from service.payloads import MAX_ID_LENGTH, json_body
+from service.payloads import MAX_ID_LENGTH, is_unicode_text, json_body
 from service.queue import (
     DEFAULT_LEASE_SECONDS,
     MAX_LEASE_SECONDS,
@@ -150,7 +150,12 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
         raise InvalidRequest(f"'{where.rstrip('.') or 'body'}' must be an object.")
     if comment_id is None:
         comment_id = body.get("comment_id", body.get("id"))
-        if not isinstance(comment_id, str) or not comment_id or len(comment_id) > MAX_ID_LENGTH:
+        if (
+            not isinstance(comment_id, str)
+            or not comment_id
+            or len(comment_id) > MAX_ID_LENGTH
+            or not is_unicode_text(comment_id)
+        ):
             raise InvalidRequest(
                 f"Field '{where}comment_id' is required: the comment's id.",
                 field=f"{where}comment_id",
@@ -164,7 +169,10 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
     if (
         not isinstance(labels, list)
         or len(labels) > MAX_LABELS
-        or not all(isinstance(label, str) and 0 < len(label) <= 32 for label in labels)
+        or not all(
+            isinstance(label, str) and 0 < len(label) <= 32 and is_unicode_text(label)
+            for label in labels
+        )
     ):
         raise InvalidRequest(
             f"Field '{where}labels' must be a list of at most {MAX_LABELS} short strings, "
@@ -172,9 +180,9 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
             field=f"{where}labels",
         )
     note = body.get("note") or ""
-    if not isinstance(note, str) or len(note) > MAX_NOTE:
+    if not isinstance(note, str) or len(note) > MAX_NOTE or not is_unicode_text(note):
         raise InvalidRequest(
-            f"Field '{where}note' must be a string of at most {MAX_NOTE} characters.",
+            f"Field '{where}note' must be text of at most {MAX_NOTE} characters.",
             field=f"{where}note",
         )
     overturn = body.get("overturn", False)

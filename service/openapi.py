@@ -14,13 +14,34 @@ def _error(description: str) -> dict:
     }
 
 
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before sending the same request again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def _unavailable(description: str, error: dict | None = None) -> dict:
+    return {**(error or _error(description)), "headers": _RETRY_AFTER}
+
+
+_BODY_ERRORS = {
+    "413": _error("Body over the size limit (`MODQ_MAX_BODY_BYTES`, 256 KiB by default)."),
+    "415": _error("A `Content-Type` other than JSON; send `application/json`."),
+}
+_STORAGE_UNAVAILABLE = _unavailable(
+    "Redis is unreachable or refuses writes (full, read-only, loading); nothing was stored. "
+    "Retry after `Retry-After` seconds (also in the body as `retry_after`)."
+)
 _ERRORS = {
     "400": _error("Malformed JSON, or a missing or wrongly typed field (the message names it)."),
     "401": _error("Missing, unknown or revoked API key."),
     "403": _error("A key of the wrong role."),
-    "413": _error("Body over the size limit (64 KiB by default)."),
-    "503": _error("Redis is unreachable; nothing was stored. Retry after `Retry-After` seconds."),
+    **_BODY_ERRORS,
+    "503": _STORAGE_UNAVAILABLE,
 }
+_READ_ERRORS = {code: _ERRORS[code] for code in ("401", "403", "503")}
 
 _RATE_LIMITED = {
     **_error("A rate limit of the site (per key, author or client address) is reached."),
@@ -30,6 +51,21 @@ _RATE_LIMITED = {
             "schema": {"type": "integer", "minimum": 1},
         }
     },
+}
+_REQUEST_ID = {
+    "name": "X-Request-ID",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The caller's id for this request (at most 128 letters, digits and `-_.:`), "
+    "echoed back and written to every log line of it; a fresh id is made when absent or not "
+    "such an id.",
+}
+_REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "The request's id: the caller's `X-Request-ID` when usable, else a new one.",
+        "schema": {"type": "string"},
+    }
 }
 
 _COMMENT_IN = {
@@ -65,7 +101,17 @@ _COMMENT_IN = {
 
 _RESULT = {
     "type": "object",
-    "required": ["id", "site", "decision", "status", "scores", "reasons", "model_version"],
+    "required": [
+        "id",
+        "site",
+        "decision",
+        "status",
+        "scores",
+        "reasons",
+        "model_version",
+        "language",
+        "received_at",
+    ],
     "properties": {
         "id": {"type": "string"},
         "site": {"type": "string"},
@@ -200,8 +246,9 @@ _PERSPECTIVE_ERRORS = {
     ),
     "401": _google_error("UNAUTHENTICATED: an unknown key in the Authorization header."),
     "403": _google_error("PERMISSION_DENIED: no key, or a key that is not an ingest key."),
-    "413": _google_error("The body is over the size limit (64 KiB by default)."),
-    "503": _google_error("UNAVAILABLE: Redis is unreachable."),
+    "413": _google_error("The body is over the size limit (256 KiB by default)."),
+    "415": _google_error("A `Content-Type` other than JSON."),
+    "503": _unavailable("", _google_error("UNAVAILABLE: Redis is unreachable.")),
 }
 _PERSPECTIVE_PATHS = {
     "/perspective/v1alpha1/comments:analyze": {
@@ -360,8 +407,8 @@ _MOD_ERRORS = {
         "session write without its CSRF token."
     ),
     "404": _error("No such site, comment or queue item."),
-    "413": _error("Body over the size limit (64 KiB by default)."),
-    "503": _error("Redis is unreachable. Retry after `Retry-After` seconds."),
+    **_BODY_ERRORS,
+    "503": _STORAGE_UNAVAILABLE,
 }
 _NULLABLE_STRING = {"type": ["string", "null"]}
 _SCORES = {"type": "object", "additionalProperties": {"type": "number"}}
@@ -505,12 +552,18 @@ def _moderation_op(
     body: dict | None = None,
     params: list | None = None,
     extra: dict | None = None,
+    read: bool = False,
 ) -> dict:
+    errors = _MOD_ERRORS
+    if read:  # a GET reads no body, and without query parameters has nothing to get wrong
+        errors = {k: v for k, v in errors.items() if k not in _BODY_ERRORS}
+        if not params:
+            errors.pop("400")
     operation = {
         "operationId": operation_id,
         "summary": summary,
         "parameters": [_SITE, *(params or [])],
-        "responses": {"200": ok, **_MOD_ERRORS, **(extra or {})},
+        "responses": {"200": ok, **errors, **(extra or {})},
     }
     if body is not None:
         operation["requestBody"] = {"required": False, **_json(body)}
@@ -547,6 +600,7 @@ _MODERATION_PATHS = {
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
                 *_FILTER_PARAMS,
             ],
+            read=True,
         )
     },
     "/v1/sites/{site}/queue/stats": {
@@ -571,6 +625,7 @@ _MODERATION_PATHS = {
                     }
                 ),
             },
+            read=True,
         )
     },
     "/v1/sites/{site}/queue/claim": {
@@ -705,6 +760,7 @@ _MODERATION_PATHS = {
                 _query("since", {"type": "string"}, "ISO-8601 time."),
                 _query("until", {"type": "string"}, "ISO-8601 time."),
             ],
+            read=True,
         )
     },
     "/v1/sites/{site}/webhooks/dead-letters": {
@@ -722,6 +778,7 @@ _MODERATION_PATHS = {
                     }
                 ),
             },
+            read=True,
         )
     },
     "/v1/sites/{site}/webhooks/dead-letters/replay": {
@@ -787,6 +844,28 @@ _MODERATION_PATHS = {
 # --- end of moderation ------------------------------------------------------------------------
 
 
+def _with_request_id(paths: dict) -> dict:
+    """``paths`` with ``X-Request-ID`` taken by every operation and set on every response, as
+    ``service.logs`` does for every request."""
+    return {
+        path: {
+            method: {
+                **operation,
+                "parameters": [*operation.get("parameters", []), _REQUEST_ID],
+                "responses": {
+                    status: {
+                        **response,
+                        "headers": {**response.get("headers", {}), **_REQUEST_ID_HEADER},
+                    }
+                    for status, response in operation["responses"].items()
+                },
+            }
+            for method, operation in operations.items()
+        }
+        for path, operations in paths.items()
+    }
+
+
 def document() -> dict:
     """The OpenAPI document as a dict."""
     return {
@@ -822,110 +901,112 @@ def document() -> dict:
             },
         },
         "security": [{"bearer": []}],
-        "paths": {
-            "/v1/comments": {
-                "post": {
-                    "operationId": "createComment",
-                    "summary": "Score, decide and (when needed) queue one comment.",
-                    "description": "Idempotent by id: the same id and text returns the stored "
-                    "result; the same id with new text is an edit, scored again.",
-                    "requestBody": {"required": True, **_json(_ref("CommentIn"))},
-                    "responses": {
-                        "200": {"description": "The decision.", **_json(_ref("CommentResult"))},
-                        **_ERRORS,
-                        "422": _error("Text empty, only whitespace, or over the site's limit."),
-                        "429": _RATE_LIMITED,
-                    },
-                }
-            },
-            "/v1/comments/batch": {
-                "post": {
-                    "operationId": "createComments",
-                    "summary": "Score up to 100 comments; one result or error each, in order.",
-                    "requestBody": {
-                        "required": True,
-                        **_json(
-                            {
-                                "type": "object",
-                                "required": ["comments"],
-                                "properties": {
-                                    "comments": {
-                                        "type": "array",
-                                        "minItems": 1,
-                                        "maxItems": 100,
-                                        "items": _ref("CommentIn"),
-                                    }
-                                },
-                            }
-                        ),
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "One entry per comment, in order.",
+        "paths": _with_request_id(
+            {
+                "/v1/comments": {
+                    "post": {
+                        "operationId": "createComment",
+                        "summary": "Score, decide and (when needed) queue one comment.",
+                        "description": "Idempotent by id: the same id and text returns the stored "
+                        "result; the same id with new text is an edit, scored again.",
+                        "requestBody": {"required": True, **_json(_ref("CommentIn"))},
+                        "responses": {
+                            "200": {"description": "The decision.", **_json(_ref("CommentResult"))},
+                            **_ERRORS,
+                            "422": _error("Text empty, only whitespace, or over the site's limit."),
+                            "429": _RATE_LIMITED,
+                        },
+                    }
+                },
+                "/v1/comments/batch": {
+                    "post": {
+                        "operationId": "createComments",
+                        "summary": "Score up to 100 comments; one result or error each, in order.",
+                        "requestBody": {
+                            "required": True,
                             **_json(
                                 {
                                     "type": "object",
-                                    "required": ["results"],
+                                    "required": ["comments"],
                                     "properties": {
-                                        "results": {"type": "array", "items": _BATCH_ITEM}
+                                        "comments": {
+                                            "type": "array",
+                                            "minItems": 1,
+                                            "maxItems": 100,
+                                            "items": _ref("CommentIn"),
+                                        }
                                     },
                                 }
                             ),
                         },
-                        **_ERRORS,
-                        "429": _RATE_LIMITED,
-                    },
-                }
-            },
-            "/v1/comments/{comment_id}": {
-                "get": {
-                    "operationId": "getComment",
-                    "summary": "The stored result and current status of one comment.",
-                    "parameters": [
-                        {
-                            "name": "comment_id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {"description": "The result.", **_json(_ref("CommentResult"))},
-                        "404": _error("No such comment on this site."),
-                        **_ERRORS,
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "operationId": "liveness",
-                    "security": [],
-                    "summary": "Liveness; checks nothing.",
-                    "responses": {"200": {"description": "Alive."}},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "operationId": "readiness",
-                    "security": [],
-                    "summary": "Readiness: Redis reachable and a model loaded.",
-                    "responses": {
-                        "200": {"description": "Ready."},
-                        "503": {"description": "Not ready; the body says what."},
-                    },
-                }
-            },
-            "/v1/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "security": [],
-                    "summary": "This document.",
-                    "responses": {"200": {"description": "The OpenAPI document."}},
-                }
-            },
-            **_PERSPECTIVE_PATHS,
-            **_MODERATION_PATHS,
-        },
+                        "responses": {
+                            "200": {
+                                "description": "One entry per comment, in order.",
+                                **_json(
+                                    {
+                                        "type": "object",
+                                        "required": ["results"],
+                                        "properties": {
+                                            "results": {"type": "array", "items": _BATCH_ITEM}
+                                        },
+                                    }
+                                ),
+                            },
+                            **_ERRORS,
+                            "429": _RATE_LIMITED,
+                        },
+                    }
+                },
+                "/v1/comments/{comment_id}": {
+                    "get": {
+                        "operationId": "getComment",
+                        "summary": "The stored result and current status of one comment.",
+                        "parameters": [
+                            {
+                                "name": "comment_id",
+                                "in": "path",
+                                "required": True,
+                                "schema": {"type": "string"},
+                            }
+                        ],
+                        "responses": {
+                            "200": {"description": "The result.", **_json(_ref("CommentResult"))},
+                            "404": _error("No such comment on this site."),
+                            **_READ_ERRORS,
+                        },
+                    }
+                },
+                "/healthz": {
+                    "get": {
+                        "operationId": "liveness",
+                        "security": [],
+                        "summary": "Liveness; checks nothing.",
+                        "responses": {"200": {"description": "Alive."}},
+                    }
+                },
+                "/readyz": {
+                    "get": {
+                        "operationId": "readiness",
+                        "security": [],
+                        "summary": "Readiness: Redis reachable and a model loaded.",
+                        "responses": {
+                            "200": {"description": "Ready."},
+                            "503": {"description": "Not ready; the body says what."},
+                        },
+                    }
+                },
+                "/v1/openapi.json": {
+                    "get": {
+                        "operationId": "openapi",
+                        "security": [],
+                        "summary": "This document.",
+                        "responses": {"200": {"description": "The OpenAPI document."}},
+                    }
+                },
+                **_PERSPECTIVE_PATHS,
+                **_MODERATION_PATHS,
+            }
+        ),
     }
 
 

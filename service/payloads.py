@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 
 from flask import request
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from service.errors import InvalidRequest
+from service.errors import InvalidRequest, UnsupportedContentType
 
 MAX_ID_LENGTH = 256
 MAX_METADATA_BYTES = 2048
 MAX_NAME_LENGTH = 256
 MAX_LANGUAGE_LENGTH = 16
 MAX_JSON_DEPTH = 32
+# A language tag as BCP 47 writes it ("en", "EN", "en-US", "en_GB", "zh-Hant-TW").
+_LANGUAGE_TAG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
 
 def _check_depth(value: object, limit: int = MAX_JSON_DEPTH) -> None:
@@ -29,13 +34,58 @@ def _check_depth(value: object, limit: int = MAX_JSON_DEPTH) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 parses to infinity, which JSON cannot hold either.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is out of range for a number")
+    return value
+
+
+def _body_bytes() -> bytes:
+    """The raw body, refused with 413 when it is over the limit however it was sent.
+
+    A body with ``Content-Length`` over the limit is refused by Werkzeug before it is read. A
+    chunked body has no length up front; Werkzeug stops reading it at the limit, so one more
+    byte is read from the server's stream to tell a body of exactly the limit from a longer one,
+    which would otherwise be parsed cut short.
+    """
+    raw = request.get_data(cache=True)
+    limit = request.max_content_length
+    if (
+        limit is not None
+        and len(raw) >= limit
+        and request.content_length is None
+        and request.environ.get("wsgi.input_terminated")
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise RequestEntityTooLarge()
+    return raw
+
+
+def _check_content_type() -> None:
+    # A missing Content-Type is read as JSON: the body is JSON whatever the client forgot to say.
+    mimetype = request.mimetype
+    if mimetype and mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedContentType(
+            f"Content-Type {mimetype!r} is not JSON; send the body as application/json."
+        )
+
+
 def json_body() -> dict:
     """The request body as a JSON object.
 
-    :raise 400: the body is empty, not UTF-8, not JSON or not an object.
-    :raise 413: the body is over the configured limit (raised by Werkzeug).
+    :raise 400: the body is empty, not UTF-8, not JSON (``NaN`` and ``Infinity`` included) or
+        not an object.
+    :raise 413: the body is over the configured limit, with or without ``Content-Length``.
+    :raise 415: the ``Content-Type`` names a type other than JSON.
     """
-    raw = request.get_data(cache=True)
+    _check_content_type()
+    raw = _body_bytes()
     if not raw:
         raise InvalidRequest("Request body is empty; send a JSON object.")
     try:
@@ -43,7 +93,7 @@ def json_body() -> dict:
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"Request body is not valid UTF-8 (byte {error.start}).") from None
     try:
-        body = json.loads(text)
+        body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as error:
         raise InvalidRequest(f"Request body is not valid JSON: {error}.") from None
     if not isinstance(body, dict):
@@ -81,7 +131,30 @@ def _string(
         raise InvalidRequest(
             f"Field '{where}{name}' is longer than {max_length} characters.", field=f"{where}{name}"
         )
+    if not is_unicode_text(value):
+        raise InvalidRequest(
+            f"Field '{where}{name}' holds a lone UTF-16 surrogate (an escape from \\ud800 to "
+            "\\udfff without its pair), which is not a character; send valid Unicode text.",
+            field=f"{where}{name}",
+        )
     return value
+
+
+def is_unicode_text(value: str) -> bool:
+    """Whether ``value`` can be written as UTF-8: JSON's ``\\ud800`` escapes decode to lone
+    surrogates, which Python strings hold but no response, Redis command or hash can carry."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def primary_language(code: str) -> str:
+    """``en`` for ``en``, ``EN``, ``en-US`` or ``en_GB``."""
+    return code.strip().replace("_", "-").split("-")[0].lower()
 
 
 @dataclass(frozen=True)
@@ -114,6 +187,14 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
     text = _string(body, "text", where, required=True, max_length=None)
     article_id = _string(body, "article_id", where, required=False, max_length=MAX_ID_LENGTH)
     language = _string(body, "language", where, required=False, max_length=MAX_LANGUAGE_LENGTH)
+    if language is not None and language.strip():
+        if not _LANGUAGE_TAG_RE.fullmatch(language.strip()):
+            raise InvalidRequest(
+                f"Field '{where}language' is {language!r}, not a language code; send an ISO "
+                "639-1 code such as 'en' or 'ko', or leave it out to have it detected.",
+                field=f"{where}language",
+            )
+        language = primary_language(language)
     author = body.get("author")
     if author is not None:
         if not isinstance(author, dict):
@@ -136,9 +217,17 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
             f"Field '{where}metadata' must be an object, got {_type_name(metadata)}.",
             field=f"{where}metadata",
         )
-    elif len(json.dumps(metadata, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
-        raise InvalidRequest(
-            f"Field '{where}metadata' is larger than {MAX_METADATA_BYTES} bytes as JSON.",
-            field=f"{where}metadata",
-        )
+    else:
+        written = json.dumps(metadata, ensure_ascii=False)
+        if not is_unicode_text(written):
+            raise InvalidRequest(
+                f"Field '{where}metadata' holds a lone UTF-16 surrogate (an escape from \\ud800 "
+                "to \\udfff without its pair), which is not a character; send valid Unicode.",
+                field=f"{where}metadata",
+            )
+        if len(written.encode()) > MAX_METADATA_BYTES:
+            raise InvalidRequest(
+                f"Field '{where}metadata' is larger than {MAX_METADATA_BYTES} bytes as JSON.",
+                field=f"{where}metadata",
+            )
     return CommentIn(comment_id, text, article_id, author, language or None, metadata)

@@ -30,7 +30,7 @@ from service.auth import authenticate
 from service.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
 from service.extensions import get_services
 from service.labels import LabelStore
-from service.payloads import json_body
+from service.payloads import json_body, primary_language
 from service.sites import Site, utcnow
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ def analyze_comment():
     check_language_support(next(iter(requested)), languages, detected)
 
     scorer = get_services().scorer_for(site.name)
-    language = _primary_language(languages[0]) if languages else detected
+    language = primary_language(languages[0]) if languages else detected
     summary = scorer.score(cleaned, language)
     spans = span_results(scorer, text, language, summary) if body.get("spanAnnotations") else None
 
@@ -231,7 +231,7 @@ def suggest_comment_score():
     # Clients fill `languages` from their UI locale (Coral sends "en" for any locale it does not
     # map), so the example records the language of the text itself when it can be told.
     detected = detect_language(cleaned)
-    language = detected if detected != "und" or not languages else _primary_language(languages[0])
+    language = detected if detected != "und" or not languages else primary_language(languages[0])
     result = services.scorer_for(site.name).score(cleaned, language)
     example = LabelStore.example(
         site=site.name,
@@ -414,7 +414,7 @@ def check_language_support(attribute: str, languages: list[str], detected: str) 
         whose language cannot be told or is neither en nor ko.
     """
     if languages:
-        if all(_primary_language(code) in SUPPORTED_LANGUAGES for code in languages):
+        if all(primary_language(code) in SUPPORTED_LANGUAGES for code in languages):
             return
         raise invalid_argument(
             f"Attribute {attribute} does not support request languages: {', '.join(languages)}",
@@ -538,11 +538,6 @@ def _suggested_value(score: object, where: str) -> float:
 
 def _score(value: float) -> dict:
     return {"value": round(value, 6), "type": SCORE_TYPE}
-
-
-def _primary_language(code: str) -> str:
-    """``en`` for ``en``, ``EN``, ``en-US`` or ``en_GB``."""
-    return code.strip().replace("_", "-").split("-")[0].lower()
 
 
 def _optional(body: dict, field: str, kind: type, proto_type: str):

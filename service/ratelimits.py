@@ -45,6 +45,18 @@ def check_limit_text(text: str) -> str:
     return text
 
 
+def largest_batch(limits: dict[str, str]) -> tuple[int, str] | None:
+    """The most comments one request can ever count, and the limit that sets it, or None.
+
+    A batch counts each comment against the key and address limits; one larger than such a
+    limit's whole allowance would be refused however long its sender waited.
+    """
+    allowances = [
+        (parse(limits[scope]).amount, scope) for scope in ("key", "address") if limits.get(scope)
+    ]
+    return min(allowances) if allowances else None
+
+
 class RateLimiter:
     """Checks the site's limits for one request.
 
@@ -53,20 +65,20 @@ class RateLimiter:
 
     def __init__(self, settings: Settings) -> None:
         prefix = RedisKeys(settings.key_prefix).rate_limit_prefix()
+        # The same bounds as the main client (``connect_redis``), so an outage fails fast here too.
+        timeouts = {
+            "socket_timeout": settings.redis_timeout_seconds,
+            "socket_connect_timeout": settings.redis_timeout_seconds,
+        }
         if settings.redis_url.startswith("redis+sentinel://"):
             storage = RedisSentinelStorage(
-                settings.redis_url,
-                key_prefix=prefix,
-                use_replicas=False,
-                socket_timeout=settings.redis_timeout_seconds,
+                settings.redis_url, key_prefix=prefix, use_replicas=False, **timeouts
             )
         elif settings.redis_cluster:
             uri = settings.redis_url.replace("redis://", "redis+cluster://", 1)
-            storage = RedisClusterStorage(uri, key_prefix=prefix)
+            storage = RedisClusterStorage(uri, key_prefix=prefix, **timeouts)
         else:
-            storage = RedisStorage(
-                settings.redis_url, key_prefix=prefix, socket_timeout=settings.redis_timeout_seconds
-            )
+            storage = RedisStorage(settings.redis_url, key_prefix=prefix, **timeouts)
         self.strategy = SlidingWindowCounterRateLimiter(storage)
 
     def hit(

@@ -217,13 +217,13 @@ def test_malformed_bodies_are_400(client, ingest_key, raw):
     error_of(response)
 
 
-def test_body_over_64_kib_is_413(client, ingest_key):
-    body = json.dumps({"id": "1", "text": "a" * (65 * 1024)})
+def test_body_over_256_kib_is_413(client, ingest_key):
+    body = json.dumps({"id": "1", "text": "a" * (257 * 1024)})
     response = client.post(
         "/v1/comments", data=body, headers={**auth(ingest_key), "Content-Type": "application/json"}
     )
     assert response.status_code == 413
-    assert "65536" in error_of(response)["message"]
+    assert "262144" in error_of(response)["message"]
 
 
 def test_unknown_fields_are_ignored(ingest):

@@ -250,6 +250,25 @@ def test_decision_refuses_malformed_bodies(alice, queued, body, field):
     assert response.get_json()["error"]["field"] == field
 
 
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ('{"decision": "reject", "note": "lone \\ud800"}', "note"),
+        ('{"decision": "reject", "labels": ["spam\\udfff"]}', "labels"),
+    ],
+)
+def test_decision_refuses_text_without_a_utf8_form(alice, queued, body, field):
+    # A JSON escape of half a surrogate pair decodes to a string no response or Redis can hold.
+    response = alice.client.post(
+        f"/v1/sites/{alice.site}/queue/{queued[0]}/decision",
+        data=body,
+        content_type="application/json",
+        headers=alice.headers,
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["field"] == field
+
+
 def test_decision_on_unknown_comment_is_404(alice, queued):
     assert alice.decide("nope", "approve").status_code == 404
 

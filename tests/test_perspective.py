@@ -413,11 +413,11 @@ def test_malformed_json_is_invalid_argument(client, ingest_key, raw):
 
 
 def test_oversized_body_is_413_in_googles_shape(client, ingest_key):
-    body = json.dumps(coral_analyze_body("a" * 70_000))
+    body = json.dumps(coral_analyze_body("a" * 270_000))
     response = client.post(
         coral_url("comments:analyze", ingest_key), data=body, content_type="application/json"
     )
-    assert "65536" in google_error(response, 413, "INVALID_ARGUMENT")["message"]
+    assert "262144" in google_error(response, 413, "INVALID_ARGUMENT")["message"]
 
 
 def test_missing_key_is_permission_denied(client):

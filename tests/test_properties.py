@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from model.text import strip_invisible, visible_length
+from service.comments import text_hash
 from service.policy import find_listed_words, fold
 
 # The characters people use to hide words from filters; each renders as nothing.
@@ -151,3 +152,30 @@ def test_a_listed_word_is_found_through_case_and_invisible_characters(word, hidd
     spiked = word[0] + "".join(hidden) + word[1:]
     text = template.format(w=spiked, W=spiked.upper())
     assert find_listed_words(text, (word,)) == [word]
+
+
+# Text a comment can hold once intake has checked it: any code point but a lone surrogate.
+unicode_texts = texts.filter(lambda text: not any("\ud800" <= c <= "\udfff" for c in text))
+
+
+@fast
+@given(
+    unicode_texts,
+    st.sampled_from(["NFC", "NFD", "NFKC", "NFKD"]),
+    st.sampled_from(["", "\n", " ", "\r\n", "\t", "\u200b"]),
+    st.sampled_from(["", " ", "\n", "\ufeff"]),
+)
+@example("오늘 기사 잘 읽었습니다", "NFD", "\n", "")
+def test_a_retry_in_another_form_has_the_same_text_hash(text, form, after, before):
+    resent = before + unicodedata.normalize(form, text) + after
+    if unicodedata.normalize("NFC", resent) != unicodedata.normalize("NFC", before + text + after):
+        return  # a compatibility form changed what the reader sees: that is an edit
+    assert text_hash(resent) == text_hash(text)
+
+
+@fast
+@given(unicode_texts, unicode_texts)
+def test_texts_a_reader_tells_apart_have_different_hashes(first, second):
+    seen_first = strip_invisible(first).strip()
+    seen_second = strip_invisible(second).strip()
+    assert (text_hash(first) == text_hash(second)) == (seen_first == seen_second)
