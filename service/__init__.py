@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import redis
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service.config import Settings
 
@@ -17,12 +18,15 @@ def create_app(
     settings: Settings | None = None,
     scorer: Scorer | None = None,
     connection: redis.Redis | None = None,
+    proxies: int | None = None,
 ) -> Flask:
     """Assemble the Flask app.
 
     :param settings: defaults to the environment's (``Settings.from_env()``).
     :param scorer: the model to score with; defaults to ``MODQ_MODEL_PATH`` or the shipped model.
     :param connection: a Redis client; defaults to one for ``settings.redis_url``.
+    :param proxies: trusted proxies in front; defaults to ``settings.trusted_proxies``
+        (``MODQ_TRUSTED_PROXIES``).
     """
     from model.scorer import load_default_model, load_model
     from service import (
@@ -44,6 +48,11 @@ def create_app(
         scorer = load_model(settings.model_path) if settings.model_path else load_default_model()
 
     app = Flask(__name__)
+    proxies = settings.trusted_proxies if proxies is None else proxies
+    if proxies:
+        # The client address (login throttling, per-address rate limits, logs) and the scheme
+        # (the session cookie's Secure flag) come from the trusted proxies' headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = FastJSONProvider(app)
     services = Services.build(settings, scorer, connection)

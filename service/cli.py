@@ -266,6 +266,23 @@ def site_options(command: Callable) -> Callable:
     return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
 
 
+def _webhook_secret(obj: CommandContext, given: str | None, variable: str | None) -> str | None:
+    """The webhook secret from ``--webhook-secret`` (``-``: stdin) or ``--webhook-secret-env``.
+
+    :raise click.UsageError: both are given, or the variable is unset.
+    """
+    if given is not None and variable:
+        raise click.UsageError("give --webhook-secret or --webhook-secret-env, not both")
+    if variable:
+        secret = obj.environ.get(variable)
+        if secret is None:
+            raise click.UsageError(f"--webhook-secret-env: the variable {variable} is not set")
+        return secret.strip()
+    if given == "-":
+        return sys.stdin.readline().strip()
+    return given
+
+
 def _echo_site(site: Site) -> None:
     click.echo(json.dumps(site.public(), ensure_ascii=False, indent=2))
 
@@ -313,12 +330,19 @@ def sites_create(obj: CommandContext, name: str, **options: Any) -> None:
 @click.option(
     "--webhook-secret",
     metavar="SECRET",
-    help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters.",
+    help="Signs webhooks (X-Modq-Signature, HMAC-SHA256); at least 16 characters. '-' reads it "
+    "from the first line of stdin, which keeps it out of the process list and shell history.",
+)
+@click.option(
+    "--webhook-secret-env",
+    metavar="VARIABLE",
+    help="Read the webhook secret from this environment variable instead.",
 )
 @click.pass_obj
 def sites_update(obj: CommandContext, name: str, **options: Any) -> None:
     """Change the given settings of site NAME and keep the others."""
-    webhook_url, webhook_secret = options["webhook_url"], options["webhook_secret"]
+    webhook_url = options["webhook_url"]
+    webhook_secret = _webhook_secret(obj, options["webhook_secret"], options["webhook_secret_env"])
     if webhook_url is not None or webhook_secret is not None:
         from service.cli_moderation import set_webhook
 

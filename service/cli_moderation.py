@@ -39,7 +39,10 @@ def set_webhook(sites: SiteStore, site: str, url: str | None, secret: str | None
         except ValueError as error:
             raise SiteError(str(error)) from None
         if not (secret or current.webhook_secret):
-            raise SiteError("a webhook needs a signing secret: add --webhook-secret SECRET")
+            raise SiteError(
+                "a webhook needs a signing secret: add --webhook-secret - (read from stdin) "
+                "or --webhook-secret-env VARIABLE"
+            )
     if secret is not None and secret and len(secret) < 16:
         raise SiteError("the webhook secret must have at least 16 characters")
     return sites.update(site, webhook_url=url, webhook_secret=secret)

@@ -346,6 +346,33 @@ class Progress:
 
 
 TRAIN_STEPS = 7
+# Below this many examples of a class in a category, a site's labels barely move the model and the
+# held-out part cannot judge it.
+FEW_LABELS = 20
+
+
+def label_warnings(comments: list[LabeledComment]) -> list[str]:
+    """What is too thin in the given labels to train and judge on: per category, a class with no
+    examples or with fewer than ``FEW_LABELS``."""
+    warnings = []
+    for category in LABEL_CATEGORIES:
+        known = [c.labels[category] for c in comments if c.labels.get(category) is not None]
+        positives = sum(1 for v in known if v)
+        negatives = len(known) - positives
+        if not known:
+            continue
+        if not positives or not negatives:
+            only = "positive" if positives else "negative"
+            warnings.append(
+                f"every {category} label is {only} ({len(known)}): the model learns nothing about "
+                f"telling {category} apart from these labels, and the gate cannot judge {category}"
+            )
+        elif min(positives, negatives) < FEW_LABELS:
+            warnings.append(
+                f"only {positives} positive and {negatives} negative {category} labels: fewer "
+                f"than {FEW_LABELS} of a class tell little"
+            )
+    return warnings
 
 
 @click.command()
@@ -424,6 +451,8 @@ def train(
         train_labels = [labeled_comment(r) for i, r in records.items() if not held_out(i)]
         test_labels = [labeled_comment(r) for i, r in records.items() if held_out(i)]
         progress.log(f"{len(train_labels)} labels to train on, {len(test_labels)} held out")
+        for warning in label_warnings(train_labels + test_labels):
+            click.echo(f"Warning: {warning}", err=True)
 
         progress.step("training")
         config = TrainingConfig(site_weight=SITE_WEIGHT if site else 1.0)
@@ -600,7 +629,18 @@ def models_promote(obj: CommandContext, version: str, site_name: str | None, for
         result = gate(registry.load(version), active, comments)
         click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
         click.echo(result.table())
-        if not result.passed:
+        if all(c.verdict == "too few" for c in result.cells):
+            # Passing here would promote a model nothing was measured on.
+            from training.evaluate import GATE_MIN_PER_CLASS
+
+            if not force:
+                raise click.ClickException(
+                    f"promotion of {version} refused: no category and language has "
+                    f"{GATE_MIN_PER_CLASS} positive and {GATE_MIN_PER_CLASS} negative held-out "
+                    "labels to judge it on; add labels or pass --force"
+                )
+            click.echo("Nothing could be judged, promoted anyway (--force).")
+        elif not result.passed:
             worse = ", ".join(
                 f"{c.category}/{c.language}" for c in result.cells if c.verdict == "worse"
             )

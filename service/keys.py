@@ -136,6 +136,11 @@ class RedisKeys:
         """Sorted set of event ids scored by the unix time of their next delivery attempt."""
         return self._site(site, "webhook-due")
 
+    def webhook_held(self, site: str) -> str:
+        """Hash of comment id to whose turn it is among the comment's undelivered events (JSON):
+        one comment's events are delivered in the order they were made."""
+        return self._site(site, "webhook-held")
+
     def webhook_dead(self, site: str) -> str:
         """Hash of event id to a delivery that failed every attempt (JSON), until replayed."""
         return self._site(site, "webhook-dead")

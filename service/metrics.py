@@ -2,8 +2,8 @@
 
 Under gunicorn every worker is its own process, so counters are kept in prometheus-client's
 multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set (``modq serve`` sets it) and summed at
-scrape time. Queue depth and age are read from Redis when scraped, so they are the same whichever
-worker answers.
+scrape time. Queue depth and age, and the webhook outboxes, are read from Redis when scraped, so
+they are the same whichever worker answers.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import time
+from typing import TYPE_CHECKING
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, has_app_context, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -24,29 +25,34 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+if TYPE_CHECKING:
+    from service.sites import Site
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
 
 class QueueCollector(Collector):
-    """Queue depth and oldest item age per site, and the model version, read at scrape time."""
+    """Per site, read at scrape time: queue depth and oldest item age, webhook events waiting and
+    dead, and the model serving it; and the default model."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
 
     def collect(self):
         services = self.app.extensions["modq"]
+        yield from self._queues(services)
+        yield from self._webhooks(services)
+        yield from self._models(services)
+
+    def _queues(self, services):
         depth = GaugeMetricFamily(
             "modq_queue_depth", "Comments waiting for review.", labels=["site"]
         )
         age = GaugeMetricFamily(
             "modq_queue_oldest_age_seconds", "Age of the oldest comment waiting.", labels=["site"]
         )
-        model = GaugeMetricFamily(
-            "modq_model_info", "The default model in use.", labels=["version"]
-        )
-        model.add_metric([services.scorer.version], 1.0)
         try:
             now = time.time()
             for site in services.sites.names():
@@ -57,7 +63,58 @@ class QueueCollector(Collector):
             log.warning("queue metrics unavailable: %s", error.__class__.__name__)
         yield depth
         yield age
+
+    def _webhooks(self, services):
+        pending = GaugeMetricFamily(
+            "modq_webhook_pending",
+            "Webhook events waiting for delivery or a retry.",
+            labels=["site"],
+        )
+        dead = GaugeMetricFamily(
+            "modq_webhook_dead_letters",
+            "Webhook events that failed every attempt, until replayed.",
+            labels=["site"],
+        )
+        try:
+            names = services.sites.names()
+            pipe = services.redis.pipeline(transaction=False)
+            for site in names:
+                pipe.hlen(services.keys.webhook_events(site))
+                pipe.hlen(services.keys.webhook_dead(site))
+            counts = pipe.execute()
+            for index, site in enumerate(names):
+                pending.add_metric([site], counts[2 * index])
+                dead.add_metric([site], counts[2 * index + 1])
+        except Exception as error:
+            log.warning("webhook metrics unavailable: %s", error.__class__.__name__)
+        yield pending
+        yield dead
+
+    def _models(self, services):
+        model = GaugeMetricFamily(
+            "modq_model_info", "The default model in use.", labels=["version"]
+        )
+        model.add_metric([services.scorer.version], 1.0)
+        serving = GaugeMetricFamily(
+            "modq_site_model_info",
+            "The model that scores each site's comments in this process.",
+            labels=["site", "version"],
+        )
+        failed = GaugeMetricFamily(
+            "modq_model_load_failed",
+            "Promoted models this process could not load (it serves the previous one).",
+            labels=["scope", "version"],
+        )
+        for scope, version in sorted(services.models.failed_loads().items()):
+            failed.add_metric([scope, version], 1.0)
+        try:
+            for site in services.sites.names():
+                serving.add_metric([site, services.scorer_for(site).version], 1.0)
+        except Exception as error:
+            log.warning("model metrics unavailable: %s", error.__class__.__name__)
         yield model
+        yield serving
+        yield failed
 
 
 class Metrics:
@@ -89,13 +146,25 @@ class Metrics:
             "Texts scored with doNotStore: counted, never kept.",
             registry=None,
         )
+        self.webhook_deliveries = Counter(
+            "modq_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, failed, dead_letter).",
+            ["site", "outcome"],
+            registry=None,
+        )
 
     def registry(self, app: Flask) -> CollectorRegistry:
         registry = CollectorRegistry(auto_describe=True)
         if self.multiprocess:
             multiprocess.MultiProcessCollector(registry)
         else:
-            for metric in (self.requests, self.latency, self.decisions, self.unstored_analyses):
+            for metric in (
+                self.requests,
+                self.latency,
+                self.decisions,
+                self.unstored_analyses,
+                self.webhook_deliveries,
+            ):
                 registry.register(metric)
         registry.register(QueueCollector(app))
         return registry
@@ -111,6 +180,20 @@ class Metrics:
         categories = [c for c, p in scores.items() if p >= thresholds.get(c, 1.0)] or ["none"]
         for category in categories:
             self.decisions.labels(decision, category, source).inc()
+
+    def count_webhook_delivery(self, site: str, outcome: str) -> None:
+        """Count one webhook delivery attempt."""
+        self.webhook_deliveries.labels(site, outcome).inc()
+
+
+def count_moderator_decision(site: Site, decision: str, scores: dict[str, float]) -> None:
+    """Count a moderator's decision in the current app's metrics (nothing outside an app, as in
+    a command)."""
+    if not has_app_context():
+        return
+    metrics = current_app.extensions.get("modq.metrics")
+    if metrics is not None:
+        metrics.count_decision(decision, scores, site.review_thresholds, source="moderator")
 
 
 def init_app(app: Flask) -> Metrics:

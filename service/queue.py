@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from service import audit, webhooks
+from service import audit, metrics, webhooks
 from service.comments import STATUS_FOR_DECISION, CommentStore
 from service.errors import Conflict, InvalidRequest, NotFound
 from service.keys import RedisKeys, as_text
@@ -510,6 +510,7 @@ class ReviewQueue:
             record = json.loads(raw)
             outcome = self._try_decide(site, moderator, decision, raw, record)
             if outcome is not None:
+                metrics.count_moderator_decision(site, decision.decision, record["scores"])
                 return outcome
         raise Conflict(f"Comment {decision.comment_id!r} kept changing; try again.", code="busy")
 

@@ -34,12 +34,21 @@ EVERY_SITE = "*"
 MODEL_FILES = (MANIFEST, WEIGHTS, VOCABULARY)
 HISTORY_LIMIT = 50  # promotions remembered per site for rollback
 POLL_SECONDS = 2.0
+# A model that failed to load is tried again after this long, doubling up to the maximum.
+RETRY_SECONDS = 10.0
+MAX_RETRY_SECONDS = 600.0
+CHECK_TEXT = "modq model check"
 
 logger = logging.getLogger("modq.models")
 
 
 class RegistryError(Exception):
-    """A registry operation the user asked for cannot be done (unknown version, nothing to undo)."""
+    """A registry operation the user asked for cannot be done (unknown version, nothing to undo,
+    a model that does not load)."""
+
+
+# What loading a registered model can fail with: a bad or missing file, Redis, a broken manifest.
+LOAD_ERRORS = (ModelFileError, RegistryError, redis.exceptions.RedisError, ValueError, KeyError)
 
 
 @dataclass(frozen=True)
@@ -138,9 +147,12 @@ class ModelRegistry:
         return out
 
     def load(self, version: str) -> Scorer:
-        """Load and verify a registered model (hashes checked exactly as for a folder)."""
+        """Load and verify a registered model (hashes checked exactly as for a folder), and score
+        one text with it, so that a broken model fails here rather than on a request."""
         with tempfile.TemporaryDirectory(prefix="modq-model-") as folder:
-            return load_model(self.write_files(version, folder))
+            scorer = load_model(self.write_files(version, folder))
+        scorer.score(CHECK_TEXT, "en")
+        return scorer
 
     # --- which model serves whom --------------------------------------------------------------
 
@@ -167,9 +179,14 @@ class ModelRegistry:
         """Make ``version`` active for ``site`` (None: every site without its own model).
 
         :return: the version it replaces, if any.
-        :raise RegistryError: no such version.
+        :raise RegistryError: no such version, or it does not load (a corrupt or incomplete file):
+            servers would keep serving the previous model while reporting this one as active.
         """
         self.require(version)
+        try:
+            self.load(version)
+        except LOAD_ERRORS as error:
+            raise RegistryError(f"model {version} does not load, not promoted: {error}") from error
         previous = self.active(site)
         history = self.keys.model_history(site)
         pipeline = self.connection.pipeline(transaction=True)
@@ -220,6 +237,8 @@ class ModelProvider:
         self.poll_seconds = poll_seconds
         self._by_site: dict[str, Scorer] = {}  # replaced whole, never mutated: readers need no lock
         self._assignments: dict[str, str] = {}
+        self._failed: dict[str, str] = {}  # site (or ``*``) to the assigned version not loaded
+        self._retries: dict[str, tuple[int, float]] = {}  # version to (failures, next try)
         self._lock = threading.Lock()
         self._poller_pid: int | None = None
 
@@ -238,10 +257,15 @@ class ModelProvider:
         """
         self.refresh()
 
+    def failed_loads(self) -> dict[str, str]:
+        """Site (or ``*``) to the version assigned to it that this process could not load."""
+        return dict(self._failed)
+
     def refresh(self) -> bool:
         """Read the assignments and load any new model; True when what is served changed.
 
-        A model that fails to load or verify is logged and skipped; the site keeps its model.
+        A model that fails to load or verify is logged (at ERROR the first time) and skipped; the
+        site keeps its model, and the load is tried again after a growing pause.
         """
         try:
             assignments = self.registry.assignments()
@@ -254,33 +278,50 @@ class ModelProvider:
             loaded = {s.version: s for s in (self.default, *self._by_site.values())}
             by_site: dict[str, Scorer] = {}
             kept: dict[str, str] = {}
+            failed: dict[str, str] = {}
             for site, version in assignments.items():
-                scorer = loaded.get(version)
+                scorer = loaded.get(version) or self._load(version, site)
                 if scorer is None:
-                    try:
-                        scorer = self.registry.load(version)
-                        scorer.score("modq model check", "en")  # fails here, not on a request
-                    except (
-                        ModelFileError,
-                        RegistryError,
-                        redis.exceptions.RedisError,
-                        ValueError,
-                        KeyError,
-                    ) as error:
-                        logger.error("model %s for %s not loaded: %s", version, site, error)
-                        old = self._by_site.get(site)
-                        if old is not None:
-                            by_site[site] = old
-                            kept[site] = old.version
-                        continue
-                    loaded[version] = scorer
-                    logger.info("loaded model %s for %s", version, site)
+                    failed[site] = version
+                    old = self._by_site.get(site)
+                    if old is not None:
+                        by_site[site] = old
+                        kept[site] = old.version
+                    continue
+                loaded[version] = scorer
                 by_site[site] = scorer
                 kept[site] = version
             self._by_site = by_site  # the one atomic swap requests observe
+            self._failed = failed
+            self._retries = {v: r for v, r in self._retries.items() if v in failed.values()}
             # A failed load is retried on the next poll: remember only what was applied.
             self._assignments = assignments if kept == assignments else kept
             return True
+
+    def _load(self, version: str, site: str) -> Scorer | None:
+        """The registered model ``version``, or None when it fails to load or its retry is not
+        due yet."""
+        failures, next_try = self._retries.get(version, (0, 0.0))
+        if time.monotonic() < next_try:
+            return None
+        try:
+            scorer = self.registry.load(version)
+        except LOAD_ERRORS as error:
+            failures += 1
+            pause = min(MAX_RETRY_SECONDS, RETRY_SECONDS * 2 ** (failures - 1))
+            self._retries[version] = (failures, time.monotonic() + pause)
+            log = logger.error if failures == 1 else logger.info
+            log(
+                "model %s for %s not loaded (%s); serving the previous model, next try in %.0fs",
+                version,
+                site,
+                error,
+                pause,
+            )
+            return None
+        self._retries.pop(version, None)
+        logger.info("loaded model %s for %s", version, site)
+        return scorer
 
     def _start_polling(self) -> None:
         with self._lock:

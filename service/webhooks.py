@@ -2,12 +2,16 @@
 
 A decision writes its event into the site's outbox (``webhook-events`` plus the ``webhook-due``
 schedule) in the same atomic step as the decision, so an event is never lost and never delays the
-moderator. Each service process runs one dispatcher thread that takes due events, posts them with a
-bounded timeout from a small pool of threads (a hanging receiver ties up one of them for at most
-the timeout), retries failures with exponential backoff and, after the last attempt, moves the event
-to the site's dead letters, which admins list and replay.
+moderator. Each service process runs one dispatcher thread that takes due events of the sites with a
+webhook, posts them with a bounded timeout from a small pool of threads (a hanging receiver ties up
+one of them for at most the timeout), retries failures with exponential backoff (capped at ten
+minutes, for about a day) and, after the last attempt, moves the event to the site's dead letters,
+which admins list and replay.
 
-Delivery is at least once: a receiver deduplicates by the event's ``id``. Every attempt carries
+Delivery is at least once: a receiver deduplicates by the event's ``id``. Events of one comment
+carry an increasing ``sequence``; while one of them waits for a retry, the comment's later events
+wait behind it, and a receiver ignores an event whose ``sequence`` is not above the last it applied
+for that comment (a replayed dead letter, or two events that raced). Every attempt carries
 ``X-Modq-Timestamp`` (unix seconds) and ``X-Modq-Signature: sha256=<hex HMAC-SHA256 of
 "<timestamp>.<body>">``, so a receiver can check the sender and refuse replays of old requests.
 """
@@ -24,6 +28,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -38,6 +43,16 @@ log = logging.getLogger(__name__)
 SIGNATURE_TOLERANCE_SECONDS = 300
 _USER_AGENT = "modq-webhooks/1"
 
+# Retries: 2 s after the first failure, doubling up to every ten minutes; 150 attempts span about
+# 24 hours, so a receiver that is down for a deploy or a night loses nothing to dead letters.
+BACKOFF_SECONDS = 2.0
+MAX_BACKOFF_SECONDS = 600.0
+MAX_ATTEMPTS = 150
+# How long the list of sites with a webhook is reused before it is read again.
+SITES_REFRESH_SECONDS = 5.0
+# How often an event held behind an earlier one of its comment looks again.
+HOLD_RECHECK_SECONDS = 5.0
+
 # KEYS: webhook due. ARGV: now, when the taken events become due again, how many to take.
 # Taken events are pushed back rather than removed, so a process that dies mid-delivery leaves
 # them to be retried by another.
@@ -48,6 +63,92 @@ for _, id in ipairs(ids) do
 end
 return ids
 """
+
+# The turn of one comment's events, kept in the site's ``webhook held`` hash as JSON per comment:
+# ``owner``, the event whose delivery is under way or waiting for a retry, and ``waiting``, the
+# [id, sequence] of events of the comment that came up meanwhile. Shared by the scripts below.
+_TURN_LUA = """
+local function pending(id) return redis.call('HEXISTS', KEYS[1], id) == 1 end
+local function still_waiting(entry, except)
+  local members = {}
+  for _, w in ipairs(entry['waiting'] or {}) do
+    if w[1] ~= except and pending(w[1]) then table.insert(members, w) end
+  end
+  return members
+end
+-- The earliest of ``members`` becomes the owner, taken out of them and made due now unless it
+-- is ``taker`` (already taken for delivery); nil when there are none.
+local function next_owner(members, now, taker)
+  if #members == 0 then return nil end
+  table.sort(members, function(a, b) return tonumber(a[2]) < tonumber(b[2]) end)
+  local owner = table.remove(members, 1)[1]
+  if owner ~= taker then redis.call('ZADD', KEYS[2], now, owner) end
+  return owner
+end
+local function save(comment, owner, members)
+  if owner then
+    redis.call('HSET', KEYS[3], comment, cjson.encode({owner = owner, waiting = members}))
+  else
+    redis.call('HDEL', KEYS[3], comment)
+  end
+end
+"""
+
+# KEYS: webhook events, webhook due, webhook held. ARGV: event id, comment id, sequence (as text:
+# cjson would round a number this large), now, recheck seconds. Returns 0 when it is the event's
+# turn; else 1, after postponing it until the owner is due (looking again at most recheck seconds
+# later).
+_HOLD_SCRIPT = (
+    _TURN_LUA
+    + """
+local id, now = ARGV[1], tonumber(ARGV[4])
+local raw = redis.call('HGET', KEYS[3], ARGV[2])
+local entry = raw and cjson.decode(raw) or {}
+local members = still_waiting(entry, id)
+local owner = entry['owner']
+if owner and owner ~= id and not pending(owner) then owner = nil end
+if not owner then
+  table.insert(members, {id, ARGV[3]})
+  owner = next_owner(members, now, id)
+  members = still_waiting({waiting = members}, id)
+end
+if owner ~= id then table.insert(members, {id, ARGV[3]}) end
+save(ARGV[2], owner, members)
+if owner == id then return 0 end
+local due = tonumber(redis.call('ZSCORE', KEYS[2], owner) or now)
+redis.call('ZADD', KEYS[2], math.min(math.max(due, now), now + tonumber(ARGV[5])) + 0.01, id)
+return 1
+"""
+)
+
+# KEYS: webhook events, webhook due, webhook held, webhook dead. ARGV: event id, comment id,
+# dead letter JSON ('' when delivered), now. Takes the event out of the outbox and passes the
+# comment's turn to its earliest waiting event.
+_SETTLE_SCRIPT = (
+    _TURN_LUA
+    + """
+local id = ARGV[1]
+redis.call('HDEL', KEYS[1], id)
+redis.call('ZREM', KEYS[2], id)
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], id, ARGV[3]) end
+local raw = redis.call('HGET', KEYS[3], ARGV[2])
+if not raw then return 0 end
+local entry = cjson.decode(raw)
+local members = still_waiting(entry, id)
+local owner = entry['owner']
+if owner == id or not pending(owner) then owner = next_owner(members, tonumber(ARGV[4]), id) end
+save(ARGV[2], owner, members)
+return 1
+"""
+)
+
+
+def retry_delay(
+    attempts: int, base: float = BACKOFF_SECONDS, cap: float = MAX_BACKOFF_SECONDS
+) -> float:
+    """Seconds to wait after the ``attempts``-th failed attempt: doubling from ``base``, at most
+    ``cap``."""
+    return min(cap, base * 2 ** min(attempts - 1, 32))
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -96,6 +197,10 @@ def event_for(
     event_id = "evt_" + secrets.token_hex(10)
     event = {
         "id": event_id,
+        # Microseconds now. Made after the state it replaces was read (a decision or undo is
+        # written only if that state is unchanged), so a later event of the comment has a larger
+        # one, given host clocks that agree to within the time between two decisions.
+        "sequence": time.time_ns() // 1000,
         "type": "comment.undone" if decision == "undo" else "comment.decided",
         "site": site.name,
         "comment_id": comment_id,
@@ -189,8 +294,11 @@ class WebhookDispatcher:
     :param timeout: seconds allowed for each connect, send and read of one attempt.
     :param max_attempts: attempts before an event becomes a dead letter.
     :param backoff_seconds: wait before the second attempt; doubles after each failure.
+    :param max_backoff_seconds: the longest wait between two attempts.
     :param poll_seconds: how often to look for due events when idle.
     :param concurrency: deliveries in flight at once from this process.
+    :param observe: called with the site and the outcome (``delivered``, ``failed``,
+        ``dead_letter``) of every attempt, for the metrics.
     """
 
     def __init__(
@@ -200,11 +308,12 @@ class WebhookDispatcher:
         sites: SiteStore,
         *,
         timeout: float = 5.0,
-        max_attempts: int = 6,
-        backoff_seconds: float = 2.0,
-        max_backoff_seconds: float = 600.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff_seconds: float = BACKOFF_SECONDS,
+        max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
         poll_seconds: float = 0.5,
         concurrency: int = 4,
+        observe: Callable[[str, str], None] | None = None,
     ) -> None:
         self.connection = connection
         self.keys = keys
@@ -216,6 +325,11 @@ class WebhookDispatcher:
         self.max_backoff_seconds = max_backoff_seconds
         self.poll_seconds = poll_seconds
         self.concurrency = concurrency
+        self.observe = observe
+        self._settle = connection.register_script(_SETTLE_SCRIPT)
+        self._hold = connection.register_script(_HOLD_SCRIPT)
+        self._webhook_sites: list[str] = []
+        self._sites_read_at = float("-inf")
         self._slots = threading.Semaphore(concurrency)
         self._lock = threading.Lock()
         self._pid: int | None = None
@@ -234,6 +348,8 @@ class WebhookDispatcher:
             self.connection.zrem(self.keys.webhook_due(site_name), event_id)
             return False
         stored = json.loads(raw)
+        if self._held(site_name, event_id, stored["event"]):
+            return False
         site = self.sites.get(site_name)
         error = None
         if site is None or not site.webhook_url:
@@ -255,24 +371,56 @@ class WebhookDispatcher:
             except (OSError, http.client.HTTPException) as failure:
                 error = f"{failure.__class__.__name__}: {failure}"
         if error is None:
-            pipe = self.connection.pipeline(transaction=True)
-            pipe.hdel(events, event_id)
-            pipe.zrem(self.keys.webhook_due(site_name), event_id)
-            pipe.execute()
+            self._settle_event(site_name, event_id, stored["event"], "")
+            self._observe(site_name, "delivered")
             return True
         self._failed(site_name, event_id, stored, error)
         return False
 
+    def _held(self, site_name: str, event_id: str, event: dict) -> bool:
+        """Whether another event of the same comment goes first (one under way or waiting for a
+        retry, or an earlier one waiting too); if so, this one is postponed until that one is
+        due, looking again every ``HOLD_RECHECK_SECONDS``."""
+        if "sequence" not in event:
+            return False
+        held = self._hold(
+            keys=self._outbox_keys(site_name),
+            args=[
+                event_id,
+                event["comment_id"],
+                event["sequence"],
+                time.time(),
+                HOLD_RECHECK_SECONDS,
+            ],
+        )
+        return bool(held)
+
+    def _outbox_keys(self, site_name: str) -> list[str]:
+        return [
+            self.keys.webhook_events(site_name),
+            self.keys.webhook_due(site_name),
+            self.keys.webhook_held(site_name),
+        ]
+
+    def _settle_event(self, site_name: str, event_id: str, event: dict, dead_letter: str) -> None:
+        self._settle(
+            keys=[*self._outbox_keys(site_name), self.keys.webhook_dead(site_name)],
+            args=[event_id, event.get("comment_id", ""), dead_letter, time.time()],
+        )
+
+    def _observe(self, site_name: str, outcome: str) -> None:
+        if self.observe is not None:
+            self.observe(site_name, outcome)
+
     def _failed(self, site_name: str, event_id: str, stored: dict, error: str) -> None:
         stored["attempts"] = stored.get("attempts", 0) + 1
         stored["last_error"] = error
-        pipe = self.connection.pipeline(transaction=True)
+        event = stored["event"]
         if stored["attempts"] >= self.max_attempts:
             stored["failed_at"] = utcnow()
-            pipe.hdel(self.keys.webhook_events(site_name), event_id)
-            pipe.zrem(self.keys.webhook_due(site_name), event_id)
-            pipe.hset(self.keys.webhook_dead(site_name), event_id, json.dumps(stored))
-            log.warning(
+            self._settle_event(site_name, event_id, event, json.dumps(stored))
+            self._observe(site_name, "dead_letter")
+            log.error(
                 "webhook event %s of site %s is a dead letter after %d attempts: %s",
                 event_id,
                 site_name,
@@ -280,11 +428,13 @@ class WebhookDispatcher:
                 error,
             )
         else:
-            wait = min(
-                self.max_backoff_seconds, self.backoff_seconds * 2 ** (stored["attempts"] - 1)
-            )
+            wait = retry_delay(stored["attempts"], self.backoff_seconds, self.max_backoff_seconds)
+            # The event keeps its comment's turn: the comment's later events wait for it.
+            pipe = self.connection.pipeline(transaction=True)
             pipe.hset(self.keys.webhook_events(site_name), event_id, json.dumps(stored))
             pipe.zadd(self.keys.webhook_due(site_name), {event_id: time.time() + wait})
+            pipe.execute()
+            self._observe(site_name, "failed")
             log.info(
                 "webhook event %s of site %s failed (%s); retry in %.1fs",
                 event_id,
@@ -292,17 +442,33 @@ class WebhookDispatcher:
                 error,
                 wait,
             )
-        pipe.execute()
 
     # The background loop ---------------------------------------------------------------------
+    def webhook_sites(self) -> list[str]:
+        """The sites with a webhook URL, read again every ``SITES_REFRESH_SECONDS``.
+
+        Only their outboxes are polled: a site without a webhook makes no events. Events left
+        from before its webhook was removed wait until one is set again.
+        """
+        now = time.monotonic()
+        if now - self._sites_read_at >= SITES_REFRESH_SECONDS:
+            names = []
+            for name in self.sites.names():
+                site = self.sites.get(name)
+                if site is not None and site.webhook_url:
+                    names.append(name)
+            self._webhook_sites, self._sites_read_at = names, now
+        return self._webhook_sites
+
     def run_once(self) -> int:
-        """Hand every due event of every site to the delivery pool, as far as it has room.
+        """Hand every due event of every site with a webhook to the delivery pool, as far as it
+        has room.
 
         :return: how many deliveries were started.
         """
         started = 0
         hold = self.timeout * 4 + 30
-        for site_name in self.sites.names():
+        for site_name in self.webhook_sites():
             while self._slots.acquire(blocking=False):
                 taken = self.outbox.take_due(site_name, time.time(), hold, 1)
                 if not taken:
@@ -372,7 +538,13 @@ def _loop(dispatcher_ref: weakref.ref, stop: threading.Event) -> None:
 def init_app(app: Flask) -> None:
     """Give the app a dispatcher, started by the first request each process serves."""
     services = app.extensions["modq"]
-    dispatcher = WebhookDispatcher(services.redis, services.keys, services.sites)
+    metrics = app.extensions.get("modq.metrics")
+    dispatcher = WebhookDispatcher(
+        services.redis,
+        services.keys,
+        services.sites,
+        observe=metrics.count_webhook_delivery if metrics is not None else None,
+    )
     app.extensions["modq-webhooks"] = dispatcher
     if not getattr(services.settings, "webhook_delivery", True):
         return

@@ -402,3 +402,45 @@ def test_score_refuses_an_unknown_site(modq):
     result = modq("score", "--site", "nowhere", input=jsonl({"id": "1", "text": "hello"}))
     assert result.exit_code == 1
     assert "no site called 'nowhere'" in one_line_error(result)
+
+
+SECRET = "whsec-from-elsewhere-123"
+
+
+@pytest.mark.parametrize(
+    ("args", "input", "env"),
+    [
+        (["--webhook-secret", "-"], SECRET + "\n", {}),
+        (["--webhook-secret-env", "HOOK_SECRET"], None, {"HOOK_SECRET": SECRET}),
+    ],
+)
+def test_the_webhook_secret_can_stay_off_the_command_line(modq, redis_client, args, input, env):
+    assert modq("sites", "create", "demo").exit_code == 0
+    result = modq(
+        "sites",
+        "update",
+        "demo",
+        "--webhook-url",
+        "https://news.example/hooks/modq",
+        *args,
+        input=input,
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert SECRET not in result.output
+    stored = json.loads(redis_client.get(RedisKeys().site_config("demo")))
+    assert stored["webhook_secret"] == SECRET
+
+
+def test_an_unset_webhook_secret_variable_is_an_error(modq):
+    assert modq("sites", "create", "demo").exit_code == 0
+    result = modq(
+        "sites",
+        "update",
+        "demo",
+        "--webhook-url",
+        "https://x.example/h",
+        "--webhook-secret-env",
+        "NOPE",
+    )
+    assert result.exit_code == 2 and "NOPE is not set" in result.output

@@ -26,6 +26,10 @@ def keys():
         (lambda k: k.audit("demo"), "modq:{demo}:audit"),
         (lambda k: k.labels("demo"), "modq:{demo}:labels"),
         (lambda k: k.label_salt("demo"), "modq:{demo}:label-salt"),
+        (lambda k: k.webhook_events("demo"), "modq:{demo}:webhook-events"),
+        (lambda k: k.webhook_due("demo"), "modq:{demo}:webhook-due"),
+        (lambda k: k.webhook_held("demo"), "modq:{demo}:webhook-held"),
+        (lambda k: k.webhook_dead("demo"), "modq:{demo}:webhook-dead"),
     ],
 )
 def test_key_forms(keys, build, expected):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 import threading
 import time
@@ -19,10 +20,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from service.cli import main
+from service.cli_training import label_warnings
 from service.keys import RedisKeys
 from service.labels import LabelStore
-from service.registry import ModelRegistry
+from service.registry import ModelRegistry, RegistryError
 from tests.moderation_support import Moderator
+from training.evaluate import LabeledComment
 
 PUBLIC_SAMPLE = "200"
 INSULTS = ["glorbnik", "skavvo", "drumbleweed"]
@@ -447,16 +450,95 @@ def test_hot_switch_under_concurrent_requests_fails_nothing(app, services, inges
 
 
 def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(
-    app, services, ingest, small_model
+    app, client, services, ingest, small_model, caplog
 ):
     registry = ModelRegistry(services.redis, services.keys)
     version = registry.register(small_model).version
-    services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
     registry.promote(version, "demo")
-    services.models.refresh()
+    # Its stored file goes bad after the promotion, before this server loads it.
+    services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
+    with caplog.at_level(logging.INFO, logger="modq.models"):
+        for _ in range(5):
+            services.models.refresh()
     response = ingest({"id": "x1", "text": "hello there"})
     assert response.status_code == 200
     assert response.get_json()["model_version"] == services.scorer.version
+    # Said once at ERROR, not on every poll, and shown in the metrics until it loads.
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and version in errors[0].getMessage()
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f'modq_model_load_failed{{scope="demo",version="{version}"}} 1.0' in metrics
+    assert f'modq_site_model_info{{site="demo",version="{services.scorer.version}"}} 1.0' in metrics
+
+
+def test_a_loaded_model_shows_per_site_in_the_metrics(app, client, services, site, small_model):
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(small_model).version
+    registry.promote(version, "demo")
+    services.models.refresh()
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert f'modq_site_model_info{{site="demo",version="{version}"}} 1.0' in metrics
+    assert "modq_model_load_failed{" not in metrics
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_a_corrupt_model_is_never_promoted(modq, services, site, small_model, force):
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(small_model).version
+    services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
+    with pytest.raises(RegistryError, match="does not load"):
+        registry.promote(version, "demo")
+    args = ["models", "promote", version, "--site", "demo", *(["--force"] if force else [])]
+    result = modq(*args)
+    assert result.exit_code == 1
+    assert registry.assignments() == {} and registry.history("demo") == []
+
+
+def one_sided_labels(tmp_path: Path, count: int) -> Path:
+    """A site's history in which no comment was ever spam or abuse."""
+    path = tmp_path / "history.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "spam", "abuse"])
+        for text, _ in site_comments(count * 3)[::3]:
+            writer.writerow([text, "0", "0"])
+    return path
+
+
+def test_the_gate_refuses_when_it_has_nothing_to_judge_on(
+    modq, services, site, small_model, tmp_path
+):
+    assert modq("labels", "import", "--site", "demo", str(one_sided_labels(tmp_path, 60)))
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(small_model).version
+    result = modq("models", "promote", version, "--site", "demo")
+    assert result.exit_code == 1
+    assert "refused" in result.output and "to judge it on" in result.output
+    assert "too few" in result.output  # the table was shown
+    assert registry.active("demo") is None
+
+    result = modq("models", "promote", version, "--site", "demo", "--force")
+    assert result.exit_code == 0, result.output
+    assert "promoted anyway (--force)" in result.output
+    assert registry.active("demo") == version
+
+
+@pytest.mark.parametrize(
+    ("labels", "warned"),
+    [
+        ([{"spam": 0, "abuse": 0}] * 30, ["every spam label is negative", "every abuse label"]),
+        ([{"spam": 1}] * 3, ["every spam label is positive"]),
+        ([{"spam": 1}] * 4 + [{"spam": 0}] * 40, ["only 4 positive and 40 negative spam"]),
+        ([{"spam": 1, "abuse": 0}] * 25 + [{"spam": 0, "abuse": 1}] * 25, []),
+        ([], []),
+    ],
+)
+def test_training_warns_about_one_sided_or_thin_labels(labels, warned):
+    comments = [LabeledComment(text=f"comment {i}", labels=x) for i, x in enumerate(labels)]
+    warnings = label_warnings(comments)
+    assert len(warnings) == len(warned)
+    for warning, expected in zip(warnings, warned, strict=True):
+        assert warning.startswith(expected)
 
 
 # --- thresholds ----------------------------------------------------------------------------------

@@ -13,7 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from service import create_app
-from service.webhooks import WebhookDispatcher, verify
+from service.webhooks import (
+    MAX_ATTEMPTS,
+    MAX_BACKOFF_SECONDS,
+    WebhookDispatcher,
+    retry_delay,
+    verify,
+)
 from tests.moderation_support import Moderator, queue_comments, review_everything
 
 SECRET = "whsec-test-1234"
@@ -76,18 +82,28 @@ def app(settings, redis_client, scorer):
     return app
 
 
-@pytest.fixture
-def dispatcher(services):
+def start_dispatcher(app, **options) -> WebhookDispatcher:
+    services = app.extensions["modq"]
     dispatcher = WebhookDispatcher(
         services.redis,
         services.keys,
         services.sites,
-        timeout=0.5,
-        max_attempts=3,
-        backoff_seconds=0.05,
-        poll_seconds=0.02,
+        **{
+            "timeout": 0.5,
+            "max_attempts": 3,
+            "backoff_seconds": 0.05,
+            "poll_seconds": 0.02,
+            "observe": app.extensions["modq.metrics"].count_webhook_delivery,
+            **options,
+        },
     )
     dispatcher.start()
+    return dispatcher
+
+
+@pytest.fixture
+def dispatcher(app):
+    dispatcher = start_dispatcher(app)
     yield dispatcher
     dispatcher.stop()
 
@@ -202,3 +218,99 @@ def test_a_hanging_receiver_slows_neither_moderation_nor_intake(
         ),
         seconds=5,
     )
+
+
+def test_one_comments_events_arrive_in_order_though_the_first_is_retried(
+    app, client, moderator_key, queued, receiver, services
+):
+    # Long enough a backoff that the undo and the new decision are made while the first event
+    # waits for its retry; they must wait behind it.
+    dispatcher = start_dispatcher(app, backoff_seconds=1.0)
+    try:
+        receiver.statuses = [500]
+        moderator = Moderator(client, moderator_key)
+        assert moderator.decide(queued[0], "reject", labels=["spam"]).status_code == 200
+        wait_for(lambda: len(receiver.received) == 1)
+        assert moderator.post(f"/queue/{queued[0]}/undo").status_code == 200
+        assert moderator.decide(queued[0], "approve").status_code == 200
+        wait_for(lambda: len(receiver.accepted()) == 3)
+    finally:
+        dispatcher.stop()
+    events = [json.loads(r["body"]) for r in receiver.accepted()]
+    assert [(e["type"], e["decision"]) for e in events] == [
+        ("comment.decided", "reject"),
+        ("comment.undone", "undo"),
+        ("comment.decided", "approve"),
+    ]
+    sequences = [e["sequence"] for e in events]
+    assert sequences == sorted(sequences) and len(set(sequences)) == 3
+    held = services.keys.webhook_due("demo") + "-held"
+    assert services.redis.hlen(held) == 0  # nothing is left holding the comment
+
+
+def test_a_receiver_keeping_the_last_sequence_ignores_a_replayed_older_event(
+    client, moderator_key, queued, receiver, dispatcher, services
+):
+    moderator = Moderator(client, moderator_key)
+    moderator.decide(queued[0], "reject")
+    moderator.decide(queued[0], "approve", overturn=True)
+    wait_for(lambda: len(receiver.accepted()) == 2)
+    # The receiver of the README: apply an event only when it is newer than the last applied.
+    applied: dict[str, int] = {}
+    status: dict[str, str] = {}
+    deliveries = [json.loads(r["body"]) for r in receiver.accepted()]
+    for event in sorted(deliveries, key=lambda e: e["sequence"]) + [deliveries[0]]:
+        if event["sequence"] <= applied.get(event["comment_id"], -1):
+            continue
+        applied[event["comment_id"]] = event["sequence"]
+        status[event["comment_id"]] = event["status"]
+    assert status[queued[0]] == "approved"
+
+
+def test_retries_back_off_to_ten_minutes_and_last_about_a_day():
+    waits = [retry_delay(attempt) for attempt in range(1, MAX_ATTEMPTS)]
+    assert waits[:4] == [2.0, 4.0, 8.0, 16.0]
+    assert max(waits) == MAX_BACKOFF_SECONDS
+    assert 23 * 3600 <= sum(waits) <= 25 * 3600
+    # A receiver down for a few minutes is still retried well before the last attempt.
+    assert sum(waits[:10]) < 30 * 60
+
+
+def test_only_sites_with_a_webhook_are_polled(app, services, receiver):
+    for name in ("quiet", "other"):
+        services.sites.create(name)
+    services.sites.create("hooked", webhook_url=receiver.url, webhook_secret=SECRET)
+    dispatcher = WebhookDispatcher(services.redis, services.keys, services.sites)
+    polled: list[str] = []
+    take_due = dispatcher.outbox.take_due
+
+    def recording(site, *args):
+        polled.append(site)
+        return take_due(site, *args)
+
+    dispatcher.outbox.take_due = recording  # type: ignore[method-assign]
+    dispatcher._executor = None  # nothing is due, so nothing is submitted
+    for _ in range(3):
+        assert dispatcher.run_once() == 0
+    assert polled == ["hooked"] * 3
+
+
+def test_deliveries_and_waiting_events_show_in_the_metrics(
+    client, moderator_key, queued, receiver, dispatcher
+):
+    receiver.statuses = [500, 500, 500, 503]
+    moderator = Moderator(client, moderator_key)
+    moderator.decide(queued[0], "reject")
+    wait_for(lambda: len(receiver.received) == 3)  # the third failure makes a dead letter
+    moderator.decide(queued[1], "approve")
+    wait_for(lambda: len(receiver.accepted()) == 1)
+
+    def metrics() -> str:
+        return client.get("/metrics").get_data(as_text=True)
+
+    wait_for(lambda: 'outcome="delivered",site="demo"} 1.0' in metrics())
+    text = metrics()
+    assert 'modq_webhook_deliveries_total{outcome="failed",site="demo"} 3.0' in text
+    assert 'modq_webhook_deliveries_total{outcome="dead_letter",site="demo"} 1.0' in text
+    assert 'modq_webhook_dead_letters{site="demo"} 1.0' in text
+    assert 'modq_webhook_pending{site="demo"} 0.0' in text

@@ -60,6 +60,12 @@ def _fmt(value: object) -> str:
     return html.escape(str(value))
 
 
+def _legend(ax, **options) -> None:
+    """A legend for ``ax`` when something on it has a label (one-class data may draw no curve)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**options)
+
+
 def _plots(section: EvaluationSection, folder: Path) -> list[str]:
     """Draw the section's figures; return their file names."""
     import matplotlib
@@ -91,8 +97,8 @@ def _plots(section: EvaluationSection, folder: Path) -> list[str]:
             title=f"{category}: ROC", xlabel="false positive rate", ylabel="true positive rate"
         )
         pr_ax.set(title=f"{category}: precision-recall", xlabel="recall", ylabel="precision")
-        for ax in (roc_ax, pr_ax):
-            ax.legend(loc="lower right" if ax is roc_ax else "lower left", fontsize=8)
+        _legend(roc_ax, loc="lower right", fontsize=8)
+        _legend(pr_ax, loc="lower left", fontsize=8)
         y, p = scored.labels[category][known], scored.scores[category][known]
         bins = np.linspace(0, 1, 26)
         hist_ax.hist(p[y == 0], bins=bins, alpha=0.6, label=f"not {category} ({(y == 0).sum()})")
@@ -100,7 +106,10 @@ def _plots(section: EvaluationSection, folder: Path) -> list[str]:
         hist_ax.set(
             title=f"{category}: scores per class", xlabel="score", ylabel="comments", yscale="log"
         )
-        hist_ax.legend(fontsize=8)
+        # The axis starts below one, so a bin holding a single comment of the minority class
+        # still shows as a bar rather than sitting on the axis.
+        hist_ax.set_ylim(bottom=0.5)
+        _legend(hist_ax, fontsize=8)
         table = section.metrics.get(category, {}).get("all", {}).get("calibration", {})
         bins_table = table.get("bins", [])
         cal_ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
@@ -146,7 +155,7 @@ def _learning_curve_plot(points: Sequence[Mapping], folder: Path) -> str:
                 label=f"{category} PR-AUC",
             )
     ax.set(title="quality on the site's held-out labels", xlabel="site labels used", ylabel="score")
-    ax.legend(fontsize=8)
+    _legend(ax, fontsize=8)
     figure.tight_layout()
     figure.savefig(folder / "learning-curve.png", dpi=80)
     plt.close(figure)
