@@ -64,6 +64,24 @@ def assess(site: Site, text: str, result: ScoreResult) -> dict:
     }
 
 
+def highlights(result: ScoreResult) -> list[dict]:
+    """What to mark in the text: each term behind a score, and each signal's evidence (a link, a
+    phone number, an amount) as written."""
+    found = []
+    for reason in result.reasons:
+        if reason.kind == "term" or (reason.kind == "signal" and reason.text):
+            mark = {
+                "category": reason.category,
+                "text": reason.text,
+                "weight": round(reason.weight, 4),
+                "kind": reason.kind,
+            }
+            if reason.kind == "signal":
+                mark["signal"] = reason.signal
+            found.append(mark)
+    return found
+
+
 def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult) -> dict:
     """The stored form of a scored comment, with the site's decision applied."""
     now = utcnow()
@@ -76,11 +94,7 @@ def build_record(site: Site, comment: CommentIn, text: str, result: ScoreResult)
         "author": comment.author,
         "metadata": comment.metadata,
         **assess(site, text, result),
-        "highlights": [
-            {"category": r.category, "text": r.text, "weight": round(r.weight, 4)}
-            for r in result.reasons
-            if r.kind == "term"
-        ],
+        "highlights": highlights(result),
         "urgency": round(max(result.scores.values(), default=0.0), 6),
         "received_at": now,
         "updated_at": now,

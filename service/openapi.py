@@ -448,8 +448,19 @@ _QUEUE_ITEM = {
         "reasons": {"type": "array", "items": {"type": "string"}},
         "highlights": {
             "type": "array",
-            "items": {"type": "object"},
-            "description": "Terms of the text that drove a score.",
+            "description": "What to mark in the text: the terms that drove a score, and the "
+            "evidence of each signal (a link, a phone number) as written.",
+            "items": {
+                "type": "object",
+                "required": ["category", "text", "weight", "kind"],
+                "properties": {
+                    "category": {"type": "string", "enum": ["spam", "abuse"]},
+                    "text": {"type": "string"},
+                    "weight": {"type": "number", "description": "What it added to the logit."},
+                    "kind": {"type": "string", "enum": ["term", "signal"]},
+                    "signal": {"type": "string", "description": "The signal's name (signals)."},
+                },
+            },
         },
         "status": {"type": "string"},
         "decision": {"type": "string"},

@@ -76,7 +76,8 @@ _UNSPACED_SCRIPTS = (
     (0xA960, 0xA97F),  # Hangul jamo extended-A
     (0xAC00, 0xD7FF),  # Hangul syllables, jamo extended-B
 )
-# A signal's reason as the scorer words it: 'spam: phone number (010-1234-5678)'.
+# A signal's reason as the scorer words it: 'spam: phone number (010-1234-5678)'; read for records
+# stored before highlights carried signals.
 _SIGNAL_REASON = re.compile(r"^(spam|abuse): ([a-z][a-z ]*[a-z]) \((.+)\)$")
 
 
@@ -162,11 +163,21 @@ def _occurrences(folded: str, origin: list[int], needle: str) -> list[tuple[int,
 
 
 def _evidence(highlights: Sequence[dict], reasons: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(category, text, description) of each term, then of each signal's evidence."""
-    found = [
-        (str(h.get("category", "")), str(h.get("text", "")), f"{h.get('category', '')} term")
-        for h in highlights
-    ]
+    """(category, text, description) of each term and each signal's evidence.
+
+    A record stored before highlights carried signals has its signals' evidence only in the
+    reasons' wording ('spam: phone number (010-1234-5678)'); it is read from there.
+    """
+    found = []
+    for mark in highlights:
+        category = str(mark.get("category", ""))
+        if mark.get("kind") == "signal":
+            description = f"{category} signal: {mark.get('signal', '')}"
+        else:
+            description = f"{category} term"
+        found.append((category, str(mark.get("text", "")), description))
+    if any("kind" in mark for mark in highlights):
+        return found
     for reason in reasons:
         match = _SIGNAL_REASON.match(reason)
         if match:

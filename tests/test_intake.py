@@ -68,6 +68,17 @@ def test_review_comment_is_queued_atomically_with_its_result(ingest, site, servi
     assert {"scores", "reasons", "received_at", "model_version", "language"} <= set(stored)
 
 
+def test_stored_highlights_carry_terms_and_signal_evidence(ingest, redis_client, services):
+    text = "FREE money!!! call 010-1234-5678 now, you idiot"
+    ingest({"id": "hl1", "text": text})
+    stored = json.loads(redis_client.get(services.keys.comment("demo", "hl1")))
+    marks = stored["highlights"]
+    assert {m["kind"] for m in marks} == {"term", "signal"}
+    phone = [m for m in marks if m.get("signal") == "phone number"]
+    assert phone and phone[0]["category"] == "spam" and phone[0]["text"] == "010-1234-5678"
+    assert all(m["text"] in text for m in marks)
+
+
 def test_same_id_same_text_is_idempotent(ingest, services):
     services.sites.update(
         "demo",

@@ -223,6 +223,20 @@ def test_signal_evidence_is_marked_and_overlaps_prefer_the_top_category():
     ]
 
 
+def test_signal_marks_come_from_the_highlights_when_they_carry_them():
+    highlights = [
+        {"category": "spam", "text": "010-1234-5678", "kind": "signal", "signal": "phone number"},
+        {"category": "abuse", "text": "idiot", "kind": "term"},
+    ]
+    # The reasons' wording is not read once highlights say what they are.
+    reasons = ["spam: link (example.com)"]
+    text = "call 010-1234-5678, idiot, example.com"
+    assert marked(str(highlight(text, highlights, reasons, "spam"))) == [
+        ("spam signal: phone number", "010-1234-5678"),
+        ("abuse term", "idiot"),
+    ]
+
+
 def test_marks_name_their_category_in_text(client, accounts, services, ingest):
     review_everything(services)
     ingest({"id": "h1", "text": "Call 010-1234-5678 on KakaoTalk for cheap loans!!!"})
