@@ -100,7 +100,7 @@ _KOREAN_SPELLED_NUMBER_RE = regex.compile("[공영][공영일이삼사오육칠�
 # Eight digits or more written one by one with spaces or marks between: "0 1 0 - 1 2 3 4 ...".
 _SPACED_DIGITS_RE = re.compile(r"(?:(?<!\S)\d\W{1,3}){7}\d(?!\S)")
 # Words a comment seldom holds, each a sign that one of the rarer readings may apply.
-_RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f"}
+_RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f", "c8"}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
@@ -326,7 +326,11 @@ _KOREAN_VARIANTS = (
         "씨발",
     ),
     (
-        regex.compile(_nfkc(r"[병븅빙뱅][신싄쉰]|벼+엉신|병시+인|ㅂ신|byu?ng?s?h?in|byeongsin")),
+        regex.compile(
+            _nfkc(
+                r"[병븅빙뱅][신싄쉰]|벼+엉신|병시+인|ㅂ신|byu?ng?s?h?in|byeongsin|by(?:u|eo)ng[신쉰]"
+            )
+        ),
         "병신",
     ),
     (
@@ -347,7 +351,7 @@ _KOREAN_VARIANTS = (
     (regex.compile(r"미췬|밌친"), "미친"),
 )
 # "8" read as 팔 ("씨8"), before digits between syllables are dropped as filler.
-_KOREAN_DIGIT_SWEAR_RE = regex.compile(r"[씨시쒸씌]8")
+_KOREAN_DIGIT_SWEAR_RE = regex.compile(r"[씨시쒸씌]8|(?<![a-z0-9])c8(?=\p{Hangul})")
 # Most Korean words hold none of them: one search rules them all out.
 _ANY_KOREAN_VARIANT_RE = regex.compile("|".join(p.pattern for p, _ in _KOREAN_VARIANTS))
 
@@ -522,6 +526,8 @@ def normalize_comment(text: str) -> NormalizedComment:
     if rare or korean_dot:
         if "f" in rare:
             tokens = _read_lone_f(tokens)
+        if "c8" in rare and not original.isascii():
+            tokens = _read_korean_c8(tokens)
         if (korean_dot or not rare.isdisjoint(_LINK_ENDINGS)) and _may_spell_a_link(original):
             tokens = _join_spelled_links(original, tokens)
     # Digits spelled in English words, or in Sino-Korean ones ("공일공 일이삼사 오육칠팔").
@@ -546,6 +552,14 @@ def _read_lone_f(tokens: list[Token]) -> list[Token]:
         ):
             read[i] = Token("fuck", tokens[i].start, tokens[i].end)
     return read
+
+
+def _read_korean_c8(tokens: list[Token]) -> list[Token]:
+    """ "c8", read aloud 씨팔, is the swear word in a Korean comment ("c8 진짜"); elsewhere it
+    names other things (a car, a chord), so only where another word is Hangul."""
+    if not any(match_hangul_start(token.text) for token in tokens):
+        return tokens
+    return [Token("씨발", t.start, t.end) if t.text == "c8" else t for t in tokens]
 
 
 def _join_spelled_digits(tokens: list[Token]) -> list[Token]:
@@ -679,7 +693,10 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if "<" in chunk and ">" in chunk:  # markup inside a word: "<b>f</b>uck"
         chunk = _INLINE_TAG_RE.sub("", chunk)
     if not chunk.isascii():
+        spelled_out = _COMPAT_VOWEL_RE.search(chunk)
         chunk = unicodedata.normalize("NFKC", chunk)
+        if spelled_out:  # "ㅂㅕㅇㅅㅣㄴ": letter by letter, finals too
+            chunk = _attach_finals(chunk)
         if max(chunk) >= "\U0001f1e6" and _REGIONAL_RUN_RE.search(chunk):
             chunk = _REGIONAL_RUN_RE.sub(_regional_word, chunk)
         if "\u20e3" in chunk:  # keycap emoji digits: "5️⃣" is 5
@@ -711,6 +728,33 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if not _RESPELLINGS.keys().isdisjoint(pieces):
         pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]
     return tuple(word for piece in pieces for word in _GLUED.split(piece) or (piece,))
+
+
+# Hangul written letter by letter with the compatibility jamo ("ㅂㅕㅇㅅㅣㄴ" for 병신): NFKC makes
+# every consonant an initial, and an initial with no vowel after it is the final of the open
+# syllable before it. Only where the chunk spells vowels out too, so "좋아ㅋㅋ" keeps its ㅋㅋ.
+_COMPAT_VOWEL_RE = re.compile("[\u314f-\u3163]")
+_FINAL_OF_INITIAL = {
+    initial: final
+    for initial, final in zip(
+        "\u1100\u1101\u1102\u1103\u1105\u1106\u1107\u1109\u110a\u110b\u110c\u110e\u110f\u1110\u1111\u1112",
+        (1, 2, 4, 7, 8, 16, 17, 19, 20, 21, 22, 23, 24, 25, 26, 27),
+        strict=True,
+    )
+}
+# Not a consonant doubled, as in a laugh ("ㅋㅋ", "ㄷㄷ") after a spelled-out word.
+_LOOSE_FINAL_RE = regex.compile("([\uac00-\ud7a3])([\u1100-\u1112])(?![\u1161-\u1175]|\\2)")
+
+
+def _attach_finals(chunk: str) -> str:
+    def attach(match: regex.Match[str]) -> str:
+        syllable, initial = match.groups()
+        final = _FINAL_OF_INITIAL.get(initial)
+        if final is None or (ord(syllable) - 0xAC00) % 28:
+            return match.group()
+        return chr(ord(syllable) + final)
+
+    return _LOOSE_FINAL_RE.sub(attach, chunk)
 
 
 def _regional_word(match: regex.Match[str]) -> str:

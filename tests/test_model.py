@@ -319,6 +319,9 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("씨발", "씨ㅡ발", "abuse"),
         ("병신", "뱅신", "abuse"),
         ("병신", "ByungShin", "abuse"),
+        ("병신 같은 소리 하네", "ㅂㅕㅇㅅㅣㄴ 같은 소리 하네", "abuse"),
+        ("병신 같은 소리 하네", "byung신 같은 소리 하네", "abuse"),
+        ("씨발 진짜 짜증나", "c8 진짜 짜증나", "abuse"),
         ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
         (
             "Buy cheap followers at www.cheapfollowers.com",

@@ -289,6 +289,16 @@ def words(text: str) -> list[str]:
         ("killin", ["killin"]),
         ("dumbass", ["dumbass"]),
         ("goodfortune", ["goodfortune"]),
+        # Hangul spelled letter by letter, finals too; a laugh after a word stays as it is.
+        ("ㅂㅕㅇㅅㅣㄴ", ["병신"]),
+        ("ㅆㅣㅂㅏㄹ", ["씨발"]),
+        ("ㅎㅏㄴㄱㅡㄹ", ["한글"]),
+        ("좋아ㅋㅋ", ["좋아ᄏᄏ"]),
+        # "c8" (read 씨팔) in a Korean comment; a car elsewhere.
+        ("c8 진짜", ["씨발", "진짜"]),
+        ("C8놈아", ["씨발놈아"]),
+        ("the new C8 Corvette", ["the", "new", "c8", "corvette"]),
+        ("byung신", ["병신"]),
         # Masked insults of five letters or more.
         ("m*ron", ["moron"]),
         ("l*ser", ["loser"]),
