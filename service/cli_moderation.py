@@ -163,7 +163,7 @@ def audit_export(obj: Any, site_name: str, fmt: str, out_path: str | None) -> No
 
 @click.group()
 def webhooks() -> None:
-    """Webhook deliveries that failed every attempt (dead letters)."""
+    """Webhook deliveries that failed every attempt (dead letters): list, replay, purge."""
 
 
 @webhooks.command("dead-letters")
@@ -185,6 +185,39 @@ def webhooks_replay(obj: Any, site_name: str, event_ids: tuple[str, ...]) -> Non
     obj.sites.require(site_name)
     replayed = WebhookOutbox(obj.redis, obj.keys).replay(site_name, list(event_ids) or None)
     click.echo(f"replayed {len(replayed)} events")
+
+
+@webhooks.command("purge")
+@click.option("--site", "site_name", required=True)
+@click.option(
+    "--older-than",
+    "older_than_days",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Only dead letters whose last attempt failed more than DAYS days ago.",
+    metavar="DAYS",
+)
+@click.option("--id", "event_ids", multiple=True, help="Only these events.")
+@click.pass_obj
+def webhooks_purge(
+    obj: Any, site_name: str, older_than_days: float | None, event_ids: tuple[str, ...]
+) -> None:
+    """Delete dead letters for good (all, when neither --older-than nor --id narrows them).
+
+    Prints each one deleted; the site's receiver never gets these events.
+    """
+    obj.sites.require(site_name)
+    purged = WebhookOutbox(obj.redis, obj.keys).purge(
+        site_name,
+        older_than_seconds=older_than_days * 86400 if older_than_days is not None else None,
+        event_ids=list(event_ids) or None,
+    )
+    for letter in purged:
+        event = letter["event"]
+        click.echo(
+            f"purged {event['id']} ({event.get('type')} of comment {event.get('comment_id')}, "
+            f"failed {letter.get('failed_at')}: {letter.get('last_error')})"
+        )
+    click.echo(f"purged {len(purged)} dead letters")
 
 
 GROUPS = (moderators, audit, webhooks)

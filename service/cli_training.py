@@ -563,7 +563,7 @@ class RegistryErrors(click.Group):
 
 @click.group(cls=RegistryErrors)
 def models() -> None:
-    """Registered models: list them, promote one for a site or all, roll back."""
+    """Registered models: list them, promote one for a site or all, roll back, prune."""
 
 
 @models.command("list")
@@ -669,6 +669,42 @@ def models_rollback(obj: CommandContext, site_name: str | None) -> None:
         now = "the global model" if site and registry.active(None) else "the default model"
     scope = f"site {site!r}" if site else "every site without its own model"
     click.echo(f"Rolled back {scope}: {removed} is out of service, {now} serves again.")
+
+
+@models.command("prune")
+@click.option(
+    "--site", "site_name", help="Models trained for this site (default: those for every site)."
+)
+@click.option(
+    "--keep",
+    type=click.IntRange(min=1),
+    required=True,
+    help="How many of the newest models to keep besides the active and rollback ones (>= 1).",
+)
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@click.pass_obj
+def models_prune(obj: CommandContext, site_name: str | None, keep: int, dry_run: bool) -> None:
+    """Delete stored models that are not needed any more, to keep Redis from only growing.
+
+    Keeps the KEEP newest models trained for the site (or for every site), and every model that
+    is active or the rollback target anywhere; a rollback then goes back only as far as the
+    kept models. Report files on disk are left alone.
+    """
+    site = obj.sites.require(site_name).name if site_name else None
+    result = ModelRegistry(obj.redis, obj.keys).prune(site, keep, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for record in result.deleted:
+        registered = datetime.fromtimestamp(record.registered_at, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        click.echo(f"{verb} {record.version} (registered {registered})")
+    for version, why in result.kept.items():
+        click.echo(f"kept {version} ({why})")
+    scope = f"site {site!r}" if site else "every site"
+    click.echo(
+        f"{verb.capitalize()} {len(result.deleted)} models trained for {scope}, "
+        f"kept {len(result.kept)}."
+    )
 
 
 # --- thresholds -------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +12,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # character as a 6-byte \uXXXX escape, as json.dumps does by default: 150,000 bytes of text
 # plus ids and fields.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
+# A dead or hanging Redis holds a request this long per connect or read, so the request still
+# answers 503 well within gunicorn's 30-second worker timeout.
+DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
 
 
 class ConfigError(Exception):
@@ -30,6 +34,22 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 1) 
     return value
 
 
+def _positive_seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    # ``not value > 0`` also refuses NaN; an infinite timeout would be no bound at all.
+    if not value > 0 or math.isinf(value):
+        raise ConfigError(
+            f"{name} must be a positive number of seconds (e.g. 2 or 0.5), got {raw!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Service settings. Every field maps to one environment variable listed in the README."""
@@ -40,7 +60,8 @@ class Settings:
     model_path: str | None = None
     log_level: str = "INFO"
     cache_seconds: int = 5
-    redis_timeout_seconds: float = 2.0
+    # Every Redis client's connect and read timeout (main, Cluster, Sentinel, rate limits).
+    redis_timeout_seconds: float = DEFAULT_REDIS_TIMEOUT_SECONDS
     redis_cluster: bool = False
     # Moderators' web sessions and webhook delivery.
     secret_key: str | None = None
@@ -63,6 +84,9 @@ class Settings:
             model_path=env.get("MODQ_MODEL_PATH") or None,
             log_level=(env.get("MODQ_LOG_LEVEL") or "INFO").upper(),
             cache_seconds=_int(env, "MODQ_CACHE_SECONDS", 5, minimum=0),
+            redis_timeout_seconds=_positive_seconds(
+                env, "MODQ_REDIS_TIMEOUT", DEFAULT_REDIS_TIMEOUT_SECONDS
+            ),
             redis_cluster=(env.get("MODQ_REDIS_CLUSTER") or "").lower() in ("1", "true", "yes"),
             secret_key=env.get("MODQ_SECRET_KEY") or None,
             session_cookie_secure=(env.get("MODQ_SESSION_COOKIE_SECURE") or "").lower()

@@ -51,7 +51,10 @@ def sentinel_master(url: str, **options) -> redis.Redis:
         username, _, password = auth.rpartition(":")
         options.update(username=username or None, password=password)
     sentinel_options = {k: v for k, v in options.items() if k in ("username", "password")}
-    sentinel_options["socket_timeout"] = options.get("socket_timeout")
+    # The sentinels themselves get the same bounds as the master, so a hanging sentinel fails
+    # fast too.
+    for timeout in ("socket_timeout", "socket_connect_timeout"):
+        sentinel_options[timeout] = options.get(timeout)
     sentinel = redis.sentinel.Sentinel(sentinels, sentinel_kwargs=sentinel_options, **options)
     return sentinel.master_for(service)
 

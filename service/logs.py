@@ -18,6 +18,21 @@ from flask import Flask, g, has_request_context, request
 from service.jsonio import dumps
 
 _REQUEST_ID_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:")
+# The record attributes a log line carries when a call sets them (``extra=``); nothing else a
+# record holds is written, so a stray attribute cannot leak into the logs.
+_FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "remote_addr",
+    "user_agent",
+    "site",
+    "comment_id",
+    "decision",
+)
+# Enough to tell browsers, libraries and bots apart; a client cannot make a line arbitrarily long.
+MAX_USER_AGENT_CHARS = 200
 
 
 class JsonFormatter(logging.Formatter):
@@ -35,7 +50,7 @@ class JsonFormatter(logging.Formatter):
             request_id = g.get("request_id")
         if request_id:
             entry["request_id"] = request_id
-        for field in ("method", "path", "status", "duration_ms", "site", "comment_id", "decision"):
+        for field in _FIELDS:
             value = getattr(record, field, None)
             if value is not None:
                 entry[field] = value
@@ -61,7 +76,8 @@ def request_id_from(header: str | None) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Give every request an id and log one line per request (no bodies, no comment text)."""
+    """Give every request an id and log one line per request: method, path, status, duration,
+    client address, user agent and site (no bodies, query strings, keys or comment text)."""
     access = logging.getLogger("modq.access")
 
     @app.before_request
@@ -83,6 +99,11 @@ def init_app(app: Flask) -> None:
                     "duration_ms": round((time.perf_counter() - started) * 1000, 3)
                     if started
                     else None,
+                    # The client's address, from X-Forwarded-For only behind trusted proxies
+                    # (``MODQ_TRUSTED_PROXIES``, applied by ProxyFix before this runs).
+                    "remote_addr": request.remote_addr,
+                    "user_agent": request.headers.get("User-Agent", "")[:MAX_USER_AGENT_CHARS]
+                    or None,
                     "site": getattr(g.get("site"), "name", None),
                 },
             )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from service.webhooks import SIGNATURE_TOLERANCE_SECONDS
+
 bp = Blueprint("openapi", __name__)
 
 
@@ -855,6 +857,200 @@ _MODERATION_PATHS = {
 # --- end of moderation ------------------------------------------------------------------------
 
 
+# --- webhooks: what modq sends to a site ------------------------------------------------------
+# The events ``service.webhooks.event_for`` makes and ``WebhookDispatcher.deliver`` posts, with a
+# worked signature that tests/test_openapi_webhooks.py recomputes with ``service.webhooks.sign``.
+
+EXAMPLE_SECRET = "whsec-example-0123456789abcdef"
+EXAMPLE_TIMESTAMP = "1795860902"
+EXAMPLE_EVENT = {
+    "id": "evt_3f2a9c0d1e4b5a6f7081",
+    "sequence": 1795860902114372,
+    "type": "comment.decided",
+    "site": "demo",
+    "comment_id": "c-981",
+    "decision": "reject",
+    "status": "rejected",
+    "labels": ["spam"],
+    "at": "2026-11-28T10:15:02.114Z",
+}
+# The body exactly as sent: compact JSON, UTF-8, fields in this order.
+EXAMPLE_BODY = (
+    '{"id":"evt_3f2a9c0d1e4b5a6f7081","sequence":1795860902114372,"type":"comment.decided",'
+    '"site":"demo","comment_id":"c-981","decision":"reject","status":"rejected",'
+    '"labels":["spam"],"at":"2026-11-28T10:15:02.114Z"}'
+)
+EXAMPLE_SIGNATURE = "sha256=f395af777b4c784f10f7f2a30756f6be77a33d8af87f71d82fa32dc99ad25403"
+
+_SIGNATURE_HOW = f"""\
+How to verify a delivery:
+
+1. Take `X-Modq-Timestamp` as received (Unix seconds, decimal digits) and the raw request body
+   bytes exactly as received; do not parse and re-serialise the JSON first.
+2. Compute HMAC-SHA256 with the site's webhook secret (the `--webhook-secret` value, as UTF-8
+   bytes) as the key, over the message `<timestamp> + "." + <body>`.
+3. `X-Modq-Signature` is `sha256=` followed by that digest in lowercase hex. Compare the two in
+   constant time and refuse the request if they differ.
+4. Refuse it too when the timestamp is more than {SIGNATURE_TOLERANCE_SECONDS} seconds from your
+   clock: it is a replay of an old request.
+
+Each attempt is signed afresh: a retry carries a new timestamp and signature, with the same body
+and event id.
+
+Worked example: secret `{EXAMPLE_SECRET}`, `X-Modq-Timestamp: {EXAMPLE_TIMESTAMP}`, body
+`{EXAMPLE_BODY}` give `X-Modq-Signature: {EXAMPLE_SIGNATURE}`."""
+
+_DELIVERY_HOW = """\
+modq POSTs one event per request, written in the same atomic step as the moderator's decision
+and delivered in the background. Answer any 2xx status (the body is ignored) once the event is
+stored. Anything else, a redirect (never followed), or no answer within 5 seconds is a failure:
+the event is sent again after 2, 4, 8, ... seconds, doubling up to every 10 minutes, for 150
+attempts (about 24 hours), and then becomes a dead letter that an admin can replay.
+
+Delivery is at least once: deduplicate by `id`. Events of one comment are sent in the order
+they were made; apply an event only when its `sequence` is above the last one applied for that
+comment (that drops a replayed dead letter that a later decision or undo has replaced)."""
+
+_WEBHOOK_HEADERS = [
+    {
+        "name": "X-Modq-Timestamp",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        "description": "Unix seconds when this attempt was signed.",
+        "example": EXAMPLE_TIMESTAMP,
+    },
+    {
+        "name": "X-Modq-Signature",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^sha256=[0-9a-f]{64}$"},
+        "description": "`sha256=` and the lowercase hex HMAC-SHA256 of "
+        '`<X-Modq-Timestamp> + "." + <body>` keyed with the site\'s webhook secret.',
+        "example": EXAMPLE_SIGNATURE,
+    },
+    {
+        "name": "X-Modq-Event-Id",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "The event's `id`, to deduplicate before reading the body.",
+        "example": EXAMPLE_EVENT["id"],
+    },
+    {
+        "name": "User-Agent",
+        "in": "header",
+        "required": True,
+        "schema": {"type": "string", "const": "modq-webhooks/1"},
+    },
+]
+
+
+def _event_schema(event_type: str, decisions: list[str], statuses: list[str], about: str) -> dict:
+    """The JSON body of one event type, every field always present."""
+    fields = {
+        "id": {
+            "type": "string",
+            "pattern": "^evt_[0-9a-f]{20}$",
+            "description": "Unique per event; the same on every attempt and replay.",
+        },
+        "sequence": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Grows with each event of a comment (the event's time in microseconds "
+            "since the Unix epoch; below 2^53, so exact in a JavaScript number).",
+        },
+        "type": {"type": "string", "const": event_type},
+        "site": {"type": "string", "description": "The site's name in modq."},
+        "comment_id": {"type": "string", "description": "The site's own comment id."},
+        "decision": {"type": "string", "enum": decisions},
+        "status": {
+            "type": "string",
+            "enum": statuses,
+            "description": "The comment's status after this event: publish it when `approved`, "
+            "hide it otherwise.",
+        },
+        "labels": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "The moderator's labels (`spam`, `abuse`, ...); empty when none.",
+        },
+        "at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the decision or undo was made (ISO-8601 UTC, milliseconds).",
+        },
+    }
+    return {
+        "type": "object",
+        "description": about + " Fields may be added; ignore the ones you do not know.",
+        "required": list(fields),
+        "properties": fields,
+    }
+
+
+WEBHOOK_EVENT_SCHEMAS = {
+    "comment.decided": _event_schema(
+        "comment.decided",
+        ["approve", "reject"],
+        ["approved", "rejected"],
+        "A moderator approved or rejected a comment (or overturned an earlier decision).",
+    ),
+    "comment.undone": _event_schema(
+        "comment.undone",
+        ["undo"],
+        ["approved", "pending_review", "rejected"],
+        "A moderator took back their latest decision within 15 seconds; `status` is the one "
+        "the comment has again (`pending_review`: back in the queue).",
+    ),
+}
+
+
+def _webhook(event_type: str, summary: str) -> dict:
+    schema = WEBHOOK_EVENT_SCHEMAS[event_type]
+    example = EXAMPLE_EVENT
+    if event_type == "comment.undone":
+        example = {
+            **EXAMPLE_EVENT,
+            "sequence": EXAMPLE_EVENT["sequence"] + 4_000_000,
+            "type": "comment.undone",
+            "decision": "undo",
+            "status": "pending_review",
+            "labels": [],
+            "at": "2026-11-28T10:15:06.114Z",
+        }
+    return {
+        "post": {
+            "operationId": event_type.replace(".", "_"),
+            "summary": summary,
+            "description": _DELIVERY_HOW + "\n\n" + _SIGNATURE_HOW,
+            "security": [],
+            "parameters": _WEBHOOK_HEADERS,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": schema, "example": example}},
+            },
+            "responses": {
+                "2XX": {"description": "Received; modq will not send this event again."},
+                "default": {
+                    "description": "Any other status, or none within 5 seconds: modq retries "
+                    "with backoff, then keeps the event as a dead letter."
+                },
+            },
+        }
+    }
+
+
+WEBHOOKS = {
+    "comment.decided": _webhook(
+        "comment.decided", "A moderator decided a comment; sent to the site's webhook URL."
+    ),
+    "comment.undone": _webhook(
+        "comment.undone", "A moderator undid a decision; sent to the site's webhook URL."
+    ),
+}
+
+
 def _with_request_id(paths: dict) -> dict:
     """``paths`` with ``X-Request-ID`` taken by every operation and set on every response, as
     ``service.logs`` does for every request."""
@@ -912,6 +1108,7 @@ def document() -> dict:
             },
         },
         "security": [{"bearer": []}],
+        "webhooks": WEBHOOKS,
         "paths": _with_request_id(
             {
                 "/v1/comments": {

@@ -72,7 +72,11 @@ class RateLimiter:
         }
         if settings.redis_url.startswith("redis+sentinel://"):
             storage = RedisSentinelStorage(
-                settings.redis_url, key_prefix=prefix, use_replicas=False, **timeouts
+                settings.redis_url,
+                key_prefix=prefix,
+                use_replicas=False,
+                sentinel_kwargs=timeouts,  # the sentinels too, not only the master
+                **timeouts,
             )
         elif settings.redis_cluster:
             uri = settings.redis_url.replace("redis://", "redis+cluster://", 1)

@@ -5,6 +5,8 @@ version (``modq:model:<version>``), listed in ``modq:models``. Promoting pushes 
 history list (the site's, under its hash tag, or the global one); the head of that list is the
 active model and popping it rolls back. ``modq:model-assignments`` mirrors the heads (site name,
 or ``*`` for every site, to version) so that a server learns of a change with one HGETALL.
+Versions stay until ``prune`` deletes those that are neither recent nor active nor a rollback
+target.
 
 :class:`ModelProvider` is what ``Services.scorer_for()`` asks. A background thread polls the
 assignments every ``poll_seconds``, loads and verifies a newly assigned model off the request
@@ -63,6 +65,14 @@ class ModelRecord:
 
     def describe(self) -> str:
         return f"{self.version} (trained for {self.trained_for or 'every site'})"
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What :meth:`ModelRegistry.prune` deleted, and why each model of the scope it kept stays."""
+
+    deleted: list[ModelRecord]
+    kept: dict[str, str]  # version to the reason it is kept
 
 
 class ModelRegistry:
@@ -208,6 +218,50 @@ class ModelRegistry:
             raise RegistryError(f"nothing was promoted for {scope}; there is nothing to roll back")
         self._publish(site)
         return removed, self.active(site)
+
+    def prune(self, site: str | None, keep: int, dry_run: bool = False) -> PruneResult:
+        """Delete the models trained for ``site`` (None: for every site) that nothing needs.
+
+        Kept: the ``keep`` newest of them, and every version that is active or the rollback target
+        (the one before it) for any site or globally, whoever it was trained for. A deleted
+        version is taken out of every promotion history first, so a later rollback skips it
+        instead of assigning a model whose files are gone. Run it when no promotion is under way:
+        a version promoted while it is being deleted would be assigned without its files.
+
+        :param keep: how many of the newest models of the scope to keep whatever else holds; at
+            least 1.
+        :param dry_run: only say what would be deleted.
+        :raise RegistryError: ``keep`` is below 1.
+        """
+        if keep < 1:
+            raise RegistryError(f"--keep must be at least 1, got {keep}")
+        # Every scope with a promotion history has an assignment (its head), plus the one asked.
+        scopes = {None if s == EVERY_SITE else s for s in self.assignments()} | {site}
+        histories = {scope: self.history(scope) for scope in scopes}
+        kept: dict[str, str] = {}
+        for scope, history in sorted(histories.items(), key=lambda item: item[0] or ""):
+            name = f"site {scope}" if scope else "every site"
+            for version, why in zip(history, ("active", "rollback target"), strict=False):
+                kept.setdefault(version, f"{why} for {name}")
+        records = [r for r in self.list() if r.trained_for == site]
+        for record in records[-keep:]:  # list() is oldest first
+            kept.setdefault(record.version, f"among the {keep} newest")
+        deleted = [r for r in records if r.version not in kept]
+        if not dry_run:
+            for record in deleted:
+                self._delete(record.version, histories)
+        return PruneResult(
+            deleted=deleted, kept={r.version: kept[r.version] for r in records if r.version in kept}
+        )
+
+    def _delete(self, version: str, histories: dict[str | None, list[str]]) -> None:
+        # Out of the histories first, then out of the index, then the files: at every step what
+        # a rollback or `models list` can reach is still complete.
+        for scope, history in histories.items():
+            if version in history:
+                self.connection.lrem(self.keys.model_history(scope), 0, version)
+        self.connection.zrem(self.keys.models(), version)
+        self.connection.delete(self.keys.model(version))
 
     def _publish(self, site: str | None) -> None:
         # The history is the truth; the assignment is rebuilt from its head after every change,

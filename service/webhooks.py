@@ -6,7 +6,7 @@ moderator. Each service process runs one dispatcher thread that takes due events
 webhook, posts them with a bounded timeout from a small pool of threads (a hanging receiver ties up
 one of them for at most the timeout), retries failures with exponential backoff (capped at ten
 minutes, for about a day) and, after the last attempt, moves the event to the site's dead letters,
-which admins list and replay.
+which admins list, replay and purge.
 
 Delivery is at least once: a receiver deduplicates by the event's ``id``. Events of one comment
 carry an increasing ``sequence``; while one of them waits for a retry, the comment's later events
@@ -23,6 +23,7 @@ import hmac
 import http.client
 import json
 import logging
+import math
 import os
 import secrets
 import threading
@@ -30,6 +31,7 @@ import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import redis
@@ -283,6 +285,40 @@ class WebhookOutbox:
             pipe.execute()
             replayed.append(event_id)
         return replayed
+
+    def purge(
+        self,
+        site: str,
+        older_than_seconds: float | None = None,
+        event_ids: list[str] | None = None,
+    ) -> list[dict]:
+        """Delete dead letters for good: all, those that failed more than ``older_than_seconds``
+        ago, and/or only the given ids.
+
+        :return: the dead letters deleted, oldest first.
+        """
+        letters = self.dead_letters(site)
+        if event_ids is not None:
+            wanted = set(event_ids)
+            letters = [d for d in letters if d["event"]["id"] in wanted]
+        if older_than_seconds is not None:
+            cutoff = time.time() - older_than_seconds
+            letters = [d for d in letters if _failed_at(d) < cutoff]
+        if letters:
+            self.connection.hdel(self.keys.webhook_dead(site), *(d["event"]["id"] for d in letters))
+        return letters
+
+
+def _failed_at(letter: dict) -> float:
+    """When a dead letter's last attempt failed (unix time); when it was made, for a letter
+    without that time, and +inf for one with neither, so that an age filter never takes it."""
+    stamp = letter.get("failed_at") or letter.get("created_at")
+    if not stamp:
+        return math.inf
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return math.inf
 
 
 class WebhookDispatcher:

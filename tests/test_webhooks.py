@@ -11,12 +11,15 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from click.testing import CliRunner
 
 from service import create_app
+from service.cli import main
 from service.webhooks import (
     MAX_ATTEMPTS,
     MAX_BACKOFF_SECONDS,
     WebhookDispatcher,
+    WebhookOutbox,
     retry_delay,
     verify,
 )
@@ -314,3 +317,44 @@ def test_deliveries_and_waiting_events_show_in_the_metrics(
     assert 'modq_webhook_deliveries_total{outcome="dead_letter",site="demo"} 1.0' in text
     assert 'modq_webhook_dead_letters{site="demo"} 1.0' in text
     assert 'modq_webhook_pending{site="demo"} 0.0' in text
+
+
+def test_webhooks_purge_deletes_dead_letters_by_age_or_id(
+    client, moderator_key, queued, receiver, dispatcher, services, redis_server
+):
+    receiver.statuses = [500] * 9  # three attempts each: every event becomes a dead letter
+    moderator = Moderator(client, moderator_key)
+    for comment_id in queued:
+        moderator.decide(comment_id, "reject", labels=["spam"])
+    outbox = WebhookOutbox(services.redis, services.keys)
+    wait_for(lambda: len(outbox.dead_letters("demo")) == 3)
+    dispatcher.stop()
+    letters = {d["event"]["comment_id"]: d for d in outbox.dead_letters("demo")}
+    old = letters[queued[0]]
+    # One whose last attempt failed long ago.
+    old["failed_at"] = "2000-01-01T00:00:00.000Z"
+    services.redis.hset(services.keys.webhook_dead("demo"), old["event"]["id"], json.dumps(old))
+
+    runner = CliRunner()
+
+    def modq(*args: str):
+        env = {"MODQ_REDIS_URL": redis_server.url, "MODQ_KEY_PREFIX": "whtest"}
+        return runner.invoke(main, list(args), env=env, catch_exceptions=False)
+
+    assert modq("webhooks", "purge", "--site", "demo", "--older-than", "0").exit_code == 2
+    aged = modq("webhooks", "purge", "--site", "demo", "--older-than", "7")
+    assert aged.exit_code == 0, aged.output
+    assert f"purged {old['event']['id']} (comment.decided of comment {queued[0]}" in aged.output
+    assert aged.output.strip().endswith("purged 1 dead letters")
+    assert {d["event"]["comment_id"] for d in outbox.dead_letters("demo")} == set(queued[1:])
+
+    by_id = modq("webhooks", "purge", "--site", "demo", "--id", letters[queued[1]]["event"]["id"])
+    assert by_id.output.strip().endswith("purged 1 dead letters")
+    assert [d["event"]["comment_id"] for d in outbox.dead_letters("demo")] == [queued[2]]
+
+    everything = modq("webhooks", "purge", "--site", "demo")
+    assert everything.output.strip().endswith("purged 1 dead letters")
+    assert outbox.dead_letters("demo") == []
+    assert modq("webhooks", "dead-letters", "--site", "demo").output == ""
+    # The outbox itself is untouched: nothing is waiting to be sent again.
+    assert services.redis.hlen(services.keys.webhook_events("demo")) == 0
