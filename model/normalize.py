@@ -928,17 +928,63 @@ def _join_spaced_letters(tokens: list[Token]) -> list[Token]:
     # Tokens of one chunk share its span: a chunk of several letters is a run of its own.
     per_chunk = Counter(token.start for token in tokens)
     for token in [*tokens, None]:
-        if token is not None and len(token.text) == 1 and token.text.isalpha():
+        if (
+            token is not None
+            and len(token.text) == 1
+            and (token.text.isalpha() or token.text in LEET_LETTERS)
+        ):
             if run and run[-1].start != token.start and per_chunk[token.start] > 1:
-                _end_run(run, joined)
+                _end_leet_run(run, joined)
                 run = []
             run.append(token)
             continue
-        _end_run(run, joined)
+        _end_leet_run(run, joined)
         run = []
         if token is not None:
             joined.append(token)
     return joined
+
+
+def _end_leet_run(run: list[Token], joined: list[Token]) -> None:
+    """End a run of one-character tokens that may hold leetspeak digits ("5 7 u p 1 d").
+
+    With digits in it, the run is one word only where it reads as a word of the lexicon, or as
+    words run together that name one; else its digits stay numbers and the letters between them
+    are runs of their own ("1 2 3 a b c" stays as it is).
+    """
+    if all(token.text.isalpha() for token in run):
+        _end_run(run, joined)
+        return
+    word = "".join(token.text for token in run)
+    if sum(ch.isalpha() for ch in word) >= 2:
+        reading = _lexicon_reading(word)
+        if reading:
+            joined.append(Token(reading, run[0].start, run[-1].end))
+            return
+        pieces = _GLUED.split(word.translate(_LEET))
+        if pieces:
+            _append_pieces(run, 0, pieces, joined)
+            return
+    letters: list[Token] = []
+    for token in run:
+        if token.text.isalpha():
+            letters.append(token)
+            continue
+        _end_run(letters, joined)
+        letters = []
+        joined.append(token)
+    _end_run(letters, joined)
+
+
+def _append_pieces(
+    run: list[Token], first: int, pieces: tuple[str, ...], joined: list[Token]
+) -> None:
+    """Tokens for ``pieces``, the words the letters of ``run`` from ``first`` on spell, one
+    letter per token."""
+    at = first
+    for piece in pieces:
+        joined.append(Token(piece, run[at].start, run[at + len(piece) - 1].end))
+        at += len(piece)
 
 
 def _join_split_words(tokens: list[Token]) -> list[Token]:
@@ -996,10 +1042,7 @@ def _end_run(run: list[Token], joined: list[Token]) -> None:
     word = _KOREAN_ABBREVIATIONS.get(letters, letters)
     pieces = _GLUED.split(word)  # a whole sentence spaced out: "y o u a r e a n i d i o t"
     if pieces:
-        at = first
-        for piece in pieces:  # one letter per token
-            joined.append(Token(piece, run[at].start, run[at + len(piece) - 1].end))
-            at += len(piece)
+        _append_pieces(run, first, pieces, joined)
     else:
         joined.append(Token(word, run[first].start, run[last - 1].end))
     joined.extend(run[last:])

@@ -28,6 +28,7 @@ from model.features import (
 from model.normalize import normalize_comment
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
+from training.disguises import disguises
 from training.train import (
     TrainingConfig,
     export,
@@ -642,3 +643,20 @@ def test_the_shipped_model_is_rebuilt_from_the_repository(tmp_path: Path) -> Non
     for name, array in shipped.arrays.items():
         assert rebuilt.arrays[name].shape == array.shape, name
         assert np.allclose(rebuilt.arrays[name], array, rtol=1e-7, atol=1e-9), name
+
+
+def test_machine_made_disguises_score_like_their_plain_text(scorer: Scorer) -> None:
+    found = disguises(scorer)
+    # These tricks never move a score by more than the tolerance.
+    always = {
+        "upper case",
+        "random case",
+        "zero-width spaces",
+        "Cyrillic look-alikes",
+        "full width",
+        "accents",
+        "decomposed (NFD)",
+    }
+    assert [d for d in found if d.transform in always and not d.kept] == []
+    # The rest (combined tricks, every word masked, emoji between letters) mostly hold.
+    assert sum(d.kept for d in found) >= 0.93 * len(found)

@@ -299,6 +299,11 @@ def words(text: str) -> list[str]:
         ("C8놈아", ["씨발놈아"]),
         ("the new C8 Corvette", ["the", "new", "c8", "corvette"]),
         ("byung신", ["병신"]),
+        # Spaced letters with leetspeak digits, read only where they spell a watched word.
+        ("5 7 u p 1 d", ["stupid"]),
+        ("b 1 7 c h", ["bitch"]),
+        ("y 0 u 4 r 3 r 3 7 4 r d 3 d", ["you", "are", "retarded"]),
+        ("1 2 3 a b c", ["1", "2", "3", "abc"]),
         # Masked insults of five letters or more.
         ("m*ron", ["moron"]),
         ("l*ser", ["loser"]),

@@ -1,5 +1,5 @@
-"""``python -m training build-default | crossval | import-data | import-spamassassin |
-import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
+"""``python -m training build-default | crossval | disguises | import-data |
+import-spamassassin | import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", type=Path, default=None, help="folder (default: model/default)")
     crossval = commands.add_parser("crossval", help="leave-one-source-out validation table")
     crossval.add_argument("--seed", type=int, default=0)
+    disguises = commands.add_parser(
+        "disguises", help="how far machine-made disguises move the default model's scores"
+    )
+    disguises.add_argument("--seed", type=int, default=0)
     importer = commands.add_parser(
         "import-data", help="convert the published sets to training/data"
     )
@@ -67,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.crossval import run_crossval
 
         run_crossval(seed=args.seed, log=log)
+    elif args.command == "disguises":
+        from model.scorer import load_default_model
+        from training.disguises import print_table
+
+        print_table(load_default_model(), seed=args.seed)
     elif args.command == "word-vectors":
         from training.vectors import build_word_vectors
 
