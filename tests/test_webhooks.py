@@ -320,7 +320,7 @@ def test_deliveries_and_waiting_events_show_in_the_metrics(
 
 
 def test_webhooks_purge_deletes_dead_letters_by_age_or_id(
-    client, moderator_key, queued, receiver, dispatcher, services, redis_server
+    client, moderator_key, queued, receiver, dispatcher, services
 ):
     receiver.statuses = [500] * 9  # three attempts each: every event becomes a dead letter
     moderator = Moderator(client, moderator_key)
@@ -338,7 +338,12 @@ def test_webhooks_purge_deletes_dead_letters_by_age_or_id(
     runner = CliRunner()
 
     def modq(*args: str):
-        env = {"MODQ_REDIS_URL": redis_server.url, "MODQ_KEY_PREFIX": "whtest"}
+        # The Redis the service uses: one server, or a cluster (tests/test_cluster_webhooks.py).
+        env = {
+            "MODQ_REDIS_URL": services.settings.redis_url,
+            "MODQ_REDIS_CLUSTER": "1" if services.settings.redis_cluster else "",
+            "MODQ_KEY_PREFIX": "whtest",
+        }
         return runner.invoke(main, list(args), env=env, catch_exceptions=False)
 
     assert modq("webhooks", "purge", "--site", "demo", "--older-than", "0").exit_code == 2
