@@ -68,8 +68,11 @@ def highlights(result: ScoreResult) -> list[dict]:
     """What to mark in the text: each term behind a score, and each signal's evidence (a link, a
     phone number, an amount) as written."""
     found = []
+    terms = {(r.category, r.text) for r in result.reasons if r.kind == "term"}
     for reason in result.reasons:
-        if reason.kind == "term" or (reason.kind == "signal" and reason.text):
+        if reason.kind == "signal" and (not reason.text or (reason.category, reason.text) in terms):
+            continue  # nothing to mark, or marked as a term already ("idiot" and its profanity)
+        if reason.kind in ("term", "signal"):
             mark = {
                 "category": reason.category,
                 "text": reason.text,

@@ -74,8 +74,11 @@ def test_stored_highlights_carry_terms_and_signal_evidence(ingest, redis_client,
     stored = json.loads(redis_client.get(services.keys.comment("demo", "hl1")))
     marks = stored["highlights"]
     assert {m["kind"] for m in marks} == {"term", "signal"}
-    phone = [m for m in marks if m.get("signal") == "phone number"]
-    assert phone and phone[0]["category"] == "spam" and phone[0]["text"] == "010-1234-5678"
+    phrase = [m for m in marks if m.get("signal") == "promotional phrase"]
+    assert phrase and phrase[0]["category"] == "spam" and phrase[0]["text"] == "FREE money"
+    # Evidence that is a term already ("idiot", and its profanity signal) is marked once.
+    assert len([m for m in marks if m["text"] == "idiot"]) == 1
+    assert "010-1234-5678" in {m["text"] for m in marks}
     assert all(m["text"] in text for m in marks)
 
 
