@@ -29,6 +29,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -367,6 +368,9 @@ class WebhookDispatcher:
         self._webhook_sites: list[str] = []
         self._sites_read_at = float("-inf")
         self._slots = threading.Semaphore(concurrency)
+        self._in_flight: Counter[str] = Counter()  # deliveries under way, per site
+        self._in_flight_lock = threading.Lock()
+        self._round = 0
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._stop = threading.Event()
@@ -504,12 +508,23 @@ class WebhookDispatcher:
         """
         started = 0
         hold = self.timeout * 4 + 30
-        for site_name in self.webhook_sites():
-            while self._slots.acquire(blocking=False):
+        sites = self.webhook_sites()
+        if not sites:
+            return 0
+        # With other sites to serve, one site's deliveries take at most half the slots, so a
+        # receiver that hangs holds up its own site's events only; the sites take turns at
+        # going first.
+        cap = self.concurrency if len(sites) == 1 else max(1, self.concurrency // 2)
+        self._round += 1
+        first = self._round % len(sites)
+        for site_name in sites[first:] + sites[:first]:
+            while self._in_flight[site_name] < cap and self._slots.acquire(blocking=False):
                 taken = self.outbox.take_due(site_name, time.time(), hold, 1)
                 if not taken:
                     self._slots.release()
                     break
+                with self._in_flight_lock:
+                    self._in_flight[site_name] += 1
                 self._submit(site_name, taken[0])
                 started += 1
         return started
@@ -521,6 +536,8 @@ class WebhookDispatcher:
             except Exception:
                 log.exception("webhook delivery of %s failed unexpectedly", event_id)
             finally:
+                with self._in_flight_lock:
+                    self._in_flight[site_name] -= 1
                 self._slots.release()
 
         assert self._executor is not None
@@ -536,6 +553,7 @@ class WebhookDispatcher:
             self._pid = os.getpid()
             self._stop = threading.Event()
             self._slots = threading.Semaphore(self.concurrency)
+            self._in_flight = Counter()
             self._executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="modq-webhook")
             thread = threading.Thread(
                 target=_loop,

@@ -279,6 +279,26 @@ def test_retries_back_off_to_ten_minutes_and_last_about_a_day():
     assert sum(waits[:10]) < 30 * 60
 
 
+def test_a_site_whose_receiver_hangs_leaves_slots_to_the_others(app, services, receiver):
+    for name in ("hangs", "waits"):
+        services.sites.create(name, webhook_url=receiver.url, webhook_secret=SECRET)
+    dispatcher = WebhookDispatcher(services.redis, services.keys, services.sites, concurrency=4)
+    due = {"hangs": [f"h{i}" for i in range(10)], "waits": ["w0"]}
+
+    def take_due(site, now, hold, limit):
+        return [due[site].pop(0)] if due[site] else []
+
+    submitted: list[tuple[str, str]] = []
+    dispatcher.outbox.take_due = take_due  # type: ignore[method-assign]
+    # Deliveries that never end: the receiver of "hangs" hangs, so slots are not given back.
+    dispatcher._submit = lambda site, event: submitted.append((site, event))  # type: ignore[method-assign]
+    for _ in range(3):
+        dispatcher.run_once()
+    by_site = [site for site, _ in submitted]
+    assert by_site.count("waits") == 1  # served although "hangs" has ten events due
+    assert by_site.count("hangs") == 2  # at most half of the four slots
+
+
 def test_only_sites_with_a_webhook_are_polled(app, services, receiver):
     for name in ("quiet", "other"):
         services.sites.create(name)
