@@ -575,16 +575,30 @@ class WebhookDispatcher:
 
 def _loop(dispatcher_ref: weakref.ref, stop: threading.Event) -> None:
     # Holds the dispatcher only weakly, so the thread ends once its app is gone (as in tests).
+    failures = 0
     while not stop.is_set():
         dispatcher = dispatcher_ref()
         if dispatcher is None:
             return
         try:
             busy = dispatcher.run_once() > 0
+            if failures:
+                log.info("webhook dispatcher polls again after %d failed polls", failures)
+            failures = 0
         except Exception as error:
-            log.warning("webhook dispatcher could not poll: %s", error.__class__.__name__)
+            # While Redis is down, look again less and less often (up to every 30 s), and say so
+            # once at the first failure and then at every tenth, not at every poll.
+            failures += 1
+            if failures == 1 or failures % 10 == 0:
+                log.warning(
+                    "webhook dispatcher could not poll (%d in a row): %s",
+                    failures,
+                    error.__class__.__name__,
+                )
             busy = False
         wait = 0.05 if busy else dispatcher.poll_seconds
+        if failures:
+            wait = min(30.0, dispatcher.poll_seconds * 2 ** min(failures, 10))
         del dispatcher
         stop.wait(wait)
 

@@ -6,11 +6,14 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import time
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import redis
 from click.testing import CliRunner
 
 from service import create_app
@@ -20,6 +23,7 @@ from service.webhooks import (
     MAX_BACKOFF_SECONDS,
     WebhookDispatcher,
     WebhookOutbox,
+    _loop,
     retry_delay,
     verify,
 )
@@ -297,6 +301,28 @@ def test_a_site_whose_receiver_hangs_leaves_slots_to_the_others(app, services, r
     by_site = [site for site, _ in submitted]
     assert by_site.count("waits") == 1  # served although "hangs" has ten events due
     assert by_site.count("hangs") == 2  # at most half of the four slots
+
+
+def test_while_redis_is_down_the_loop_backs_off_and_logs_now_and_then(caplog):
+    stop = threading.Event()
+
+    class Failing:
+        poll_seconds = 0.0001
+        calls = 0
+
+        def run_once(self) -> int:
+            self.calls += 1
+            if self.calls <= 24:
+                raise redis.exceptions.ConnectionError("down")
+            stop.set()
+            return 0
+
+    dispatcher = Failing()
+    with caplog.at_level(logging.INFO, logger="service.webhooks"):
+        _loop(weakref.ref(dispatcher), stop)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [w.split("(")[1].split(" ")[0] for w in warnings] == ["1", "10", "20"]
+    assert any("after 24 failed polls" in r.getMessage() for r in caplog.records)
 
 
 def test_only_sites_with_a_webhook_are_polled(app, services, receiver):
