@@ -64,6 +64,7 @@ class Caller:
 
     moderator: str
     admin: bool
+    by_key: bool = False  # a site's moderator key (an integration), not a person's session
 
 
 def moderator_for(site_name: str) -> tuple[Caller, Site]:
@@ -79,7 +80,7 @@ def moderator_for(site_name: str) -> tuple[Caller, Site]:
         key, site = authenticate(secret, "moderator")
         if key.site != site_name:
             raise Forbidden(f"Key {key.id} belongs to another site; it cannot act on this one.")
-        return Caller(f"key:{key.id}", admin=False), site
+        return Caller(f"key:{key.id}", admin=False, by_key=True), site
     account = current_moderator()
     if account is None:
         raise Unauthorized("Log in, or send a moderator key as 'Authorization: Bearer <key>'.")
@@ -320,25 +321,30 @@ def audit_log(site_name: str):
     return jsonify({"site": site.name, "entries": entries, "next_cursor": next_cursor})
 
 
-def _admin(site_name: str) -> Site:
+def _webhook_operator(site_name: str) -> Site:
+    """The site, for an admin or for the site's own moderator key: the integration that runs the
+    webhook receiver needs to see what it missed and have it sent again."""
     caller, site = moderator_for(site_name)
-    if not caller.admin:
-        raise Forbidden("Only admins may see and replay dead letters.")
+    if not (caller.admin or caller.by_key):
+        raise Forbidden(
+            "Only admins and the site's moderator keys may see and replay dead letters."
+        )
     return site
 
 
 @bp.get("/webhooks/dead-letters")
 def dead_letters(site_name: str):
-    """Webhook events that failed every attempt (admins)."""
-    site = _admin(site_name)
+    """Webhook events that failed every attempt (admins, or the site's moderator key)."""
+    site = _webhook_operator(site_name)
     letters = get_moderation().outbox.dead_letters(site.name)
     return jsonify({"site": site.name, "dead_letters": letters})
 
 
 @bp.post("/webhooks/dead-letters/replay")
 def replay_dead_letters(site_name: str):
-    """Queue dead letters (``{"ids": [...]}``, or all) for delivery again (admins)."""
-    site = _admin(site_name)
+    """Queue dead letters (``{"ids": [...]}``, or all) for delivery again (admins, or the site's
+    moderator key)."""
+    site = _webhook_operator(site_name)
     body = json_body() if request.get_data(cache=True).strip() else {}
     ids = body.get("ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, str) for i in ids)):

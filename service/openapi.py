@@ -779,7 +779,7 @@ _MODERATION_PATHS = {
     "/v1/sites/{site}/webhooks/dead-letters": {
         "get": _moderation_op(
             "deadLetters",
-            "Webhook events that failed every attempt (admins).",
+            "Webhook events that failed every attempt (admins, or the site's moderator key).",
             {
                 "description": "The dead letters.",
                 **_json(
@@ -797,7 +797,8 @@ _MODERATION_PATHS = {
     "/v1/sites/{site}/webhooks/dead-letters/replay": {
         "post": _moderation_op(
             "replayDeadLetters",
-            "Deliver dead letters again: the given `ids`, or all (admins).",
+            "Deliver dead letters again: the given `ids`, or all (admins, or the site's moderator "
+            "key).",
             {
                 "description": "The replayed ids.",
                 **_json(

@@ -188,13 +188,19 @@ def test_after_the_last_attempt_an_event_is_a_dead_letter_admins_replay(
     letter = dead_letters()[0]
     assert letter["attempts"] == 3 and letter["last_error"] == "HTTP 500"
     assert letter["event"]["comment_id"] == queued[0]
-    assert (
-        client.get(
-            "/v1/sites/demo/webhooks/dead-letters",
-            headers={"Authorization": f"Bearer {moderator_key}"},
-        ).status_code
-        == 403
+    # The site's moderator key (the integration running the receiver) sees them too.
+    by_key = client.get(
+        "/v1/sites/demo/webhooks/dead-letters",
+        headers={"Authorization": f"Bearer {moderator_key}"},
     )
+    assert by_key.status_code == 200 and by_key.get_json()["dead_letters"] == [letter]
+    # A moderator who is a person but not an admin does not.
+    with app.app_context():
+        get_moderation().moderators.create("mod@example.org", "long enough pw", ["demo"])
+    person = app.test_client()
+    with person.session_transaction() as session:
+        session["moderator"] = "mod@example.org"
+    assert person.get("/v1/sites/demo/webhooks/dead-letters").status_code == 403
     refused = admin.post("/v1/sites/demo/webhooks/dead-letters/replay", json={})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf"
     replayed = admin.post(
