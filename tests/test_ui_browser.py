@@ -284,6 +284,22 @@ def test_clicking_a_cards_text_makes_keys_act_on_it(
     assert current_id(page) == first
 
 
+def test_s_and_b_reject_as_spam_and_as_abuse(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("k1", "k2")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(page, server)
+    first, second = card_ids(page)
+    page.keyboard.press("s")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    page.keyboard.press("b")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    entries = Moderator(client, moderator_key).get("/audit").get_json()["entries"]
+    labels = {e["comment_id"]: (e["decision"], e["labels"]) for e in entries}
+    assert labels == {first: ("reject", ["spam"]), second: ("reject", ["abuse"])}
+
+
 def test_undo_survives_the_reload_after_a_page_is_cleared(
     server, browser, account, queued, client, moderator_key, monkeypatch
 ):

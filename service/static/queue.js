@@ -355,7 +355,7 @@
     const tag = event.target.tagName;
     if ((tag === "INPUT" && event.target.type !== "checkbox") || tag === "SELECT" || tag === "TEXTAREA") return;
     if (sessionOver) {
-      if ("jkarxu".includes(event.key)) { endSession(); event.preventDefault(); }
+      if ("jkarsbxu".includes(event.key)) { endSession(); event.preventDefault(); }
       return;
     }
     const card = current && !current.hidden ? current : null;
@@ -364,6 +364,8 @@
       case "k": { const previous = nextOpen(card, -1); if (previous) makeCurrent(previous, true); break; }
       case "a": decide(card, "approve"); break;
       case "r": decide(card, "reject"); break;
+      case "s": decide(card, "reject", "spam"); break;
+      case "b": decide(card, "reject", "abuse"); break;
       case "x": if (card) { const box = checkbox(card); box.checked = !box.checked; } break;
       case "u": undo(); break;
       case "?": openHelp(); break;
