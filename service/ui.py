@@ -37,7 +37,7 @@ from service.errors import ApiError, ServiceUnavailable
 from service.extensions import get_services
 from service.moderation_api import get_moderation, parse_decision
 from service.moderators import Moderator, normalize_email
-from service.queue import ORDERS, UNDO_SECONDS, QueueFilter
+from service.queue import ORDERS, UNDO_SECONDS, QueueFilter, ReviewQueue
 from service.sites import Site
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,9 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 50
+# How long the comments of a queue page stay leased to the moderator who opened it: long enough
+# for a page of 50, short enough that a page left open hands its comments back soon.
+PAGE_LEASE_SECONDS = 600
 UI_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -343,9 +346,7 @@ def queue(site_name: str):
     except ApiError as error:
         flash(error.message)
         where = QueueFilter()
-    items = moderation.queue.list(site, where, PAGE_SIZE)
-    # Items another moderator is reviewing go last: they cannot be decided until the lease ends.
-    items.sort(key=lambda item: item["lease_holder"] not in (None, account.identity))
+    items = page_items(moderation.queue, site, account.identity, where)
     return render_template(
         "queue.html",
         account=account,
@@ -357,6 +358,24 @@ def queue(site_name: str):
         page_size=PAGE_SIZE,
         undo_seconds=UNDO_SECONDS,
     )
+
+
+def page_items(queue: ReviewQueue, site: Site, moderator: str, where: QueueFilter) -> list[dict]:
+    """A queue page's comments, leased to ``moderator`` so that two moderators working the
+    queue at once get different comments: those already leased to them, then newly claimed
+    ones, then (to show what is in hand) comments another moderator holds, which come last
+    and cannot be decided until their lease ends."""
+    listed = queue.list(site, where, PAGE_SIZE)
+    mine = [item for item in listed if item["lease_holder"] == moderator]
+    others = [item for item in listed if item["lease_holder"] not in (None, moderator)]
+    claimed: list[dict] = []
+    if len(mine) < PAGE_SIZE:
+        claimed, _ = queue.claim(
+            site, moderator, PAGE_SIZE - len(mine), lease_seconds=PAGE_LEASE_SECONDS, where=where
+        )
+    held = {item["id"] for item in mine}
+    items = mine + [item for item in claimed if item["id"] not in held]
+    return items + others[: max(0, PAGE_SIZE - len(items))]
 
 
 @bp.post("/sites/<site_name>/decide")

@@ -79,9 +79,9 @@ def account(app, site):
         return get_moderation().moderators.create("mod@example.org", PASSWORD, ["demo"])
 
 
-def log_in(page, server: str) -> None:
+def log_in(page, server: str, email: str = "mod@example.org") -> None:
     page.goto(f"{server}/ui/login")
-    page.fill('input[name="email"]', "mod@example.org")
+    page.fill('input[name="email"]', email)
     page.fill('input[name="password"]', PASSWORD)
     page.click('button[type="submit"]')
     page.wait_for_selector(".card")
@@ -262,6 +262,31 @@ def current_id(page) -> str | None:
     return page.locator(".card.current").get_attribute("data-id")
 
 
+def let_leases_lapse(services, *comment_ids: str) -> None:
+    """End the page's leases on these comments now, as if the moderator had left them longer
+    than the lease: another moderator may then decide them."""
+    services.redis.zadd(services.keys.leases("demo"), dict.fromkeys(comment_ids, 0))
+
+
+def test_two_moderators_get_different_comments(server, browser, account, queued, app, monkeypatch):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 2)
+    queued("m1", "m2", "m3", "m4")
+    with app.app_context():
+        get_moderation().moderators.create("second@example.org", PASSWORD, ["demo"])
+    first_page = browser.new_page(viewport={"width": 1280, "height": 900})
+    log_in(first_page, server)
+    second_page = browser.new_context().new_page()
+    log_in(second_page, server, email="second@example.org")
+    # Each page leases the comments it shows: the second moderator gets the ones left.
+    mine = set(card_ids(first_page))
+    theirs = {
+        card.get_attribute("data-id")
+        for card in second_page.locator(".card:not([data-leased])").all()
+    }
+    assert len(mine) == 2 and len(theirs) == 2 and mine.isdisjoint(theirs)
+    assert mine | theirs == {"m1", "m2", "m3", "m4"}
+
+
 def decisions(client, moderator_key) -> list[tuple[str, str]]:
     entries = Moderator(client, moderator_key).get("/audit").get_json()["entries"]
     return [(e["comment_id"], e["decision"]) for e in reversed(entries)]
@@ -338,13 +363,14 @@ def test_a_failed_undo_can_be_tried_again(server, browser, account, queued, clie
 
 
 def test_a_comment_another_moderator_decided_is_marked_taken_in_plain_words(
-    server, browser, account, queued, client, moderator_key
+    server, browser, account, queued, client, moderator_key, services
 ):
     queued("t1", "t2", "t3")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     log_in(page, server)
     first, second, _ = card_ids(page)
     other = Moderator(client, moderator_key)
+    let_leases_lapse(services, first)
     assert other.decide(first, "reject", labels=["spam"]).status_code == 200
     page.keyboard.press("a")
     taken = page.locator(f'.card[data-id="{first}"]')
@@ -432,7 +458,7 @@ def test_an_expired_session_says_so_and_stops_the_keys(
 
 
 def test_bulk_decisions_report_lost_answers_and_refusals(
-    server, browser, account, queued, client, moderator_key
+    server, browser, account, queued, client, moderator_key, services
 ):
     queued("b1", "b2", "b3")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -444,6 +470,7 @@ def test_bulk_decisions_report_lost_answers_and_refusals(
     page.route("**/queue/decisions", lambda route: route.abort(), times=1)
     page.click('button[name="bulk"][value="approve"]')
     expect(page.locator("#toast")).to_contain_text("No answer from the server")
+    let_leases_lapse(services, second)
     assert Moderator(client, moderator_key).decide(second, "approve").status_code == 200
     page.click('button[name="bulk"][value="approve"]')
     expect(page.locator("#toast")).to_have_text(
