@@ -100,7 +100,7 @@ _KOREAN_SPELLED_NUMBER_RE = regex.compile("[공영][공영일이삼사오육칠�
 # Eight digits or more written one by one with spaces or marks between: "0 1 0 - 1 2 3 4 ...".
 _SPACED_DIGITS_RE = re.compile(r"(?:(?<!\S)\d\W{1,3}){7}\d(?!\S)")
 # Words a comment seldom holds, each a sign that one of the rarer readings may apply.
-_RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f", "c8"}
+_RARE_WORDS = _SPELLED_LINK_OR_NUMBER_WORDS | {"f", "c8", "kil"}
 _NOT_LINK_NAMES = frozenset(("this", "that", "with", "from", "into", "over", "early", "whole"))
 # Letters, digits and emoji make up words; everything else (the underscore too: "i_d_i_o_t")
 # separates them.
@@ -216,6 +216,7 @@ _ENGLISH_VARIANTS = {
         "motherfucker",
     ),
     "ahole": "asshole",  # "a-hole", once the mark is dropped
+    **dict.fromkeys(("idjit", "eejit", "idjut"), "idiot"),
 }
 # Insults that a stretched or leetspeak spelling is read back to, beside the swear words above:
 # a run of three or more of a letter ("idiiiiot") may stand for one or two of it, and a digit or
@@ -412,9 +413,13 @@ _KOREAN_ROMANIZED = {
     **dict.fromkeys(("byungsin", "byeongsin", "byungshin", "byeongshin"), "병신"),
     "gaesaekki": "개새끼",
 }
+# Korean words that stand for a swear word when they are a word of their own: 시바 and 십팔
+# (eighteen, said 십팔) for 씨발, the dialect 빙시 for 병신. Inside a longer word they are other
+# words (시바견, a Shiba dog; 십팔세, eighteen years old).
+_KOREAN_SOUNDALIKES = {"시바": "씨발", "십팔": "씨발", "빙시": "병신"}
 # Whole pieces read as another word: English respellings, Korean typed in English or written
 # in Latin letters.
-_RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD, **_KOREAN_ROMANIZED}
+_RESPELLINGS = {**_ENGLISH_VARIANTS, **KOREAN_KEYBOARD, **_KOREAN_ROMANIZED, **_KOREAN_SOUNDALIKES}
 
 
 def _latin_letter_table() -> dict[int, str]:
@@ -524,8 +529,8 @@ def normalize_comment(text: str) -> NormalizedComment:
     rare = _RARE_WORDS.intersection(words)
     korean_dot = "쩜" in original or "닷" in original
     if rare or korean_dot:
-        if "f" in rare:
-            tokens = _read_lone_f(tokens)
+        if "f" in rare or "kil" in rare:
+            tokens = _read_stand_ins(tokens)
         if "c8" in rare and not original.isascii():
             tokens = _read_korean_c8(tokens)
         if (korean_dot or not rare.isdisjoint(_LINK_ENDINGS)) and _may_spell_a_link(original):
@@ -540,11 +545,15 @@ def normalize_comment(text: str) -> NormalizedComment:
     return NormalizedComment(original, tuple(tokens))
 
 
-def _read_lone_f(tokens: list[Token]) -> list[Token]:
-    """A lone "f" standing for the swear word, as in "shut the f up" or "what the f", is it."""
+def _read_stand_ins(tokens: list[Token]) -> list[Token]:
+    """A lone "f" standing for the swear word, as in "shut the f up" or "what the f", is it;
+    "kil" before "yourself" is "kill"."""
     words = [token.text for token in tokens]
     read = list(tokens)
     for i, word in enumerate(words):
+        if word == "kil" and words[i + 1 : i + 2] in (["yourself"], ["urself"], ["yourselves"]):
+            read[i] = Token("kill", tokens[i].start, tokens[i].end)
+            continue
         if word != "f" or i == 0 or words[i - 1] != "the":
             continue
         if words[i + 1 : i + 2] in (["up"], ["off"], ["out"], ["outta"]) or (

@@ -323,6 +323,10 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("병신 같은 소리 하네", "ㅂㅕㅇㅅㅣㄴ 같은 소리 하네", "abuse"),
         ("병신 같은 소리 하네", "byung신 같은 소리 하네", "abuse"),
         ("씨발 진짜 짜증나", "c8 진짜 짜증나", "abuse"),
+        ("씨발 진짜 짜증나", "시바 진짜 짜증나", "abuse"),
+        ("병신 같은 놈", "빙시 같은 놈", "abuse"),
+        ("kill yourself", "kil yourself", "abuse"),
+        ("you idiot", "you idjit", "abuse"),
         ("subscribe to my channel", "SUB$CRIBE to my ch@nnel", "spam"),
         (
             "Buy cheap followers at www.cheapfollowers.com",

@@ -304,6 +304,15 @@ def words(text: str) -> list[str]:
         ("b 1 7 c h", ["bitch"]),
         ("y 0 u 4 r 3 r 3 7 4 r d 3 d", ["you", "are", "retarded"]),
         ("1 2 3 a b c", ["1", "2", "3", "abc"]),
+        # Stand-ins read in context, or only as words of their own.
+        ("kil yourself", ["kill", "yourself"]),
+        ("a kil of", ["a", "kil", "of"]),
+        ("you idjit", ["you", "idiot"]),
+        ("시바 진짜", ["씨발", "진짜"]),
+        ("시바견 귀엽다", ["시바견", "귀엽다"]),  # a Shiba dog
+        ("십팔 진짜", ["씨발", "진짜"]),
+        ("십팔세", ["십팔세"]),  # eighteen years old
+        ("빙시 같은 놈", ["병신", "같은", "놈"]),
         # Masked insults of five letters or more.
         ("m*ron", ["moron"]),
         ("l*ser", ["loser"]),
