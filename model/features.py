@@ -295,8 +295,9 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
     digit_text = text.translate(_KEYCAP_MARKS) if "\u20e3" in text else text
     digits = len(_DIGIT_RE.findall(digit_text))
     as_written = None
-    if digits >= 6 and fold_width(digit_text) != digit_text:  # "０１０－１２３４－５６７８"
-        as_written, digit_text = digit_text, fold_width(digit_text)
+    folded = fold_width(digit_text) if digits >= 6 else digit_text
+    if folded != digit_text:  # "０１０－１２３４－５６７８"
+        as_written, digit_text = digit_text, folded
     if digits >= 6 and _DIGIT_LOOKALIKE_RE.search(digit_text):
         # Letters for digits inside a number ("0l0-l234-5678", "O1O"), one for one, so the
         # evidence is still cut from the text as written.

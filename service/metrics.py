@@ -42,11 +42,16 @@ class QueueCollector(Collector):
 
     def collect(self):
         services = self.app.extensions["modq"]
-        yield from self._queues(services)
-        yield from self._webhooks(services)
-        yield from self._models(services)
+        try:
+            names = services.sites.names()
+        except Exception as error:  # a scrape must still answer when Redis is down
+            log.warning("site metrics unavailable: %s", error.__class__.__name__)
+            names = []
+        yield from self._queues(services, names)
+        yield from self._webhooks(services, names)
+        yield from self._models(services, names)
 
-    def _queues(self, services):
+    def _queues(self, services, names: list[str]):
         depth = GaugeMetricFamily(
             "modq_queue_depth", "Comments waiting for review.", labels=["site"]
         )
@@ -55,7 +60,7 @@ class QueueCollector(Collector):
         )
         try:
             now = time.time()
-            for site in services.sites.names():
+            for site in names:
                 pending, oldest = services.queue_summary(site)
                 depth.add_metric([site], pending)
                 age.add_metric([site], max(0.0, now - oldest) if oldest else 0.0)
@@ -64,7 +69,7 @@ class QueueCollector(Collector):
         yield depth
         yield age
 
-    def _webhooks(self, services):
+    def _webhooks(self, services, names: list[str]):
         pending = GaugeMetricFamily(
             "modq_webhook_pending",
             "Webhook events waiting for delivery or a retry.",
@@ -76,7 +81,6 @@ class QueueCollector(Collector):
             labels=["site"],
         )
         try:
-            names = services.sites.names()
             pipe = services.redis.pipeline(transaction=False)
             for site in names:
                 pipe.hlen(services.keys.webhook_events(site))
@@ -90,7 +94,7 @@ class QueueCollector(Collector):
         yield pending
         yield dead
 
-    def _models(self, services):
+    def _models(self, services, names: list[str]):
         model = GaugeMetricFamily(
             "modq_model_info", "The default model in use.", labels=["version"]
         )
@@ -108,7 +112,7 @@ class QueueCollector(Collector):
         for scope, version in sorted(services.models.failed_loads().items()):
             failed.add_metric([scope, version], 1.0)
         try:
-            for site in services.sites.names():
+            for site in names:
                 serving.add_metric([site, services.scorer_for(site).version], 1.0)
         except Exception as error:
             log.warning("model metrics unavailable: %s", error.__class__.__name__)

@@ -42,7 +42,7 @@ from model.features import (
     word_terms,
 )
 from model.normalize import NormalizedComment
-from training.datasets import Example, data_sha256, load_examples
+from training.datasets import SOURCES, Example, data_sha256, load_examples
 from training.vectors import load_word_vectors
 
 CATEGORIES = ("spam", "abuse")
@@ -120,9 +120,9 @@ class TrainingConfig:
     # the 2,565 held-out K-MHaS news comments do (0.52, 0.56: news about gambling); YouTube held
     # out 0.893 -> 0.885, e-mail 0.682 -> 0.699 (docs/model.md).
     spam_negatives_by_source: Mapping[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("korean_hate_speech", "korean_curse", "kmhas_train", "korean_malicious"), 0
-        )
+        default_factory=lambda: {
+            source: 0 for source, (_, language) in SOURCES.items() if language == "ko"
+        }
     )
     # "source": balance the classes within each abuse source, so a source's share of abusive
     # comments (83% of the Davidson tweets, 2% of the Wikipedia comments) does not teach the
