@@ -126,3 +126,15 @@ def artifacts_dir() -> Path:
     path = Path(os.environ.get("MODQ_TEST_ARTIFACTS", "test-artifacts"))
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def receiver():
+    """A news site's webhook endpoint on a free port (``tests.webhook_support.Receiver``)."""
+    from tests.webhook_support import Receiver
+
+    receiver = Receiver()
+    receiver.thread.start()
+    yield receiver
+    receiver.server.shutdown()
+    receiver.server.server_close()

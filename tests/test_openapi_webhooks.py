@@ -24,7 +24,8 @@ from service.openapi import (
 )
 from service.webhooks import sign, verify
 from tests.moderation_support import Moderator, queue_comments, review_everything
-from tests.test_webhooks import SECRET, Receiver, start_dispatcher
+from tests.test_webhooks import start_dispatcher
+from tests.webhook_support import SECRET
 
 EVENT_TYPES = ("comment.decided", "comment.undone")
 
@@ -36,15 +37,6 @@ def app(settings, redis_client, scorer):
     app = create_app(settings, scorer=scorer)
     app.config["TESTING"] = True
     return app
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
 
 
 @pytest.fixture

@@ -89,6 +89,17 @@ def log_in(page, server: str, email: str = "mod@example.org") -> None:
     page.wait_for_selector('#queue[data-keyboard="ready"]', state="attached")
 
 
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 780}
+
+
+def open_queue(browser, server: str, email: str = "mod@example.org", viewport=DESKTOP):
+    """A page in a browser context of its own, logged in on the queue."""
+    page = browser.new_page(viewport=viewport)
+    log_in(page, server, email)
+    return page
+
+
 def visible_cards(page) -> int:
     return page.locator(".card:visible").count()
 
@@ -107,8 +118,7 @@ def test_a_moderator_clears_three_items_with_the_keyboard(
             ingest({"id": comment_id, "text": text, "author": {"id": "a", "name": "A"}}).status_code
             == 200
         )
-    page = browser.new_page(viewport={"width": 360, "height": 780})
-    log_in(page, server)
+    page = open_queue(browser, server, viewport=PHONE)
     assert visible_cards(page) == 3
     # The comment's markup is shown as text and never runs.
     assert page.locator(".card .text", has_text="<script>").count() == 1
@@ -144,8 +154,7 @@ def test_undo_help_and_pages_in_the_browser(
     review_everything(services)
     for index in range(2):
         ingest({"id": f"u{index}", "text": f"Buy watches cheap, visit now {index}"})
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("?")
@@ -186,7 +195,7 @@ def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_
 ):
     """A full shift in small: 50 mixed comments, keyboard only, a verified webhook each."""
     from service.webhooks import verify
-    from tests.test_webhooks import SECRET, Receiver
+    from tests.webhook_support import SECRET, Receiver
 
     receiver = Receiver()
     receiver.thread.start()
@@ -199,8 +208,7 @@ def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_
             assert ingest({"id": f"m{index}", "text": f"{text} #{index}"}).status_code == 200
             if bad:
                 rejects.add(f"m{index}")
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        log_in(page, server)
+        page = open_queue(browser, server)
         assert visible_cards(page) == 50
         decided: dict[str, str] = {}
         for left in range(49, -1, -1):
@@ -273,10 +281,8 @@ def test_two_moderators_get_different_comments(server, browser, account, queued,
     queued("m1", "m2", "m3", "m4")
     with app.app_context():
         get_moderation().moderators.create("second@example.org", PASSWORD, ["demo"])
-    first_page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(first_page, server)
-    second_page = browser.new_context().new_page()
-    log_in(second_page, server, email="second@example.org")
+    first_page = open_queue(browser, server)
+    second_page = open_queue(browser, server, email="second@example.org")
     # Each page leases the comments it shows: the second moderator gets the ones left.
     mine = set(card_ids(first_page))
     theirs = {
@@ -296,8 +302,7 @@ def test_clicking_a_cards_text_makes_keys_act_on_it(
     server, browser, account, queued, client, moderator_key
 ):
     queued("c1", "c2", "c3")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first, _, third = card_ids(page)
     assert current_id(page) == first
     page.locator(f'.card[data-id="{third}"] .text').click()
@@ -313,8 +318,7 @@ def test_s_and_b_reject_as_spam_and_as_abuse(
     server, browser, account, queued, client, moderator_key
 ):
     queued("k1", "k2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first, second = card_ids(page)
     page.keyboard.press("s")
     expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
@@ -330,8 +334,7 @@ def test_undo_survives_the_reload_after_a_page_is_cleared(
 ):
     monkeypatch.setattr(ui, "PAGE_SIZE", 2)
     queued("p1", "p2", "p3")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     assert page.locator("#queue").get_attribute("data-undo-seconds") == str(UNDO_SECONDS)
     first, second = card_ids(page)
     page.keyboard.press("a")
@@ -348,8 +351,7 @@ def test_undo_survives_the_reload_after_a_page_is_cleared(
 
 def test_a_failed_undo_can_be_tried_again(server, browser, account, queued, client, moderator_key):
     queued("f1", "f2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first = current_id(page)
     page.keyboard.press("a")
     expect(page.locator(".card:visible")).to_have_count(1)
@@ -366,8 +368,7 @@ def test_a_comment_another_moderator_decided_is_marked_taken_in_plain_words(
     server, browser, account, queued, client, moderator_key, services
 ):
     queued("t1", "t2", "t3")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first, second, _ = card_ids(page)
     other = Moderator(client, moderator_key)
     let_leases_lapse(services, first)
@@ -389,8 +390,7 @@ def test_cards_leased_to_another_moderator_come_last_and_are_skipped(
 ):
     queued("l1", "l2", "l3")
     claimed = Moderator(client, moderator_key).claim(limit=1).get_json()["items"][0]["id"]
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     order = card_ids(page)
     assert order[-1] == claimed
     expect(page.locator(f'.card[data-id="{claimed}"] .lease')).to_contain_text("Being reviewed by")
@@ -403,8 +403,7 @@ def test_a_lost_answer_is_checked_before_anything_is_said(
     server, browser, account, queued, client, moderator_key
 ):
     queued("n1", "n2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first = current_id(page)
 
     def save_then_lose(route):
@@ -422,8 +421,7 @@ def test_an_unavailable_service_leaves_the_card_to_try_again(
     server, browser, account, queued, client, moderator_key
 ):
     queued("s1", "s2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first = current_id(page)
     page.route(
         "**/decision",
@@ -444,8 +442,7 @@ def test_an_expired_session_says_so_and_stops_the_keys(
     server, browser, account, queued, client, moderator_key
 ):
     queued("e1", "e2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first = current_id(page)
     page.context.clear_cookies()
     page.keyboard.press("a")
@@ -461,8 +458,7 @@ def test_bulk_decisions_report_lost_answers_and_refusals(
     server, browser, account, queued, client, moderator_key, services
 ):
     queued("b1", "b2", "b3")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first, second, _ = card_ids(page)
     page.keyboard.press("x")
     page.keyboard.press("j")
@@ -486,8 +482,7 @@ def test_the_help_dialog_holds_the_keys_until_closed(
     server, browser, account, queued, client, moderator_key
 ):
     queued("h1", "h2")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    log_in(page, server)
+    page = open_queue(browser, server)
     first = current_id(page)
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_focused()
@@ -507,8 +502,7 @@ def test_long_links_and_spoofing_characters_stay_in_a_phone_screen(
     link = "https://example.com/" + "a" * 200
     assert ingest({"id": "w1", "text": f"Buy now at {link} cheap pills"}).status_code == 200
     assert ingest({"id": "w2", "text": "open \u202egnp.exe"}).status_code == 200
-    page = browser.new_page(viewport={"width": 360, "height": 780})
-    log_in(page, server)
+    page = open_queue(browser, server, viewport=PHONE)
     assert page.locator(".reasons li", has_text=link).count() == 1
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert page.locator('.card[data-id="w2"] .text').inner_text() == "open ⟨U+202E⟩gnp.exe"
@@ -516,7 +510,7 @@ def test_long_links_and_spoofing_characters_stay_in_a_phone_screen(
 
 def test_counts_refresh_while_the_page_is_open(server, browser, account, queued, ingest):
     queued("r1")
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport=DESKTOP)
     page.clock.install()
     log_in(page, server)
     expect(page.locator("#pending-count")).to_have_text("1")

@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 import weakref
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -28,56 +27,7 @@ from service.webhooks import (
     verify,
 )
 from tests.moderation_support import Moderator, queue_comments, review_everything
-
-SECRET = "whsec-test-1234"
-
-
-class Receiver:
-    """A news site's webhook endpoint: records what arrives, answers as told."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.statuses: list[int] = []  # answers to give, in order; then 200
-        self.hang_seconds = 0.0
-        self.arrived = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if receiver.hang_seconds:
-                    time.sleep(receiver.hang_seconds)
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.received.append(
-                    {"headers": dict(self.headers), "body": body, "status": status}
-                )
-                receiver.arrived.set()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/hooks/modq"
-
-    def accepted(self) -> list[dict]:
-        return [r for r in self.received if r["status"] == 200]
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    receiver.thread.start()
-    yield receiver
-    receiver.server.shutdown()
-    receiver.server.server_close()
+from tests.webhook_support import SECRET
 
 
 @pytest.fixture
