@@ -23,6 +23,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from model.normalize import (
     EMAIL_TOKEN,
+    INTERLEAVED_RE,
     LINK_SHORTENERS,
     SPELLED_DOT_RE,
     URL_TOKEN,
@@ -266,6 +267,8 @@ def signal_hits(comment: NormalizedComment) -> list[SignalHit]:
                 continue
             add("link", link)
             folded = fold_width(link).casefold()
+            if INTERLEAVED_RE.fullmatch(folded):  # "b.i.t...l.y./.a.b.c", "b🔥i🔥t🔥.🔥l🔥y"
+                folded = folded[::2]
             host = folded.split("://")[-1]
             if not _URL_CHARACTERS_RE.fullmatch(host):  # spelled out: "bit . ly / abc"
                 host = SPELLED_DOT_RE.sub(".", host).replace(" ", "")

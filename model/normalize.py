@@ -41,7 +41,8 @@ EMAIL_TOKEN = "xemailx"
 
 _EMAIL_RE = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.\w{2,}")
 _URL_RE = regex.compile(
-    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz)"
+    r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|ly|gl|co|io|me|kr|info|biz|xyz"
+    r"|c0m|n3t|0rg)"
     r"(?:/\S*)?\b",
     flags=regex.IGNORECASE,
 )
@@ -91,6 +92,13 @@ _DIGIT_WORDS = {
     for word in words.split()
 }
 _SPELLED_LINK_OR_NUMBER_WORDS = _LINK_ENDINGS | _DIGIT_WORDS.keys()
+# A link written a character at a time with the same separator between each: "b i t . l y",
+# "w.w.w...s.i.t.e...c.o.m", "b🔥i🔥t🔥.🔥l🔥y". Every other character of the run is the link.
+INTERLEAVED_RE = regex.compile(
+    r"(?<![a-z0-9./:_-])[a-z0-9./:_-](?P<sep>[^a-z0-9\n])(?:[a-z0-9./:_-](?P=sep)){4,}"
+    r"[a-z0-9./:_-](?![a-z0-9./:_-])",
+    flags=regex.IGNORECASE,
+)
 # Sino-Korean digits, as Korean spam spells a phone number: "공일공 일이삼사 오육칠팔" is
 # 010 1234 5678. Words of these syllables count only together with others making eight or more
 # digits, and only in a comment where three of them start with 공 or 영 (0).
@@ -108,6 +116,7 @@ _PIECE_RE = regex.compile(r"[^\W_]+|\p{Extended_Pictographic}")
 # The standard library's re: it keeps the compiled "\1\1" template, where regex parses it on
 # every call.
 _REPEAT_RE = re.compile(r"(.)\1{2,}")
+_STRETCHED_WORD_RE = re.compile(r"[a-z]*([a-z])\1\1[a-z]*")
 _HAS_ASCII_LETTER_RE = regex.compile(r"[a-z]")
 _INLINE_TAG_RE = regex.compile(r"</?(?:b|i|u|s|em|strong|span|del|ins|mark|sub|sup)>", regex.I)
 # Regional indicator letters ("🇫🇺🇨🇰"), which pair up as flags: read as Latin letters only
@@ -148,8 +157,9 @@ _LETTER_READINGS = {"z": ("z", "s"), "y": ("y", "i")}
 _VOWELS = frozenset("aeiouy")
 _SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
 _STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
-# Single letters with the same mark between each ("f+u+c+k"): the letters are the word.
-_SEPARATED_LETTERS_RE = regex.compile(r"[a-z](?P<mark>[^\w\s])[a-z](?:(?P=mark)[a-z]){2,}")
+# Single letters with the same mark between each ("f+u+c+k", "e🔥a🔥t", "s🔥h🔥i🔥t🔥"): the
+# letters are the word.
+_SEPARATED_LETTERS_RE = regex.compile(r"[a-z](?P<mark>[^\w\s])[a-z](?:(?P=mark)[a-z])+(?P=mark)?")
 # A mark inside a word ("id-iot", "idi.ot"), which may split a word to dodge a filter.
 _INNER_MARK_RE = regex.compile(r"(?<=[a-z])[^\w\s]+(?=[a-z])")
 # A contraction is no split word: "he'll" and "who're" are no "hell" and "whore".
@@ -518,6 +528,8 @@ def normalize_comment(text: str) -> NormalizedComment:
         end = start + len(chunk)
         for piece, begin, finish in _chunk_tokens(chunk):
             append(Token(piece, start + begin, start + finish))
+    if ("." in original or "/" in original) and INTERLEAVED_RE.search(original):
+        tokens = _join_interleaved_links(original, tokens)
     if _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
     words = [token.text for token in tokens]
@@ -604,6 +616,35 @@ def _spelled_digits(word: str) -> str:
     return word.translate(_KOREAN_DIGITS) if not word.isdigit() else word
 
 
+def _join_interleaved_links(original: str, tokens: list[Token]) -> list[Token]:
+    """Make each link written a character at a time ("b i t . l y / a b c") one link token, in
+    place of the tokens its characters made."""
+    spans = []
+    for run in INTERLEAVED_RE.finditer(original):
+        link = _find_link(run.group()[::2])
+        if link is None or "." not in link.group():
+            continue
+        start = run.start() + 2 * link.start()
+        kind = _link_kind(link)
+        spans.append((kind, start, run.start() + 2 * link.end() - 1))
+    return _with_links(tokens, spans)
+
+
+def _with_links(tokens: list[Token], spans: list[tuple[str, int, int]]) -> list[Token]:
+    """``tokens`` with each span of ``spans`` (link token, start, end; in order) one token in
+    place of the tokens inside it."""
+    if not spans:
+        return tokens
+    joined: list[Token] = []
+    for kind, start, end in spans:
+        joined += [
+            t for t in tokens if t.end <= start and (not joined or t.start >= joined[-1].end)
+        ]
+        joined.append(Token(kind, start, end))
+    joined += [t for t in tokens if t.start >= spans[-1][2]]
+    return joined
+
+
 def _may_spell_a_link(text: str) -> bool:
     """A quick test that rules out most comments before the search for spelled links."""
     if " . " in text:
@@ -626,17 +667,8 @@ def _join_spelled_links(original: str, tokens: list[Token]) -> list[Token]:
             continue
         if written_out and ("," in link or "，" in link) and ending not in _WORD_FREE_ENDINGS:
             continue  # "Smith,co-founder", "yes,me too"
-        spans.append(match.span())
-    if not spans:
-        return tokens
-    joined: list[Token] = []
-    for start, end in spans:
-        joined += [
-            t for t in tokens if t.end <= start and (not joined or t.start >= joined[-1].end)
-        ]
-        joined.append(Token(URL_TOKEN, start, end))
-    joined += [t for t in tokens if t.start >= spans[-1][1]]
-    return joined
+        spans.append((URL_TOKEN, *match.span()))
+    return _with_links(tokens, spans)
 
 
 # Comments reuse the same words over and over, so working out each distinct chunk once pays.
@@ -649,7 +681,7 @@ def _chunk_tokens(chunk: str) -> tuple[tuple[str, int, int], ...]:
         url = _find_link(chunk)
         if url:
             start, end = url.span()
-            kind = EMAIL_TOKEN if "@" in url.group() else URL_TOKEN
+            kind = _link_kind(url)
             return (
                 (kind, start, end),
                 *((piece, 0, start) for piece in normalize_chunk(chunk[:start])),
@@ -665,11 +697,17 @@ def _chunk_tokens(chunk: str) -> tuple[tuple[str, int, int], ...]:
 
 
 def _find_link(chunk: str) -> regex.Match[str] | None:
-    if "@" in chunk:
+    if "@" in chunk and chunk[:4].lower() not in ("www.", "http"):
         email = _EMAIL_RE.search(chunk)
         if email:
             return email
     return _URL_RE.search(chunk)
+
+
+def _link_kind(link: regex.Match[str]) -> str:
+    """The token for a link ``_find_link`` found: an e-mail address or a web link (which may
+    hold an "@" for an "a": "www.ch3@p.com")."""
+    return EMAIL_TOKEN if link.re is _EMAIL_RE else URL_TOKEN
 
 
 def normalize_chunk(chunk: str) -> tuple[str, ...]:
@@ -681,7 +719,7 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
     if chunk.isalpha() and chunk.isascii():  # a plain word: no entity, mask, leet or Hangul
         word = chunk.lower()
         if _REPEAT_RE.search(word):
-            word = _lexicon_reading(word) or _REPEAT_RE.sub(r"\1\1", word)
+            word = _lexicon_reading(word) or _unstretch(word)
         else:
             if "I" in chunk[1:] and not chunk.isupper():
                 # A capital I for an l inside a lower-case word ("asshoIe"): "|" reads as either.
@@ -716,8 +754,9 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
             chunk = _LATIN_MARKS_RE.sub("", chunk.translate(_HOMOGLYPHS))
-        if _SEPARATED_LETTERS_RE.fullmatch(chunk):  # "f+u+c+k", "f|u|c|k", "f👏u👏c👏k"
-            chunk = chunk[::2]
+        core = chunk.strip(_WORD_EDGES).rstrip("!")
+        if _SEPARATED_LETTERS_RE.fullmatch(core):  # "f+u+c+k", "f|u|c|k", "f👏u👏c👏k,"
+            chunk = chunk.replace(core, core[::2], 1)
         elif _INNER_MARK_RE.search(chunk):  # "id-iot", "idi.ot", if that spells such a word
             chunk = _read_without_marks(chunk)
         if _STRETCHED_OR_LEET_RE.search(chunk):
@@ -730,7 +769,8 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
         chunk = _LEET_INNER_RE.sub(_unleet, chunk)
         chunk = _LEET_LEADING_RE.sub(_unleet, chunk)
         chunk = _LEET_TRAILING_RE.sub(_unleet, chunk)
-    chunk = _REPEAT_RE.sub(r"\1\1", chunk)
+    if _REPEAT_RE.search(chunk):
+        chunk = _unstretch(chunk)
     if not chunk.isascii():
         chunk = _normalize_korean(chunk)
     pieces = _PIECE_RE.findall(chunk)
@@ -769,6 +809,18 @@ def _attach_finals(chunk: str) -> str:
 def _regional_word(match: regex.Match[str]) -> str:
     letters = match.group().translate(_REGIONAL_LETTERS)
     return letters if letters in _LEXICON else match.group()
+
+
+def _unstretch(text: str) -> str:
+    """``text`` with each run of three or more of a character cut to two, or in a word to one
+    where that spells a common word: "maaake moooney faaast" is "make money fast", "hmmm" is
+    "hmm", "!!!" is "!!"."""
+    text = _STRETCHED_WORD_RE.sub(_common_reading, text)
+    return _REPEAT_RE.sub(r"\1\1", text)
+
+
+def _common_reading(match: re.Match[str]) -> str:
+    return _GLUED.unstretched(match.group()) or match.group()
 
 
 def _read_without_marks(chunk: str) -> str:

@@ -14,16 +14,24 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from collections.abc import Iterable
 from functools import lru_cache
+from itertools import product
 from pathlib import Path
 
 import wordninja
+
+_SAME_LETTER_RUN_RE = re.compile(r"(.)\1*")
 
 MIN_LENGTH = 6  # shorter words run together ("eatit") are too often a word of their own
 _COMMON = 30_000  # rank at or below which a piece counts as a common word
 _COMMON_SHORT = 5_000  # the same for three-letter pieces
 _WATCHED_RANK = 1_000
+# A stretched word is read with two of each stretched letter where that is a word this common,
+# or not this many times rarer than the best reading with fewer letters.
+_COMMON_DOUBLED = 10_000
+_MUCH_COMMONER = 20
 _TWO_LETTER_WORDS = frozenset(
     [
         "a",
@@ -64,7 +72,9 @@ class GluedWords:
     def __init__(self, watched: Iterable[str]) -> None:
         self.watched = frozenset(watched)
         words = _wordninja_words()
-        self._rank = {word: rank for rank, word in enumerate(words) if len(word) >= MIN_LENGTH}
+        # Every word with its rank, the watched ones with the thousandth commonest word's.
+        self._rank = {word: rank for rank, word in enumerate(words)}
+        self._rank.update(dict.fromkeys(self.watched, _WATCHED_RANK))
         common = [w for w in words[:_COMMON] if w not in self.watched]
         self._common = {word: rank for rank, word in enumerate(common)}
         # Watched words rank with the thousandth commonest word: dear enough that "is a" still
@@ -74,13 +84,42 @@ class GluedWords:
         )
         self._model = wordninja.LanguageModel(io.BytesIO(gzip.compress(ranked.encode())))
         self.split = lru_cache(maxsize=50_000)(self._split)
+        self.unstretched = lru_cache(maxsize=20_000)(self._unstretched)
+
+    def _unstretched(self, word: str) -> str | None:
+        """The word ``word`` spells with each run of three or more of a letter taken as one or
+        two of it, or None to keep two of each.
+
+        Two of each is kept where that spells a common word ("tooo" is "too", "offf" "off") or
+        one about as common as the best reading with fewer letters ("ooops" is "oops", not
+        "ops"); else the commonest reading is taken ("moooney" is "money", "sooo" "so",
+        "maaake" "make"). None where no reading is a word, or there are more than 16.
+        """
+        options = [
+            (run.group(1), run.group(1) * 2) if len(run.group()) >= 3 else (run.group(),)
+            for run in _SAME_LETTER_RUN_RE.finditer(word)
+        ]
+        if sum(len(option) == 2 for option in options) > 4:
+            return None
+        unknown = len(self._rank)
+        doubled = self._rank.get("".join(option[-1] for option in options), unknown)
+        if doubled < _COMMON_DOUBLED:
+            return None
+        rank, reading = min(
+            (self._rank.get(spelling, unknown), spelling)
+            for spelling in map("".join, product(*options))
+            if len(spelling) > 1
+        )
+        if rank == unknown or (doubled < unknown and rank * _MUCH_COMMONER > doubled):
+            return None
+        return reading
 
     def _split(self, word: str) -> tuple[str, ...] | None:
         """The words ``word`` (lower-case ASCII letters) runs together, or None if it is one.
 
         :return: the pieces in order, or None when it should stay whole.
         """
-        if len(word) < MIN_LENGTH or word in self._rank or word in self.watched:
+        if len(word) < MIN_LENGTH or word in self._rank:
             return None
         if not (word.isascii() and word.isalpha()):
             return None

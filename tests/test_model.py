@@ -469,7 +469,14 @@ def test_reasons_name_spam_signals(scorer: Scorer) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["click bit . ly / win123", "클릭 bit쩜ly/win123", "클릭 ｂｉｔ．ｌｙ／ｗｉｎ１２３"]
+    "text",
+    [
+        "click bit . ly / win123",
+        "클릭 bit쩜ly/win123",
+        "클릭 ｂｉｔ．ｌｙ／ｗｉｎ１２３",
+        "click b.i.t...l.y./.w.i.n",
+        "click b🔥i🔥t🔥.🔥l🔥y🔥/🔥w🔥i🔥n",
+    ],
 )
 def test_a_spelled_out_shortener_is_a_shortener(text: str) -> None:
     hits = {hit.name: hit.evidence for hit in signal_hits(normalize_comment(text))}

@@ -113,12 +113,17 @@ def words(text: str) -> list[str]:
         ("@ss hole", ["asshole"]),  # a masked word, not a mention; with "hole", one word
         ("a$$hole", ["asshole"]),
         ("stuuuuupid", ["stupid"]),
-        # A stretched run is one or two letters, whichever spells a word of the lexicon; two
-        # when neither does.
+        # A stretched run is one or two letters, whichever spells a word of the lexicon, else
+        # two where that spells a common word or one about as common as the shorter reading,
+        # else the commonest reading; two when none is a word.
         ("idiiiiiot", ["idiot"]),
         ("fuuuuck", ["fuck"]),
         ("goooood", ["good"]),
-        ("sooooo", ["soo"]),
+        ("sooooo", ["so"]),
+        ("maaake moooney faaast", ["make", "money", "fast"]),
+        ("giiiveeeaaawaaay", ["giveaway"]),
+        ("tooo offf ooops", ["too", "off", "oops"]),
+        ("xxxx hmmmm", ["xx", "hmm"]),
         # A digit or symbol is read as whichever letter it can stand for spells such a word.
         ("ki11", ["kill"]),
         ("|d|0t", ["idiot"]),
@@ -149,6 +154,7 @@ def words(text: str) -> list[str]:
         ("f+u+c+k you", ["fuck", "you"]),  # + would otherwise be a leetspeak t
         ("f|u|c|k", ["fuck"]),
         ("f👏u👏c👏k", ["fuck"]),
+        ("e🔥a🔥t s🔥h🔥i🔥t🔥!", ["eat", "shit"]),
         # A mark inside a word is dropped when that spells a word of the lexicon.
         ("id-iot", ["idiot"]),
         ("idi.ot", ["idiot"]),
@@ -179,6 +185,14 @@ def words(text: str) -> list[str]:
         ("Smith,co-founder", ["smith", "co", "founder"]),  # no comma for a dot before "co"
         ("yes,me too", ["yes", "me", "too"]),
         ("w w w . cheap . com", ["xurlx"]),
+        # A link written a character at a time, with the same separator between each.
+        ("go to b i t . l y / a b c 1 2 3 now", ["go", "to", "xurlx", "now"]),
+        ("at w.w.w...c.h.e.a.p...c.o.m", ["at", "xurlx"]),
+        ("b🔥i🔥t🔥.🔥l🔥y🔥/🔥x🔥y🔥z", ["xurlx"]),
+        ("I a m a b o t. ok", ["iamabot", "ok"]),
+        # Leetspeak in a link: an "@" for an "a" is no e-mail address, "c0m" is "com".
+        ("www.ch3@p.com", ["xurlx"]),
+        ("fr33ph0n3.c0m", ["xurlx"]),
         ("cheapviagra。com", ["xurlx"]),
         ("naver 점 com", ["xurlx"]),
         ("bit쩜ly 클릭", ["xurlx", "클릭"]),
