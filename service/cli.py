@@ -675,7 +675,8 @@ def _ensure_demo_site(obj: CommandContext, port: int, local_redis_url: str | Non
         click.echo(
             f"Site {DEMO_SITE!r} exists; its keys were printed on the first start. New keys:\n"
             f"{export}"
-            f"  modq keys create --site {DEMO_SITE} --role ingest   # or --role moderator\n"
+            f"  {_modq_command()} keys create --site {DEMO_SITE} --role ingest"
+            "   # or --role moderator\n"
         )
         return
     obj.sites.create(DEMO_SITE)
@@ -695,6 +696,18 @@ def _ensure_demo_site(obj: CommandContext, port: int, local_redis_url: str | Non
     )
     if export:
         click.echo(f"Other modq commands reach this Redis after:\n{export}")
+
+
+def _modq_command() -> str:
+    """How to run modq from here: the virtual environment's script (``make run`` does not put
+    it on PATH), relative to the working directory where it is under it."""
+    script = Path(sys.executable).parent / "modq"
+    if not script.is_file():
+        return "modq"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
 
 
 def _serve_in_child(environ: dict[str, str]) -> int:
