@@ -740,6 +740,8 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if "<" in chunk and ">" in chunk:  # markup inside a word: "<b>f</b>uck"
         chunk = _INLINE_TAG_RE.sub("", chunk)
     if not chunk.isascii():
+        if _TURNED_LETTER_RE.search(chunk):  # upside down: "ʞɔnɟ" is "fuck"
+            chunk = _turned_right_way_up(chunk)
         spelled_out = _COMPAT_VOWEL_RE.search(chunk)
         chunk = unicodedata.normalize("NFKC", chunk)
         if spelled_out:  # "ㅂㅕㅇㅅㅣㄴ": letter by letter, finals too
@@ -777,6 +779,23 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     if not _RESPELLINGS.keys().isdisjoint(pieces):
         pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]
     return tuple(word for piece in pieces for word in _GLUED.split(piece) or (piece,))
+
+
+# Text written upside down ("noʎ ʞɔnɟ"): turned letters, and letters that read as another when
+# turned (u as n, d as p, b as q), in reverse order. A chunk with a turned letter and no letter
+# outside this alphabet is turned back; its words come out in reverse order, which only the
+# word pairs notice.
+_TURNED_LETTERS = dict(
+    zip("ɐqɔpǝɟƃɥᴉıɾʞlɯuodbɹsʇnʌʍxʎz¡¿", "abcdefghiijklmnopqrstuvwxyz!?", strict=True)
+)
+_TURNED_TABLE = str.maketrans(_TURNED_LETTERS)
+_TURNED_LETTER_RE = re.compile("[ɐɔǝɟƃɥᴉɾʞɯɹʇʌʍʎ]")
+
+
+def _turned_right_way_up(chunk: str) -> str:
+    if any(c.isalpha() and c not in _TURNED_LETTERS for c in chunk):
+        return chunk
+    return chunk[::-1].translate(_TURNED_TABLE)
 
 
 # Hangul written letter by letter with the compatibility jamo ("ㅂㅕㅇㅅㅣㄴ" for 병신): NFKC makes

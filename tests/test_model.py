@@ -292,6 +292,8 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("what an asshole", "what an asshoIe", "abuse"),
         ("fuck you", "f+u+c+k you", "abuse"),
         ("fuck you", "f👏u👏c👏k you", "abuse"),
+        ("fuck you", "noʎ ʞɔnɟ", "abuse"),
+        ("you are an idiot", "ʇoᴉpᴉ uɐ ǝɹɐ noʎ", "abuse"),
         ("you are an idiot", "you are an id-iot", "abuse"),
         ("you piece of shit", "you piece of shiit", "abuse"),
         ("what an asshole", "what an azzhole", "abuse"),
@@ -667,7 +669,13 @@ def test_machine_made_disguises_score_like_their_plain_text(scorer: Scorer) -> N
         "full width",
         "accents",
         "decomposed (NFD)",
+        "stretched vowels",
+        "spaced letters",
+        "dotted letters",
+        "dashed letters",
+        "emoji between letters",
+        "upper case, stretched",
     }
     assert [d for d in found if d.transform in always and not d.kept] == []
-    # The rest (combined tricks, every word masked, emoji between letters) mostly hold.
-    assert sum(d.kept for d in found) >= 0.93 * len(found)
+    # The rest (leetspeak, combined tricks, every word masked) mostly hold.
+    assert sum(d.kept for d in found) >= 0.96 * len(found)

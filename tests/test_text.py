@@ -155,6 +155,10 @@ def words(text: str) -> list[str]:
         ("f|u|c|k", ["fuck"]),
         ("f👏u👏c👏k", ["fuck"]),
         ("e🔥a🔥t s🔥h🔥i🔥t🔥!", ["eat", "shit"]),
+        # Upside down, turned back; IPA with turned letters among others stays as it is.
+        ("noʎ ʞɔnɟ", ["you", "fuck"]),
+        ("¡ʇᴉɥs ɟo ǝɔǝᴉd", ["shit", "of", "piece"]),
+        ("/pjɔɹ/", ["pjɔɹ"]),
         # A mark inside a word is dropped when that spells a word of the lexicon.
         ("id-iot", ["idiot"]),
         ("idi.ot", ["idiot"]),
