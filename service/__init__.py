@@ -54,6 +54,7 @@ def create_app(
         # (the session cookie's Secure flag) come from the trusted proxies' headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MODQ_MAX_BATCH_BODY_BYTES"] = settings.max_batch_body_bytes
     app.json = FastJSONProvider(app)
     services = Services.build(settings, scorer, connection)
     app.extensions["modq"] = services

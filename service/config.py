@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# A full batch (100 comments of 250 characters) must fit even when its client writes every
-# character as a 6-byte \uXXXX escape, as json.dumps does by default: 150,000 bytes of text
-# plus ids and fields.
-DEFAULT_MAX_BODY_BYTES = 256 * 1024
+# One comment with its fields fits many times over in 64 KiB. A full batch (100 comments of
+# 250 characters) must fit even when its client writes every character as a 6-byte \uXXXX
+# escape, as json.dumps does by default: 150,000 bytes of text plus ids and fields.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+DEFAULT_MAX_BATCH_BODY_BYTES = 256 * 1024
 # A dead or hanging Redis holds a request this long per connect or read, so the request still
 # answers 503 well within gunicorn's 30-second worker timeout.
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0
@@ -57,6 +58,7 @@ class Settings:
     redis_url: str = DEFAULT_REDIS_URL
     key_prefix: str = "modq"
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_batch_body_bytes: int = DEFAULT_MAX_BATCH_BODY_BYTES
     model_path: str | None = None
     log_level: str = "INFO"
     cache_seconds: int = 5
@@ -81,6 +83,9 @@ class Settings:
             redis_url=env.get("MODQ_REDIS_URL") or DEFAULT_REDIS_URL,
             key_prefix=env.get("MODQ_KEY_PREFIX") or "modq",
             max_body_bytes=_int(env, "MODQ_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES),
+            max_batch_body_bytes=_int(
+                env, "MODQ_MAX_BATCH_BODY_BYTES", DEFAULT_MAX_BATCH_BODY_BYTES
+            ),
             model_path=env.get("MODQ_MODEL_PATH") or None,
             log_level=(env.get("MODQ_LOG_LEVEL") or "INFO").upper(),
             cache_seconds=_int(env, "MODQ_CACHE_SECONDS", 5, minimum=0),

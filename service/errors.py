@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def init_app(app: Flask) -> None:
         status = error.code or 500
         code, message = _HTTP_CODES.get(status, ("http_error", error.description or ""))
         if status == 413:
-            limit = app.config.get("MAX_CONTENT_LENGTH")
+            limit = request.max_content_length
             message = f"The request body is over the limit of {limit} bytes."
         headers = {}
         if status == 405 and error.valid_methods:

@@ -199,6 +199,7 @@ def create_comments():
     """Score up to 100 comments in one request; one result (or error) per comment, in order."""
     services = get_services()
     site: Site = g.site
+    request.max_content_length = current_app.config["MODQ_MAX_BATCH_BODY_BYTES"]
     body = json_body()
     comments = body.get("comments")
     if not isinstance(comments, list):

@@ -29,7 +29,10 @@ def _unavailable(description: str, error: dict | None = None) -> dict:
 
 
 _BODY_ERRORS = {
-    "413": _error("Body over the size limit (`MODQ_MAX_BODY_BYTES`, 256 KiB by default)."),
+    "413": _error(
+        "Body over the size limit: `MODQ_MAX_BODY_BYTES`, 64 KiB by default; for "
+        "`POST /v1/comments/batch`, `MODQ_MAX_BATCH_BODY_BYTES`, 256 KiB by default."
+    ),
     "415": _error("A `Content-Type` other than JSON; send `application/json`."),
 }
 _STORAGE_UNAVAILABLE = _unavailable(

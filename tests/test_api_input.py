@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from service import create_app
-from service.config import DEFAULT_MAX_BODY_BYTES, Settings
+from service.config import DEFAULT_MAX_BATCH_BODY_BYTES, Settings
 from service.localredis import free_port
 from tests.moderation_support import Moderator, review_everything
 
@@ -192,7 +192,7 @@ def test_a_full_batch_of_longest_korean_comments_fits_with_ascii_escapes(
         for index in range(100)
     ]
     body = json.dumps({"comments": comments}).encode()  # every Hangul syllable as \uXXXX
-    assert 100 * 250 * 6 < len(body) <= DEFAULT_MAX_BODY_BYTES
+    assert 100 * 250 * 6 < len(body) <= DEFAULT_MAX_BATCH_BODY_BYTES
     response = raw_post(client, ingest_key, body, path="/v1/comments/batch")
     assert response.status_code == 200, response.get_data()[:300]
     results = response.get_json()["results"]

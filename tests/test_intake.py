@@ -231,11 +231,23 @@ def test_malformed_bodies_are_400(client, ingest_key, raw):
     error_of(response)
 
 
-def test_body_over_256_kib_is_413(client, ingest_key):
-    body = json.dumps({"id": "1", "text": "a" * (257 * 1024)})
+def test_a_comment_body_over_64_kib_is_413(client, ingest_key):
+    body = json.dumps({"id": "1", "text": "a" * (65 * 1024)})
     response = client.post(
         "/v1/comments", data=body, headers={**auth(ingest_key), "Content-Type": "application/json"}
     )
+    assert response.status_code == 413
+    assert "65536" in error_of(response)["message"]
+
+
+def test_a_batch_body_may_reach_256_kib(client, ingest_key):
+    headers = {**auth(ingest_key), "Content-Type": "application/json"}
+    padding = " " * (200 * 1024)  # a batch body over 64 KiB but under 256 KiB
+    body = json.dumps({"comments": [{"id": "b1", "text": "Thanks for the article"}]}) + padding
+    response = client.post("/v1/comments/batch", data=body, headers=headers)
+    assert response.status_code == 200, response.get_data()[:300]
+    body = json.dumps({"comments": [{"id": "b1", "text": "a" * (257 * 1024)}]})
+    response = client.post("/v1/comments/batch", data=body, headers=headers)
     assert response.status_code == 413
     assert "262144" in error_of(response)["message"]
 
