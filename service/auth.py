@@ -39,7 +39,10 @@ def authenticate(secret: str | None, role: str) -> tuple[ApiKey, Site]:
     if not key.active:
         raise Unauthorized(f"API key {key.id} was revoked at {key.revoked_at}.")
     if key.role != role:
-        raise Forbidden(f"This endpoint needs a {role} key; key {key.id} is a {key.role} key.")
+        raise Forbidden(
+            f"This endpoint needs {_with_article(role)} key; key {key.id} is"
+            f" {_with_article(key.role)} key."
+        )
     site = services.site_cache.get(key.site, lambda: services.sites.get(key.site))
     if site is None:
         raise Unauthorized(
@@ -60,3 +63,8 @@ def require_key(role: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def _with_article(role: str) -> str:
+    """ "an ingest", "a moderator"."""
+    return f"an {role}" if role[0] in "aeiou" else f"a {role}"
