@@ -84,7 +84,8 @@ class RedisKeys:
         return self._site(site, "audit")
 
     def labels(self, site: str) -> str:
-        """Hash of example id (a comment id, or ``import:<hash>``) to its latest labeled example."""
+        """Hash of example id to its latest labeled example: a comment id (a moderator's
+        decision), ``perspective:<id>`` (a Perspective client's feedback) or ``text:<hash>``."""
         return self._site(site, "labels")
 
     def label_salt(self, site: str) -> str:

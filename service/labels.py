@@ -3,6 +3,12 @@
 One hash per site maps an example id to its JSON example, so a later decision on the same comment
 replaces the earlier one and export can stream the whole set with HSCAN. Author ids never enter an
 example in the clear: they are hashed with a random per-site salt.
+
+A moderator's decision is kept under the comment's modq id. Feedback from a Perspective client
+names the comment by the platform's own id, which is kept as ``perspective:<id>`` (its
+``comment_id`` too, so `labels export`, `labels import` and `modq train --labels` all see the two
+apart): feedback on a platform's comment ``q1`` never replaces a moderator's decision on modq's
+comment ``q1``, nor the other way round.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import redis
 from service.keys import RedisKeys
 
 LABEL_CATEGORIES = ("spam", "abuse")
+PERSPECTIVE_ID_PREFIX = "perspective:"
 
 
 class LabelStore:
@@ -76,8 +83,18 @@ class LabelStore:
         return example
 
     @staticmethod
+    def perspective_comment_id(client_id: str) -> str:
+        """The ``comment_id`` of a Perspective client's feedback on its comment ``client_id``."""
+        return PERSPECTIVE_ID_PREFIX + client_id
+
+    @staticmethod
     def example_id(example: dict) -> str:
-        """Where an example is kept: by comment id, else by the hash of its text."""
+        """Where an example is kept: by comment id, else by the hash of its text.
+
+        The id is also what fixes an example in or out of the held-out set
+        (``training.evaluate.held_out``), so it must come out the same from a stored example
+        and from its exported line; it depends on ``comment_id`` and ``text`` only.
+        """
         if example.get("comment_id"):
             return str(example["comment_id"])
         return (

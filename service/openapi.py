@@ -192,7 +192,15 @@ def _google_error(description: str) -> dict:
                                 "description": "Perspective's wording, e.g. 'Comment must be "
                                 "non-empty.' or 'Unknown requested attribute: X'.",
                             },
-                            "status": {"type": "string", "examples": ["INVALID_ARGUMENT"]},
+                            "status": {
+                                "type": "string",
+                                "description": "The google.rpc.Code name that goes with `code` "
+                                "(400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 "
+                                "PERMISSION_DENIED, 404 NOT_FOUND, 405 UNIMPLEMENTED, 413 "
+                                "RESOURCE_EXHAUSTED, 415 UNIMPLEMENTED, 500 INTERNAL, 503 "
+                                "UNAVAILABLE).",
+                                "examples": ["INVALID_ARGUMENT"],
+                            },
                             "details": {
                                 "type": "array",
                                 "items": {
@@ -231,19 +239,23 @@ _PERSPECTIVE_COMMENT = {
         "type": {"type": "string", "enum": ["PLAIN_TEXT"]},
     },
 }
-_PERSPECTIVE_COMMON = {
-    "parameters": [
-        {
-            "name": "key",
-            "in": "query",
-            "required": False,
-            "schema": {"type": "string"},
-            "description": "A modq ingest key, where Perspective clients put theirs. "
-            "`Authorization: Bearer <key>` is accepted too.",
-        }
-    ],
-    "security": [{"bearer": []}, {}],
+# A language code counts by its primary subtag, whatever its case and region
+# (service.payloads.primary_language): every string this pattern matches is accepted.
+_PERSPECTIVE_LANGUAGE_PATTERN = "^([Ee][Nn]|[Kk][Oo])([-_].*)?$"
+_PERSPECTIVE_LANGUAGES = {
+    "type": "array",
+    "items": {
+        "type": "string",
+        "pattern": _PERSPECTIVE_LANGUAGE_PATTERN,
+        "description": "A language code whose primary subtag is `en` or `ko`, in any case and "
+        "with any region (`en`, `EN`, `en-US`, `en_GB`, `ko-KR`). Another language gets 400 "
+        "INVALID_ARGUMENT (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE).",
+        "examples": ["en", "ko", "en-US"],
+    },
 }
+# The ingest key goes in `?key=`, as Perspective clients send it, or in a bearer header; one of
+# the two is required (no key is 403 PERMISSION_DENIED).
+_PERSPECTIVE_COMMON = {"security": [{"bearer": []}, {"perspectiveKey": []}]}
 _PERSPECTIVE_ERRORS = {
     "400": _google_error(
         "INVALID_ARGUMENT: a bad request (Perspective's message), or an "
@@ -251,8 +263,18 @@ _PERSPECTIVE_ERRORS = {
     ),
     "401": _google_error("UNAUTHENTICATED: an unknown key in the Authorization header."),
     "403": _google_error("PERMISSION_DENIED: no key, or a key that is not an ingest key."),
-    "413": _google_error("The body is over the size limit (256 KiB by default)."),
-    "415": _google_error("A `Content-Type` other than JSON."),
+    "404": _google_error(
+        "NOT_FOUND: a path under /perspective/v1alpha1 other than comments:analyze and "
+        "comments:suggestscore (e.g. a misspelt method)."
+    ),
+    "405": {
+        **_google_error("UNIMPLEMENTED: a method other than POST on this path."),
+        "headers": {
+            "Allow": {"description": "Always `POST`.", "schema": {"type": "string"}},
+        },
+    },
+    "413": _google_error("RESOURCE_EXHAUSTED: the body is over `MODQ_MAX_BODY_BYTES`."),
+    "415": _google_error("UNIMPLEMENTED: a `Content-Type` other than JSON."),
     "503": _unavailable("", _google_error("UNAVAILABLE: Redis is unreachable.")),
 }
 _PERSPECTIVE_PATHS = {
@@ -286,9 +308,8 @@ _PERSPECTIVE_PATHS = {
                                 },
                             },
                             "languages": {
-                                "type": "array",
-                                "items": {"type": "string", "enum": ["en", "ko"]},
-                                "description": "Detected when absent.",
+                                **_PERSPECTIVE_LANGUAGES,
+                                "description": "Detected when absent; echoed as sent.",
                             },
                             "doNotStore": {
                                 "type": "boolean",
@@ -372,7 +393,12 @@ _PERSPECTIVE_PATHS = {
                                     "properties": {"summaryScore": _PERSPECTIVE_SCORE},
                                 },
                             },
-                            "languages": {"type": "array", "items": {"type": "string"}},
+                            "languages": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "description": "Not checked: the example records the language "
+                                "detected in the text, or the first of these when none is.",
+                            },
                             "communityId": {
                                 "type": "string",
                                 "description": "Kept with the example.",
@@ -1087,7 +1113,16 @@ def document() -> dict:
             "description": "Comment intake, spam and abuse scoring and review queue for news sites.",
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "perspectiveKey": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": "key",
+                    "description": "A modq ingest key in `?key=`, where Perspective clients put "
+                    "theirs. Taken by the /perspective/v1alpha1 methods only.",
+                },
+            },
             "schemas": {
                 "Error": {
                     "type": "object",

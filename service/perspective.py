@@ -59,15 +59,33 @@ DECISION_ATTRIBUTES = {"APPROVED": 0, "DELETED": 1}
 
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+# The google.rpc.Code name answered with each HTTP status, so that ``error.status`` always agrees
+# with ``error.code``. Where google/rpc/code.proto maps a code to the status, that code is used
+# (409 has two, ABORTED and ALREADY_EXISTS; ABORTED is the one for a conflict between writers).
+# No code maps to 405, 413 or 415, so:
+# - 405 is UNIMPLEMENTED, which is what grpc-gateway answers for a path served under another
+#   HTTP method;
+# - 413 is RESOURCE_EXHAUSTED, which is what gRPC answers for a message over the server's size
+#   limit;
+# - 415 is UNIMPLEMENTED, because the method is not served for a body of that type, as 405 says
+#   it is not served for that HTTP method.
+# INVALID_ARGUMENT would say "fix the field", but a 405, 413 or 415 has no bad field, and clients
+# that derive the HTTP status from the name would read it as 400. Any other status is UNKNOWN,
+# which is gRPC's code for an HTTP status it cannot map.
 _GRPC_STATUS = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
     409: "ABORTED",
-    422: "INVALID_ARGUMENT",
+    413: "RESOURCE_EXHAUSTED",
+    415: "UNIMPLEMENTED",
     429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    501: "UNIMPLEMENTED",
     503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
 }
 _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _METHODS = ("comments:analyze", "comments:suggestscore")
@@ -75,19 +93,24 @@ _METHODS = ("comments:analyze", "comments:suggestscore")
 _SENTENCE_BREAK = regex.compile(r"(?<=[.!?。！？…][\"'”’»)\]]*)\s+|\s*\n\s*")
 
 
+def grpc_status(http_status: int) -> str:
+    """The google.rpc.Code name Google's error shape pairs with ``http_status``."""
+    return _GRPC_STATUS.get(http_status, "UNKNOWN")
+
+
 class PerspectiveError(Exception):
     """An error answered in Google's shape.
 
-    :param http_status: the HTTP status, repeated as ``error.code``.
-    :param status: the google.rpc code name, e.g. ``INVALID_ARGUMENT``.
+    :param http_status: the HTTP status, repeated as ``error.code``; ``error.status`` is the
+        google.rpc.Code name that goes with it (see :func:`grpc_status`).
     :param message: Perspective's wording where it documents one.
     :param details: entries of ``error.details``.
     """
 
-    def __init__(self, http_status: int, status: str, message: str, details: list | None = None):
+    def __init__(self, http_status: int, message: str, details: list | None = None):
         super().__init__(message)
         self.http_status = http_status
-        self.status = status
+        self.status = grpc_status(http_status)
         self.message = message
         self.details = details or []
 
@@ -105,7 +128,7 @@ def invalid_argument(
 ) -> PerspectiveError:
     """A 400 INVALID_ARGUMENT carrying Perspective's ``errorType`` detail."""
     return PerspectiveError(
-        400, "INVALID_ARGUMENT", message, [{"@type": _ERROR_TYPE, "errorType": error_type, **extra}]
+        400, message, [{"@type": _ERROR_TYPE, "errorType": error_type, **extra}]
     )
 
 
@@ -121,9 +144,8 @@ def handle_error(error: Exception):
         return error.response()
     if isinstance(error, InvalidRequest):  # from json_body(): not UTF-8, not JSON, too deep
         return invalid_argument(f"Invalid JSON payload received. {error.message}").response()
-    if isinstance(error, ApiError):
-        status = _GRPC_STATUS.get(error.status, "INVALID_ARGUMENT")
-        response = PerspectiveError(error.status, status, error.message).response()
+    if isinstance(error, ApiError):  # 415 from json_body(), 429, 503
+        response = PerspectiveError(error.status, error.message).response()
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
@@ -133,16 +155,16 @@ def handle_error(error: Exception):
         if status == 413:
             limit = request.max_content_length
             message = f"Request payload size exceeds the limit: {limit} bytes."
-            return PerspectiveError(413, "INVALID_ARGUMENT", message).response()
-        return PerspectiveError(status, "INVALID_ARGUMENT", error.description or "").response()
+            return PerspectiveError(413, message).response()
+        return PerspectiveError(status, error.description or "").response()
     if isinstance(error, redis.exceptions.RedisError):
         log.error("redis unavailable: %s", error.__class__.__name__)
-        failure = PerspectiveError(503, "UNAVAILABLE", "The service is currently unavailable.")
+        failure = PerspectiveError(503, "The service is currently unavailable.")
         response = failure.response()
         response.headers["Retry-After"] = "2"
         return response
     log.exception("unhandled error in perspective API")
-    return PerspectiveError(500, "INTERNAL", "Internal error encountered.").response()
+    return PerspectiveError(500, "Internal error encountered.").response()
 
 
 @bp.post("/comments:analyze")
@@ -212,9 +234,11 @@ def suggest_comment_score():
 
     A score of 0.5 or more on an abuse attribute (TOXICITY, INSULT, ...) labels the comment
     abusive, on SPAM spammy. ``clientToken`` ``comment:ID`` names the comment, so a later
-    suggestion for the same comment replaces the earlier one.
+    suggestion for the same comment replaces the earlier one; it is kept as ``perspective:ID``,
+    apart from a moderator's decision on a modq comment that happens to have the id ID.
 
-    :raise 400: empty or over-long text, no or unknown attributes, a wrongly typed field.
+    :raise 400: empty or over-long text, no or unknown attributes, a wrongly typed field, a
+        score outside 0..1.
     :raise 401, 403: see :func:`authenticated_site`.
     """
     site = authenticated_site()
@@ -240,7 +264,7 @@ def suggest_comment_score():
         decided_at=utcnow(),
         source=FEEDBACK_SOURCE,
         language=language,
-        comment_id=comment_id_from_token(client_token),
+        comment_id=feedback_comment_id(client_token),
         model_scores={k: round(v, 6) for k, v in result.scores.items()},
         model_version=result.model_version,
         community_id=community_id,
@@ -254,15 +278,12 @@ def suggest_comment_score():
 def unknown_method(rest: str):
     """Answer paths and methods that are not Perspective's in Google's shape too."""
     if rest in _METHODS:
-        failure = PerspectiveError(
-            405, "INVALID_ARGUMENT", f"{request.method} is not allowed; {rest} takes POST."
-        )
+        failure = PerspectiveError(405, f"{request.method} is not allowed; {rest} takes POST.")
         response = failure.response()
         response.headers["Allow"] = "POST"
         return response
     raise PerspectiveError(
         404,
-        "NOT_FOUND",
         f"No Perspective method at {request.path}; modq serves {PREFIX}/comments:analyze and "
         f"{PREFIX}/comments:suggestscore.",
     )
@@ -286,16 +307,15 @@ def authenticated_site() -> Site:
     if not secret:
         if header is not None:
             raise _unauthenticated("The Authorization header must be 'Bearer <key>'.")
-        raise PerspectiveError(403, "PERMISSION_DENIED", "The request is missing a valid API key.")
+        raise PerspectiveError(403, "The request is missing a valid API key.")
     try:
         _, site = authenticate(secret, "ingest")
     except Forbidden as error:
-        raise PerspectiveError(403, "PERMISSION_DENIED", error.message) from None
+        raise PerspectiveError(403, error.message) from None
     except Unauthorized as error:
         if query_key:
             raise PerspectiveError(
                 400,
-                "INVALID_ARGUMENT",
                 "API key not valid. Please pass a valid API key.",
                 [
                     {
@@ -313,7 +333,6 @@ def authenticated_site() -> Site:
 def _unauthenticated(detail: str) -> PerspectiveError:
     return PerspectiveError(
         401,
-        "UNAUTHENTICATED",
         "Request had invalid authentication credentials.",
         [
             {
@@ -518,10 +537,15 @@ def suggested_labels(body: dict) -> dict[str, int]:
     return labels
 
 
-def comment_id_from_token(client_token: str | None) -> str | None:
-    """The comment id in a ``comment:ID`` client token (Coral's form), else None."""
+def feedback_comment_id(client_token: str | None) -> str | None:
+    """The example's comment id for a ``comment:ID`` client token (Coral's form), else None.
+
+    The ID is the platform's, not one modq's intake gave, so it is kept in the namespace of
+    Perspective feedback (see :meth:`LabelStore.perspective_comment_id`).
+    """
     if client_token and client_token.startswith("comment:"):
-        return client_token.removeprefix("comment:").strip() or None
+        client_id = client_token.removeprefix("comment:").strip()
+        return LabelStore.perspective_comment_id(client_id) if client_id else None
     return None
 
 
@@ -533,6 +557,10 @@ def _suggested_value(score: object, where: str) -> float:
     value = score.get("value", 0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise _invalid_value(f"{where}.value", "TYPE_FLOAT", value)
+    if not 0 <= value <= 1:
+        # A suggested score is a probability, as Perspective's scores are; 5 is not "very toxic"
+        # but a client bug, and keeping it as a label would hide that.
+        raise _invalid_value(f"{where}.value", "TYPE_FLOAT", value, "a score is from 0 to 1")
     return float(value)
 
 
@@ -547,8 +575,12 @@ def _optional(body: dict, field: str, kind: type, proto_type: str):
     return value
 
 
-def _invalid_value(where: str, proto_type: str, value: object) -> PerspectiveError:
+def _invalid_value(
+    where: str, proto_type: str, value: object, reason: str | None = None
+) -> PerspectiveError:
+    """Google's message for a bad field value, with ``reason`` after it when the type is right."""
     shown = json.dumps(value, ensure_ascii=False)
     if len(shown) > 80:
         shown = shown[:77] + "..."
-    return invalid_argument(f"Invalid value at '{where}' ({proto_type}), {shown}")
+    message = f"Invalid value at '{where}' ({proto_type}), {shown}"
+    return invalid_argument(f"{message}: {reason}" if reason else message)

@@ -12,10 +12,12 @@ import json
 import socket
 from urllib.parse import urlsplit
 
+import jsonschema_rs
 import pytest
 
 from service import create_app
 from service.config import Settings
+from service.perspective import PerspectiveError
 
 ENDPOINT = "http://localhost:8000/perspective/v1alpha1"  # what the admin enters in Coral
 ABUSE_EN = "You are a stupid idiot and a worthless piece of garbage, shut up moron"
@@ -412,12 +414,24 @@ def test_malformed_json_is_invalid_argument(client, ingest_key, raw):
     assert error["message"].startswith("Invalid JSON payload received.")
 
 
-def test_oversized_body_is_413_in_googles_shape(client, ingest_key):
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_oversized_body_is_413_resource_exhausted(client, ingest_key, operation):
     body = json.dumps(coral_analyze_body("a" * 270_000))
     response = client.post(
-        coral_url("comments:analyze", ingest_key), data=body, content_type="application/json"
+        coral_url(operation, ingest_key), data=body, content_type="application/json"
     )
-    assert "262144" in google_error(response, 413, "INVALID_ARGUMENT")["message"]
+    error = google_error(response, 413, "RESOURCE_EXHAUSTED")
+    limit = client.application.config["MAX_CONTENT_LENGTH"]
+    assert error["message"] == f"Request payload size exceeds the limit: {limit} bytes."
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_json_is_415_unimplemented(client, ingest_key, operation, content_type):
+    body = json.dumps(coral_analyze_body(PLAIN_EN))
+    response = client.post(coral_url(operation, ingest_key), data=body, content_type=content_type)
+    error = google_error(response, 415, "UNIMPLEMENTED")
+    assert "application/json" in error["message"]
 
 
 def test_missing_key_is_permission_denied(client):
@@ -464,12 +478,44 @@ def test_moderator_key_is_permission_denied(analyze, moderator_key):
     assert "ingest" in error["message"]
 
 
-def test_unknown_method_and_wrong_http_method_answer_in_googles_shape(client, ingest_key):
+def test_unknown_perspective_method_is_404_not_found(client, ingest_key):
     google_error(client.post(coral_url("comments:classify", ingest_key), json={}), 404, "NOT_FOUND")
     google_error(client.get("/perspective/v1alpha1"), 404, "NOT_FOUND")
-    response = client.get(coral_url("comments:analyze", ingest_key))
-    google_error(response, 405, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
+def test_a_method_other_than_post_is_405_unimplemented(client, ingest_key, operation, method):
+    response = client.open(coral_url(operation, ingest_key), method=method)
+    error = google_error(response, 405, "UNIMPLEMENTED")
+    assert error["message"] == f"{method} is not allowed; {operation} takes POST."
     assert response.headers["Allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("http_status", "grpc_status"),
+    [
+        # Codes whose HTTP mapping in google/rpc/code.proto is the status.
+        (400, "INVALID_ARGUMENT"),
+        (401, "UNAUTHENTICATED"),
+        (403, "PERMISSION_DENIED"),
+        (404, "NOT_FOUND"),
+        (409, "ABORTED"),
+        (429, "RESOURCE_EXHAUSTED"),
+        (500, "INTERNAL"),
+        (501, "UNIMPLEMENTED"),
+        (503, "UNAVAILABLE"),
+        (504, "DEADLINE_EXCEEDED"),
+        # No code maps to these; see _GRPC_STATUS in service/perspective.py for the choices.
+        (405, "UNIMPLEMENTED"),
+        (413, "RESOURCE_EXHAUSTED"),
+        (415, "UNIMPLEMENTED"),
+        (418, "UNKNOWN"),
+    ],
+)
+def test_error_status_name_goes_with_the_http_status(http_status, grpc_status):
+    error = PerspectiveError(http_status, "message")
+    assert (error.http_status, error.status) == (http_status, grpc_status)
 
 
 def test_modq_api_keeps_its_own_error_shape(client):
@@ -494,7 +540,12 @@ def test_redis_outage_is_unavailable_not_500(scorer):
 
 
 def examples(services) -> dict[str, dict]:
-    return {example["comment_id"]: example for example in services.labels.iter("demo")}
+    """Feedback examples by the platform's comment id (kept as ``perspective:<id>``)."""
+    return {
+        example["comment_id"].removeprefix("perspective:"): example
+        for example in services.labels.iter("demo")
+        if example["comment_id"] and example["comment_id"].startswith("perspective:")
+    }
 
 
 @pytest.mark.parametrize(("status", "abuse"), [("DELETED", 1), ("APPROVED", 0)])
@@ -503,6 +554,7 @@ def test_coral_feedback_becomes_a_labeled_example(suggest, services, status, abu
     assert response.status_code == 200
     assert response.get_json() == {"clientToken": "comment:c-100"}  # what Coral checks
     example = examples(services)["c-100"]
+    assert example["comment_id"] == "perspective:c-100"
     assert example["labels"] == {"spam": 0, "abuse": abuse}
     assert example["source"] == "perspective_feedback"
     assert example["site"] == "demo" and example["text"] == ABUSE_EN
@@ -571,6 +623,35 @@ def test_perspective_docs_feedback_example_without_coral_token(suggest, services
             "Invalid value at 'attributeScores.TOXICITY.summaryScore.value' (TYPE_FLOAT), \"high\"",
         ),
         (coral_suggest_body("", "c1", "DELETED"), "Comment must be non-empty."),
+        (
+            {
+                **coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+                "attributeScores": {"TOXICITY": {"summaryScore": {"value": 5}}},
+            },
+            "Invalid value at 'attributeScores.TOXICITY.summaryScore.value' (TYPE_FLOAT), 5: "
+            "a score is from 0 to 1",
+        ),
+        (
+            {
+                **coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+                "attributeScores": {"SPAM": {"summaryScore": {"value": -0.25}}},
+            },
+            "Invalid value at 'attributeScores.SPAM.summaryScore.value' (TYPE_FLOAT), -0.25: "
+            "a score is from 0 to 1",
+        ),
+        (
+            {
+                **coral_suggest_body(PLAIN_EN, "c1", "DELETED"),
+                "attributeScores": {
+                    "INSULT": {
+                        "summaryScore": {"value": 1},
+                        "spanScores": [{"begin": 0, "end": 4, "score": {"value": 1.5}}],
+                    }
+                },
+            },
+            "Invalid value at 'attributeScores.INSULT.spanScores[0].score.value' (TYPE_FLOAT), "
+            "1.5: a score is from 0 to 1",
+        ),
     ],
 )
 def test_invalid_feedback_is_refused_and_not_kept(suggest, services, body, message):
@@ -594,9 +675,49 @@ def test_feedback_needs_an_ingest_key(client, services, moderator_key):
     assert services.labels.count("demo") == 0
 
 
-def test_openapi_document_describes_the_perspective_methods(client):
-    paths = client.get("/v1/openapi.json").get_json()["paths"]
-    for operation in ("comments:analyze", "comments:suggestscore"):
-        post = paths[f"/perspective/v1alpha1/{operation}"]["post"]
-        assert any(p["name"] == "key" and p["in"] == "query" for p in post["parameters"])
-        assert {"200", "400", "401", "403", "413"} <= set(post["responses"])
+@pytest.mark.parametrize("value", [0, 1, 0.5, 1.0])
+def test_feedback_scores_at_the_ends_of_the_range_are_kept(suggest, services, value):
+    body = coral_suggest_body(PLAIN_EN, "c-edge", "DELETED")
+    body["attributeScores"] = {"TOXICITY": {"summaryScore": {"value": value}}}
+    assert suggest(body).status_code == 200
+    assert examples(services)["c-edge"]["labels"]["abuse"] == int(value >= 0.5)
+
+
+@pytest.fixture
+def openapi(client) -> dict:
+    return client.get("/v1/openapi.json").get_json()
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_openapi_document_describes_the_perspective_methods(openapi, operation):
+    post = openapi["paths"][f"/perspective/v1alpha1/{operation}"]["post"]
+    responses = post["responses"]
+    assert {"200", "400", "401", "403", "404", "405", "413", "415", "503"} <= set(responses)
+    assert "Allow" in responses["405"]["headers"]
+    for status, grpc in [("404", "NOT_FOUND"), ("405", "UNIMPLEMENTED"), ("413", "RESOURCE_")]:
+        assert responses[status]["description"].startswith(grpc)
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_openapi_document_says_a_key_is_required_in_the_query_or_a_bearer_header(
+    openapi, operation
+):
+    # An empty requirement ({}) would say anonymous calls are allowed; they get 403.
+    post = openapi["paths"][f"/perspective/v1alpha1/{operation}"]["post"]
+    assert post["security"] == [{"bearer": []}, {"perspectiveKey": []}]
+    scheme = openapi["components"]["securitySchemes"]["perspectiveKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "query", "key")
+    # The key is described once, by the scheme, not again as a parameter.
+    assert not any(p["name"] == "key" for p in post.get("parameters", []))
+
+
+def test_openapi_languages_admit_the_codes_the_service_scores(openapi, analyze):
+    analyze_body = openapi["paths"]["/perspective/v1alpha1/comments:analyze"]["post"]["requestBody"]
+    schema = analyze_body["content"]["application/json"]["schema"]["properties"]["languages"]
+    assert "enum" not in schema["items"]
+    validator = jsonschema_rs.Draft202012Validator(schema)
+    for code in ("en", "ko", "EN", "Ko", "en-US", "en_GB", "ko-KR"):
+        assert validator.is_valid([code]), code
+        assert analyze(coral_analyze_body(PLAIN_EN, code)).status_code == 200, code
+    for code in ("fr", "es-ES", "eng", "kor", "", "e"):
+        assert not validator.is_valid([code]), code
