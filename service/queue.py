@@ -206,11 +206,13 @@ def uncertainty(record: dict) -> float:
 def example_labels(record: dict, decision: str, labels: tuple[str, ...]) -> dict[str, int]:
     """The training labels a decision stands for.
 
-    Given labels win. An approval without labels is clean on every category; a rejection without
-    labels is taken to be for the category the model scored highest.
+    Given labels that name a category ("spam", "Abuse") win. An approval without them is clean
+    on every category; a rejection without them (no labels, or only the site's own tags such as
+    "offtopic") is taken to be for the category the model scored highest.
     """
-    if labels:
-        return {c: int(c in labels) for c in LABEL_CATEGORIES}
+    named = {label.casefold() for label in labels}.intersection(LABEL_CATEGORIES)
+    if named:
+        return {c: int(c in named) for c in LABEL_CATEGORIES}
     if decision == "approve":
         return {c: 0 for c in LABEL_CATEGORIES}
     top = max(LABEL_CATEGORIES, key=lambda c: record["scores"].get(c, 0.0))

@@ -154,6 +154,17 @@ def test_decision_writes_audit_entry_and_labeled_example(alice, services, queued
     assert examples[queued[1]]["author_hash"] not in (None, "u1")
 
 
+def test_a_rejection_labeled_in_capitals_or_with_a_site_tag_is_no_clean_example(
+    alice, services, queued
+):
+    alice.decide(queued[0], "reject", labels=["Spam"])
+    alice.decide(queued[1], "reject", labels=["offtopic"])
+    examples = {e["comment_id"]: e for e in services.labels.iter("demo")}
+    assert examples[queued[0]]["labels"] == {"spam": 1, "abuse": 0}
+    # A tag naming no category: the category the model scored highest, as with no labels.
+    assert sum(examples[queued[1]]["labels"].values()) == 1
+
+
 def test_unqueued_comment_can_be_overturned_and_a_moderator_decision_only_on_purpose(
     alice, bob, services, ingest
 ):
