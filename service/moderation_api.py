@@ -29,6 +29,7 @@ from service.queue import (
     QueueFilter,
     ReviewQueue,
     iso,
+    stored_time,
 )
 from service.sessions import check_csrf, current_moderator
 from service.sites import Site
@@ -313,12 +314,29 @@ def audit_log(site_name: str):
     where = AuditFilter(
         **{
             name: _optional_str(request.args, name)
-            for name in ("moderator", "decision", "comment_id", "since", "until")
-        }
+            for name in ("moderator", "decision", "comment_id")
+        },
+        since=_time_arg("since"),
+        until=_time_arg("until"),
     )
     limit = _int_arg("limit", 50, 1, 500)
     entries, next_cursor = get_moderation().audit.page(site.name, limit, cursor, where)
     return jsonify({"site": site.name, "entries": entries, "next_cursor": next_cursor})
+
+
+def _time_arg(name: str) -> str | None:
+    """An optional date or time query parameter, in the stored form; 400 if it is none."""
+    value = _optional_str(request.args, name)
+    if value is None:
+        return None
+    try:
+        return stored_time(value)
+    except ValueError:
+        raise InvalidRequest(
+            f"Query parameter '{name}' must be a date or time such as 2026-01-31 or "
+            "2026-01-31T12:00:00Z.",
+            field=name,
+        ) from None
 
 
 def _webhook_operator(site_name: str) -> Site:

@@ -161,6 +161,18 @@ def iso(unix: float) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def stored_time(value: str) -> str:
+    """A date or time someone typed ("2026-01-31", "2026-01-31T12:00:00+09:00"; UTC when no
+    zone is given) in the form times are stored in, so they compare as strings.
+
+    :raise ValueError: ``value`` is no ISO-8601 date or time.
+    """
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return iso(moment.timestamp())
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 

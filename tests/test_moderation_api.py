@@ -236,6 +236,12 @@ def test_audit_pages_with_a_cursor_and_filters(alice, bob, queued):
     moderator = rejects[0]["moderator"]
     assert len(alice.get("/audit", moderator=moderator).get_json()["entries"]) == 3
     assert alice.get("/audit", cursor="bogus").status_code == 400
+    assert len(alice.get("/audit", since="2000-01-01").get_json()["entries"]) == 6
+    assert alice.get("/audit", until="2000-01-01T00:00:00+09:00").get_json()["entries"] == []
+    for bad in ("garbage", "2026-13-45"):
+        response = alice.get("/audit", since=bad)
+        assert response.status_code == 400
+        assert response.get_json()["error"]["field"] == "since"
 
 
 def test_audit_log_cannot_be_changed_through_the_api(alice, queued):
