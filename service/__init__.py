@@ -70,3 +70,16 @@ def create_app(
     ui.init_app(app)
     perspective.init_app(app)
     return app
+
+
+def start_process_work(app: Flask) -> None:
+    """Start what each serving process runs in the background: the model poller, after bringing
+    the process's models up to date, and the webhook dispatcher.
+
+    gunicorn calls this in each worker as it boots (``post_worker_init`` in
+    ``service/gunicorn_conf.py``), so a quiet worker still delivers webhooks and serves the
+    promoted models; under any other server the first request of a process starts them.
+    """
+    app.extensions["modq"].models.start_polling()
+    if getattr(app.extensions["modq"].settings, "webhook_delivery", True):
+        app.extensions["modq-webhooks"].start()

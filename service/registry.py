@@ -299,15 +299,16 @@ class ModelProvider:
     def scorer_for(self, site: str) -> Scorer:
         """The model that scores ``site`` now: its own, else the global one, else the default."""
         if self._poller_pid != os.getpid():
-            self._start_polling()
+            self.start_polling()
         by_site = self._by_site
         return by_site.get(site) or by_site.get(EVERY_SITE) or self.default
 
     def start(self) -> None:
         """Load the current assignments now (tolerating an unreachable Redis).
 
-        The polling thread starts with the first request each process serves: gunicorn builds
-        the app in its master and forks, and a thread (or a lock it holds) must not cross a fork.
+        The polling thread starts in each worker as it boots (``start_process_work``), or with
+        the first request a process serves: gunicorn builds the app in its master and forks, and
+        a thread (or a lock it holds) must not cross a fork.
         """
         self.refresh()
 
@@ -377,12 +378,18 @@ class ModelProvider:
         logger.info("loaded model %s for %s", version, site)
         return scorer
 
-    def _start_polling(self) -> None:
+    def start_polling(self) -> None:
+        """Start this process's polling thread, once, after bringing its models up to date.
+
+        A forked worker (gunicorn preloads the app) has no thread of its parent's, and starts
+        with the models its parent loaded when the server started: without the refresh it would
+        serve those, a model rolled back since included, until its first poll.
+        """
         with self._lock:
-            # A forked worker (gunicorn preloads the app) has no thread of its parent's.
             if self._poller_pid == os.getpid():
                 return
             self._poller_pid = os.getpid()
+        self.refresh()
         thread = threading.Thread(
             target=_poll,
             args=(weakref.ref(self), self.poll_seconds),
