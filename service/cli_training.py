@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from service.labels import LABEL_CATEGORIES, LabelStore
+from service.queue import stored_time
 from service.registry import EVERY_SITE, ModelRegistry, RegistryError
 from service.sites import DEFAULT_REJECT, DEFAULT_REVIEW
 
@@ -45,14 +46,11 @@ def _now_iso() -> str:
 def parse_since(value: str) -> str:
     """``--since`` as the ISO-8601 UTC form decisions are stored in (``2026-01-31`` or a time)."""
     try:
-        moment = datetime.fromisoformat(value.strip())
+        return stored_time(value)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not a date or time; use e.g. 2026-01-31 or 2026-01-31T12:00:00Z"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # --- label files ------------------------------------------------------------------------------
@@ -306,6 +304,11 @@ def active_scorer(
 
 
 def gate(candidate: Scorer, active: Scorer, comments: list[LabeledComment]) -> GateResult:
+    """Score ``comments`` with both models and compare them, cell by cell (the promotion gate).
+
+    ``train`` and ``models promote`` both decide through this result, so the verdict printed
+    after training is the one promotion gives.
+    """
     from training.evaluate import compare, score_set
 
     return compare(score_set(candidate, comments), score_set(active, comments))
@@ -484,7 +487,7 @@ def train(
         progress.step("comparing with the active model")
         gate_title, comments = validation_set(obj, site.name if site else None)
         active_name, active = active_scorer(obj, registry, site.name if site else None)
-        comparison = gate(candidate, active, comments) if comments else None
+        comparison = gate(candidate, active, comments)
 
         progress.step("learning curve")
         if public_sample:
@@ -536,9 +539,12 @@ def train(
         )
     finally:
         progress.close()
-    if comparison is not None:
-        verdict = "would pass" if comparison.passed else "would REFUSE it (see the report)"
-        click.echo(f"Against {active_name}: the promotion gate {verdict}.")
+    if comparison.passed:
+        click.echo(f"Against {active_name}: the promotion gate would pass.")
+    else:
+        click.echo(
+            f"Against {active_name}: the promotion gate would not pass: {comparison.refusal()}."
+        )
     click.echo(f"Report: {report.resolve()}")
     scope = f" --site {site.name}" if site else ""
     click.echo(
@@ -598,15 +604,16 @@ def models_list(obj: CommandContext) -> None:
 @models.command("promote")
 @click.argument("version")
 @click.option("--site", "site_name", help="Only this site (default: every site without its own).")
-@click.option("--force", is_flag=True, help="Promote even if the gate finds it worse.")
+@click.option("--force", is_flag=True, help="Promote even if the gate does not pass.")
 @click.pass_obj
 def models_promote(obj: CommandContext, version: str, site_name: str | None, force: bool) -> None:
     """Put VERSION in service, if it is no worse than the active model.
 
     The gate scores both models on a fixed validation set (the site's held-out labels; for
     every site, a public sample plus all sites' held-out labels) and refuses if the candidate
-    loses ROC-AUC or PR-AUC in any category and language. Every server switches within seconds,
-    without a restart.
+    loses ROC-AUC or PR-AUC in any category and language, or if no category and language has
+    enough labels of each class to judge it on. Every server switches within seconds, without a
+    restart.
     """
     registry = ModelRegistry(obj.redis, obj.keys)
     site = obj.sites.require(site_name).name if site_name else None
@@ -618,38 +625,19 @@ def models_promote(obj: CommandContext, version: str, site_name: str | None, for
         return
     active_name, active = active_scorer(obj, registry, site)
     gate_title, comments = validation_set(obj, site)
-    if not comments:
-        click.echo(f"No validation labels for {scope}: nothing to judge the candidate on.")
+    result = gate(registry.load(version), active, comments)
+    click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
+    click.echo(result.table())
+    if not result.passed:
+        reason = result.refusal(active_name)
         if not force:
-            raise click.ClickException(
-                f"promotion of {version} refused: no held-out labels; import some with "
-                "`modq labels import` or pass --force"
+            remedy = (
+                "pass --force to promote it anyway"
+                if result.judged
+                else "add labels (moderators' decisions or `modq labels import`) or pass --force"
             )
-    else:
-        result = gate(registry.load(version), active, comments)
-        click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
-        click.echo(result.table())
-        if all(c.verdict == "too few" for c in result.cells):
-            # Passing here would promote a model nothing was measured on.
-            from training.evaluate import GATE_MIN_PER_CLASS
-
-            if not force:
-                raise click.ClickException(
-                    f"promotion of {version} refused: no category and language has "
-                    f"{GATE_MIN_PER_CLASS} positive and {GATE_MIN_PER_CLASS} negative held-out "
-                    "labels to judge it on; add labels or pass --force"
-                )
-            click.echo("Nothing could be judged, promoted anyway (--force).")
-        elif not result.passed:
-            worse = ", ".join(
-                f"{c.category}/{c.language}" for c in result.cells if c.verdict == "worse"
-            )
-            if not force:
-                raise click.ClickException(
-                    f"promotion of {version} refused: worse than {active_name} on {worse}; "
-                    "pass --force to promote it anyway"
-                )
-            click.echo(f"Worse on {worse}, promoted anyway (--force).")
+            raise click.ClickException(f"promotion of {version} refused: {reason}; {remedy}")
+        click.echo(f"The gate does not pass ({reason}); promoted anyway (--force).")
     registry.promote(version, site)
     click.echo(
         f"Promoted {version} for {scope} (was {current or 'the default model'}); "

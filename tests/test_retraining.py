@@ -494,15 +494,20 @@ def test_a_corrupt_model_is_never_promoted(modq, services, site, small_model, fo
     assert registry.assignments() == {} and registry.history("demo") == []
 
 
-def one_sided_labels(tmp_path: Path, count: int) -> Path:
-    """A site's history in which no comment was ever spam or abuse."""
+def site_history(tmp_path: Path, comments: list[tuple[str, str]]) -> Path:
+    """A site's moderated comments as the CSV `modq labels import` reads."""
     path = tmp_path / "history.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["text", "spam", "abuse"])
-        for text, _ in site_comments(count * 3)[::3]:
-            writer.writerow([text, "0", "0"])
+        for text, kind in comments:
+            writer.writerow([text, int(kind == "spam"), int(kind == "abuse")])
     return path
+
+
+def one_sided_labels(tmp_path: Path, count: int) -> Path:
+    """A site's history in which no comment was ever spam or abuse."""
+    return site_history(tmp_path, [(text, "clean") for text, _ in site_comments(count * 3)[::3]])
 
 
 def test_the_gate_refuses_when_it_has_nothing_to_judge_on(
@@ -521,6 +526,76 @@ def test_the_gate_refuses_when_it_has_nothing_to_judge_on(
     assert result.exit_code == 0, result.output
     assert "promoted anyway (--force)" in result.output
     assert registry.active("demo") == version
+
+
+def gate_cell(verdict: str, n: int = 40, category: str = "spam", language: str = "all"):
+    from training.evaluate import GateCell
+
+    return GateCell(category, language, n, n // 2, 0.9, 0.9, 0.8, 0.8, verdict)
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "passed", "reason"),
+    [
+        (["same", "too few"], True, None),
+        (["better", "better"], True, None),
+        (["too few", "too few"], False, "too few held-out labels to judge it on: it needs 5 "),
+        (["worse", "too few"], False, "worse than the active model on spam/all"),
+        (["worse", "better"], False, "worse than the active model on spam/all"),
+        ([], False, "there are no held-out labels"),
+    ],
+)
+def test_the_gate_passes_only_when_it_judged_something_and_nothing_is_worse(
+    verdicts, passed, reason
+):
+    from training.evaluate import GateResult
+
+    result = GateResult([gate_cell(v) for v in verdicts])
+    assert result.passed is passed
+    assert result.judged is any(v != "too few" for v in verdicts)
+    if reason is None:
+        assert result.refusal() is None
+    else:
+        assert result.refusal().startswith(reason)
+
+
+@pytest.mark.slow
+def test_training_on_too_few_labels_says_the_gate_would_not_pass_and_promote_agrees(
+    modq, services, site, tmp_path
+):
+    # 90 comments, a third of each kind: enough to train on without a warning, but their
+    # held-out fifth has 4 spam and 4 abuse comments, fewer than the gate needs of each class.
+    history = site_history(tmp_path, site_comments(90))
+    assert modq("labels", "import", "--site", "demo", str(history)).exit_code == 0
+    result = modq(
+        "train",
+        "--out",
+        str(tmp_path / "few"),
+        "--labels",
+        str(history),
+        "--site",
+        "demo",
+        "--public-sample",
+        PUBLIC_SAMPLE,
+    )
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output
+    version = last_line(result)
+    verdict = next(line for line in result.output.splitlines() if "promotion gate" in line)
+    assert "would not pass: too few held-out labels" in verdict
+    assert "5 positive and 5 negative held-out labels" in verdict
+    reason = verdict.split("would not pass: ", 1)[1].rstrip(".")
+
+    comparison = json.loads((tmp_path / "few" / "evaluation.json").read_text())["comparison"]
+    assert comparison["passed"] is False and comparison["judged"] is False
+    assert comparison["refusal"] == reason
+    assert {cell["verdict"] for cell in comparison["cells"]} == {"too few"}
+    assert reason in (tmp_path / "few" / "report.html").read_text()
+
+    result = modq("models", "promote", version, "--site", "demo")
+    assert result.exit_code == 1
+    assert f"promotion of {version} refused: {reason}" in result.output
+    assert services.models.registry.active("demo") is None
 
 
 @pytest.mark.parametrize(

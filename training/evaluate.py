@@ -4,7 +4,8 @@
   confusion counts at a site's review and reject thresholds, and calibration (reliability bins,
   Brier score).
 - :func:`compare`: the promotion gate: the candidate must be no worse than the active model on
-  the same fixed validation set, cell by cell (category x language).
+  the same fixed validation set, cell by cell (category x language), and at least one cell must
+  have enough labels of each class to judge it on.
 - :func:`learning_curve`: quality on a site's held-out labels against the number of site labels
   trained on (0, 100, 300, 1000, all), reusing crossval's count-once features.
 - :func:`cross_source`: the leave-one-source-out table of ``training.crossval``.
@@ -183,8 +184,43 @@ class GateResult:
     cells: list[GateCell]
 
     @property
+    def judged(self) -> bool:
+        """Whether some cell had enough labels of both classes to compare the models on."""
+        return any(cell.verdict != "too few" for cell in self.cells)
+
+    @property
+    def worse(self) -> list[GateCell]:
+        """The cells where the candidate loses more than the tolerance."""
+        return [cell for cell in self.cells if cell.verdict == "worse"]
+
+    @property
     def passed(self) -> bool:
-        return all(cell.verdict != "worse" for cell in self.cells)
+        """Whether the candidate may be promoted: something was judged and nothing is worse.
+
+        A gate that judged nothing does not pass: it would put in service a model nothing was
+        measured on.
+        """
+        return self.judged and not self.worse
+
+    def refusal(self, active: str = "the active model") -> str | None:
+        """Why the gate does not pass, in words for the terminal and the report; None if it does.
+
+        :param active: how to name the model the candidate was compared with.
+        """
+        if not any(cell.n for cell in self.cells):
+            return "there are no held-out labels to judge it on"
+        if not self.judged:
+            return (
+                "too few held-out labels to judge it on: it needs "
+                f"{GATE_MIN_PER_CLASS} positive and {GATE_MIN_PER_CLASS} negative held-out labels "
+                "in at least one category and language, and none has that many (about one label "
+                f"in {HOLDOUT_BUCKETS} is held out)"
+            )
+        if self.worse:
+            return f"worse than {active} on " + ", ".join(
+                f"{cell.category}/{cell.language}" for cell in self.worse
+            )
+        return None
 
     def table(self) -> str:
         """The numbers, one cell per line, for the terminal."""

@@ -224,8 +224,11 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
                 f"<td>{_fmt(cell.candidate_pr_auc)}</td><td>{_fmt(cell.active_pr_auc)}</td>"
                 f"<td>{_fmt(cell.verdict)}</td></tr>"
             )
-        gate = "would pass" if content.comparison.passed else "would refuse it"
-        parts.append(f"</table><p>The promotion gate {gate}.</p>")
+        if content.comparison.passed:
+            verdict = "The promotion gate would pass."
+        else:
+            verdict = f"The promotion gate would not pass: {content.comparison.refusal()}."
+        parts.append(f"</table><p>{_fmt(verdict)}</p>")
     for section in content.sections:
         parts.append(f"<h2>{_fmt(section.title)}</h2>{_metrics_table(section.metrics)}")
         for name in _plots(section, plots):
@@ -270,6 +273,8 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
             {
                 "title": content.comparison_title,
                 "passed": content.comparison.passed,
+                "judged": content.comparison.judged,
+                "refusal": content.comparison.refusal(),
                 "cells": [asdict(c) for c in content.comparison.cells],
             }
             if content.comparison
