@@ -12,11 +12,9 @@ import functools
 import json
 import os
 import runpy
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -560,30 +558,6 @@ def run_gunicorn(options: dict[str, Any]) -> None:
     ModqServer(prog="modq serve").run()
 
 
-@contextmanager
-def metrics_directory() -> Iterator[Path]:
-    """Give the workers' Prometheus metrics a shared directory for as long as the server runs.
-
-    Uses ``PROMETHEUS_MULTIPROC_DIR`` when set, else a new temporary directory, and sets the
-    variable before the app is imported (prometheus-client reads it on import). Files left by an
-    earlier run are removed first, as prometheus-client asks.
-    """
-    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="modq-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
-    server_pid = os.getpid()
-    try:
-        yield path
-    finally:
-        # Forked workers unwind through here too when they exit; only the server cleans up.
-        if os.getpid() == server_pid and not given:
-            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
-            shutil.rmtree(path, ignore_errors=True)
-
-
 @main.command()
 @click.pass_obj
 def serve(obj: CommandContext) -> None:
@@ -593,10 +567,10 @@ def serve(obj: CommandContext) -> None:
     $WEB_CONCURRENCY workers (default from the CPU count) and the Redis at $MODQ_REDIS_URL.
     SIGTERM stops it gracefully.
     """
-    # The config file reads every variable, so a bad one is one line here, not a boot failure.
+    # Evaluating the config checks every variable (a bad one is one line here, not a boot
+    # failure) and prepares the workers' metrics directory (service/metrics_directory.py).
     options = gunicorn_options()
-    with metrics_directory():
-        run_gunicorn(options)
+    run_gunicorn(options)
 
 
 # --- quickstart -------------------------------------------------------------------------------

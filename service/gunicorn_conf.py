@@ -6,8 +6,9 @@ reading it in the entry point. ``GUNICORN_CMD_ARGS`` overrides any setting, for 
 ``GUNICORN_CMD_ARGS="--access-logfile -"`` turns the access log on.
 
 Environment: ``PORT`` (default 8000), ``WEB_CONCURRENCY`` (workers; default 2 x CPUs + 1, at most
-``MAX_DEFAULT_WORKERS``), ``MODQ_LOG_LEVEL``; the ``MODQ_*`` variables are checked here too, so a
-bad value stops the server before any worker boots.
+``MAX_DEFAULT_WORKERS``), ``MODQ_LOG_LEVEL``, ``PROMETHEUS_MULTIPROC_DIR`` (where the workers keep
+their metrics; unset, a temporary directory for this server); the ``MODQ_*`` variables are
+checked here too, so a bad value stops the server before any worker boots.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gunicorn import glogging
 
 from service.config import ConfigError, Settings
 from service.logs import JsonFormatter, configure_logging
+from service.metrics_directory import prepare_metrics_directory
 
 # Each worker holds the model's tables and a Redis pool; past this many on one host, add hosts
 # (the service is stateless) rather than workers. Set WEB_CONCURRENCY to go beyond it.
@@ -78,6 +80,13 @@ _log_level_name = _log_level(Settings.from_env())
 port = _port(os.environ)  # not a gunicorn setting; modq's quickstart reads it
 bind = [f"0.0.0.0:{port}"]
 workers = _workers(os.environ)
+
+# Every worker counts into files under one directory, so that /metrics adds up all the workers
+# instead of showing the one that answered. Prepared here, not in a server hook: with preload_app
+# the master imports the app, and prometheus-client with it, before the first hook runs, and
+# prometheus-client reads the variable once, on import.
+prepare_metrics_directory()
+
 worker_class = "sync"
 
 # A request that takes longer than this is a stuck worker: the master kills and replaces it.
@@ -119,8 +128,16 @@ def when_ready(server) -> None:
     gc.freeze()
 
 
+def post_worker_init(worker) -> None:
+    """Start the worker's background work as it boots, not with its first request: webhook
+    retries go on and promoted models are loaded in a worker that no request has reached yet."""
+    from service import start_process_work
+
+    start_process_work(worker.wsgi)
+
+
 def child_exit(server, worker) -> None:
-    """Drop a dead worker's live gauges from the multiprocess metrics (see ``modq serve``)."""
+    """Drop a dead worker's live gauges from the metrics directory prepared above."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 

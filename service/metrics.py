@@ -1,9 +1,9 @@
 """Prometheus metrics at ``/metrics``.
 
 Under gunicorn every worker is its own process, so counters are kept in prometheus-client's
-multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set (``modq serve`` sets it) and summed at
-scrape time. Queue depth and age, and the webhook outboxes, are read from Redis when scraped, so
-they are the same whichever worker answers.
+multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set (``service/gunicorn_conf.py`` sets it
+for every server) and summed at scrape time. Queue depth and age, and the webhook outboxes, are
+read from Redis when scraped, so they are the same whichever worker answers.
 """
 
 from __future__ import annotations

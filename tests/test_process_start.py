@@ -8,6 +8,9 @@ import json
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from model.scorer import DEFAULT_MODEL_DIR
 from service import start_process_work
@@ -51,12 +54,18 @@ def test_a_forked_worker_scores_with_the_model_promoted_after_its_parent_loaded(
     assert served == version
 
 
-def test_a_booting_worker_starts_webhook_delivery_and_model_polling_before_any_request(app):
+@pytest.mark.parametrize("server", ["gunicorn", "other"])
+def test_a_booting_worker_starts_webhook_delivery_and_model_polling_before_any_request(app, server):
     dispatcher = app.extensions["modq-webhooks"]
     models = app.extensions["modq"].models
 
     def boot() -> bool:
-        start_process_work(app)
+        if server == "gunicorn":  # the hook gunicorn calls in each worker it boots
+            from service import gunicorn_conf
+
+            gunicorn_conf.post_worker_init(SimpleNamespace(wsgi=app))
+        else:
+            start_process_work(app)
         return dispatcher._pid == os.getpid() and models._poller_pid == os.getpid()
 
     assert in_forked_child(boot) == "True"

@@ -1,4 +1,5 @@
-"""`modq serve` and `modq quickstart` as real processes: gunicorn, a real Redis, HTTP over TCP."""
+"""`modq serve`, plain gunicorn with its config and `modq quickstart` as real processes: gunicorn,
+a real Redis, HTTP over TCP."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -29,10 +31,15 @@ def free_port() -> int:
 
 def modq_process(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     """Start `modq ARGS...` with the interpreter running the tests, logging to ``log``."""
+    return python_process(["-m", "service.cli", *args], env, cwd, log)
+
+
+def python_process(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    """Start the interpreter running the tests with ``args``, logging to ``log``."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), **env}
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "service.cli", *args],
+            [sys.executable, *args],
             env=environment, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -122,6 +129,111 @@ def test_serve_scores_over_http_and_stops_cleanly_on_sigterm(redis_server, redis
     assert not any("POST /v1/comments" in message for message in messages)  # no access log
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{base}/healthz", timeout=2)
+
+
+def readyz_count(base: str) -> float:
+    """What one scrape of /metrics says of GET /readyz answered 200."""
+    series = 'modq_http_requests_total{endpoint="health.readiness",method="GET",status="200"} '
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    for line in text.splitlines():
+        if line.startswith(series):
+            return float(line.removeprefix(series))
+    return 0.0
+
+
+def worker_pids(metrics: Path, master: int) -> set[int]:
+    """The processes other than the master that have counted into ``metrics``."""
+    return {int(f.stem.rsplit("_", 1)[1]) for f in metrics.glob("counter_*.db")} - {master}
+
+
+def get_readyz(base: str, times: int) -> None:
+    """``times`` GET /readyz, 8 at a time, so that every worker takes some."""
+    with ThreadPoolExecutor(8) as pool:
+        for response in pool.map(
+            lambda _: requests.get(f"{base}/readyz", timeout=10), range(times)
+        ):
+            assert response.status_code == 200, response.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("given", [False, True], ids=["unset", "given"])
+def test_plain_gunicorn_adds_up_every_workers_metrics(redis_server, tmp_path, given):
+    """`gunicorn -c service/gunicorn_conf.py` without `modq serve`: one scrape counts the
+    requests of both workers, across a SIGHUP reload; a metrics directory the server made is
+    removed when it stops, a given one is emptied at start and kept."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "gunicorn.log"
+    scratch = tmp_path / "tmp"  # where the server makes its temporary directory
+    scratch.mkdir()
+    env = {"PORT": str(port), "MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "2",
+           "TMPDIR": str(scratch)}  # fmt: skip
+    if given:
+        metrics = tmp_path / "metrics"
+        metrics.mkdir()
+        (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    args = ["-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+    server = python_process(args, env, REPO, log)
+    try:
+        wait_until_healthy(server, base, log)
+        if given:
+            assert not (metrics / "counter_1.db").exists()
+            assert list(scratch.iterdir()) == []
+        else:
+            [metrics] = scratch.glob("modq-metrics-*")
+
+        sent = 0
+        while len(worker_pids(metrics, server.pid)) < 2:
+            assert sent < 400, f"one worker took every request:\n{log.read_text()}"
+            get_readyz(base, 40)
+            sent += 40
+        # Each scrape is answered by one worker and counts the other's requests too.
+        assert [readyz_count(base) for _ in range(6)] == [sent] * 6
+
+        # A reload reads the config again and replaces the workers; the counts stay.
+        first_workers = worker_pids(metrics, server.pid)
+        server.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while len(worker_pids(metrics, server.pid) - first_workers) < 1:
+            assert time.monotonic() < deadline, f"no new worker:\n{log.read_text()}"
+            get_readyz(base, 8)
+            sent += 8
+        get_readyz(base, 40)
+        sent += 40
+        assert readyz_count(base) == sent
+
+        assert stop(server) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert metrics.exists() is given
+
+
+def test_a_given_metrics_directory_is_emptied_once_per_process(tmp_path):
+    from service.metrics_directory import prepare_metrics_directory
+
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
+    environ = {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    assert prepare_metrics_directory(environ) == metrics
+    assert list(metrics.iterdir()) == []
+    # gunicorn reads its config again on SIGHUP: the running workers' files stay.
+    (metrics / "counter_2.db").write_bytes(b"")
+    assert prepare_metrics_directory(environ) == metrics
+    assert (metrics / "counter_2.db").exists()
+    missing = tmp_path / "new" / "metrics"
+    assert prepare_metrics_directory({"PROMETHEUS_MULTIPROC_DIR": str(missing)}) == missing
+    assert missing.is_dir()
+
+
+def test_no_metrics_directory_once_prometheus_client_counts_in_memory():
+    from service.metrics_directory import prepare_metrics_directory
+
+    environ: dict[str, str] = {}  # the tests import prometheus-client first, in memory
+    assert prepare_metrics_directory(environ) is None and environ == {}
 
 
 @pytest.mark.slow
