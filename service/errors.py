@@ -189,6 +189,18 @@ def init_app(app: Flask) -> None:
         response.headers["Retry-After"] = str(retry_after)
         return response
 
+    @app.errorhandler(UnicodeEncodeError)
+    def handle_unencodable_text(error: UnicodeEncodeError):
+        # Fields are checked for lone surrogates where they are read; this catches any field
+        # a check missed, so that such text is refused rather than a 500.
+        log.warning("text with a lone surrogate reached storage unchecked")
+        return error_response(
+            400,
+            "invalid_request",
+            "A text field holds a lone UTF-16 surrogate (a \\uD800-\\uDFFF escape without its "
+            "pair); send Unicode text.",
+        )
+
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception):
         if isinstance(error, HTTPException):

@@ -381,12 +381,17 @@ def report_comment(comment_id: str):
     """
     body = json_body()
     reporter = body.get("reporter_id")
-    if not isinstance(reporter, str) or not reporter or len(reporter) > MAX_ID_LENGTH:
+    if (
+        not isinstance(reporter, str)
+        or not reporter
+        or len(reporter) > MAX_ID_LENGTH
+        or not is_unicode_text(reporter)
+    ):
         raise InvalidRequest(
             "Field 'reporter_id' is required: the reporting reader's id.", field="reporter_id"
         )
     reason = body.get("reason") or ""
-    if not isinstance(reason, str) or len(reason) > 500:
+    if not isinstance(reason, str) or len(reason) > 500 or not is_unicode_text(reason):
         raise InvalidRequest(
             "Field 'reason' must be a string of at most 500 characters.", field="reason"
         )

@@ -456,3 +456,17 @@ def test_gunicorn_refuses_a_chunked_body_over_the_limit(redis_server, redis_clie
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.parametrize("field", ["reporter_id", "reason"])
+def test_a_lone_surrogate_in_a_reader_report_is_refused_naming_the_field(client, ingest_key, field):
+    assert (
+        raw_post(client, ingest_key, json.dumps({"id": "r1", "text": "hi"}).encode()).status_code
+        == 200
+    )
+    body = {"reporter_id": "reader-1", "reason": "spam"}
+    body[field] = "x LONE-SURROGATE y"
+    raw = json.dumps(body).replace("LONE-SURROGATE", "\\ud800").encode()
+    response = raw_post(client, ingest_key, raw, path="/v1/comments/r1/reports")
+    assert response.status_code == 400
+    assert error_of(response)["field"] == field
