@@ -200,6 +200,11 @@ def count_moderator_decision(site: Site, decision: str, scores: dict[str, float]
         metrics.count_decision(decision, scores, site.review_thresholds, source="moderator")
 
 
+_HTTP_METHODS = frozenset(
+    ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+)
+
+
 def init_app(app: Flask) -> Metrics:
     """Count requests and latencies and serve ``/metrics``."""
     metrics = Metrics()
@@ -213,7 +218,9 @@ def init_app(app: Flask) -> Metrics:
     def observe(response):
         started = g.get("metrics_started")
         endpoint = request.endpoint or "unmatched"
-        metrics.requests.labels(endpoint, request.method, str(response.status_code)).inc()
+        # Any client can send any method name; each would be a new series kept until restart.
+        method = request.method if request.method in _HTTP_METHODS else "other"
+        metrics.requests.labels(endpoint, method, str(response.status_code)).inc()
         if started is not None:
             metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
         return response

@@ -27,3 +27,12 @@ def test_moderator_decisions_are_counted_apart_from_the_models(
         'category="spam",decision="approve",source="moderator"': 2.0,
         'category="abuse",decision="approve",source="moderator"': 2.0,
     }
+
+
+def test_made_up_http_methods_share_one_series(client):
+    for n in range(20):
+        client.open("/v1/comments", method=f"M{n:04d}")
+    text = client.get("/metrics").get_data(as_text=True)
+    series = [line for line in text.splitlines() if line.startswith("modq_http_requests_total{")]
+    assert not any('method="M0' in line for line in series)
+    assert any('method="other"' in line and line.endswith(" 20.0") for line in series)
