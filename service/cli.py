@@ -272,12 +272,15 @@ def _webhook_secret(obj: CommandContext, given: str | None, variable: str | None
     if given is not None and variable:
         raise click.UsageError("give --webhook-secret or --webhook-secret-env, not both")
     if variable:
-        secret = obj.environ.get(variable)
-        if secret is None:
+        secret = (obj.environ.get(variable) or "").strip()
+        if not secret:
             raise click.UsageError(f"--webhook-secret-env: the variable {variable} is not set")
-        return secret.strip()
+        return secret
     if given == "-":
-        return sys.stdin.readline().strip()
+        secret = sys.stdin.readline().strip()
+        if not secret:  # a failed `openssl rand ... |` must not leave the webhook unsigned
+            raise click.UsageError("--webhook-secret -: no secret on standard input")
+        return secret
     return given
 
 

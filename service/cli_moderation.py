@@ -38,11 +38,13 @@ def set_webhook(sites: SiteStore, site: str, url: str | None, secret: str | None
             check_url(url)
         except ValueError as error:
             raise SiteError(str(error)) from None
-        if not (secret or current.webhook_secret):
-            raise SiteError(
-                "a webhook needs a signing secret: add --webhook-secret - (read from stdin) "
-                "or --webhook-secret-env VARIABLE"
-            )
+    final_url = current.webhook_url if url is None else url
+    final_secret = current.webhook_secret if secret is None else secret
+    if final_url and not final_secret:
+        raise SiteError(
+            "a webhook needs a signing secret: add --webhook-secret - (read from stdin) "
+            "or --webhook-secret-env VARIABLE (a secret is cleared only with the URL)"
+        )
     if secret is not None and secret and len(secret) < 16:
         raise SiteError("the webhook secret must have at least 16 characters")
     return sites.update(site, webhook_url=url, webhook_secret=secret)

@@ -394,6 +394,8 @@ class WebhookDispatcher:
         error = None
         if site is None or not site.webhook_url:
             error = "the site has no webhook URL"
+        elif not site.webhook_secret:  # an event signed with no key would be forgeable
+            error = "the site has no webhook secret"
         else:
             body = json.dumps(stored["event"], ensure_ascii=False, separators=(",", ":")).encode()
             timestamp = str(int(time.time()))
@@ -402,7 +404,7 @@ class WebhookDispatcher:
                 "User-Agent": _USER_AGENT,
                 "X-Modq-Event-Id": event_id,
                 "X-Modq-Timestamp": timestamp,
-                "X-Modq-Signature": sign(site.webhook_secret or "", timestamp, body),
+                "X-Modq-Signature": sign(site.webhook_secret, timestamp, body),
             }
             try:
                 status = post(site.webhook_url, body, headers, self.timeout)

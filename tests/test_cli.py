@@ -432,6 +432,28 @@ def test_the_webhook_secret_can_stay_off_the_command_line(modq, redis_client, ar
     assert stored["webhook_secret"] == SECRET
 
 
+@pytest.mark.parametrize(
+    ("args", "input", "env"),
+    [
+        (["--webhook-secret", "-"], "\n", {}),  # what `openssl rand ... |` gives when it fails
+        (["--webhook-secret-env", "HOOK_SECRET"], None, {"HOOK_SECRET": ""}),
+    ],
+)
+def test_an_empty_webhook_secret_from_stdin_or_a_variable_is_an_error(modq, args, input, env):
+    assert modq("sites", "create", "demo").exit_code == 0
+    result = modq(
+        "sites",
+        "update",
+        "demo",
+        "--webhook-url",
+        "https://x.example/h",
+        *args,
+        input=input,
+        env=env,
+    )
+    assert result.exit_code == 2, result.output
+
+
 def test_an_unset_webhook_secret_variable_is_an_error(modq):
     assert modq("sites", "create", "demo").exit_code == 0
     result = modq(

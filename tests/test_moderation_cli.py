@@ -139,6 +139,9 @@ def test_set_webhook_checks_url_and_secret(services, site):
         set_webhook(services.sites, "demo", "https://example.org/hook", None)
     updated = set_webhook(services.sites, "demo", "https://example.org/hook", "s" * 20)
     assert updated.webhook_url == "https://example.org/hook"
+    # The secret cannot be taken away from a URL that stays.
+    with pytest.raises(SiteError, match="secret"):
+        set_webhook(services.sites, "demo", None, "")
     cleared = set_webhook(services.sites, "demo", "", "")
     assert cleared.webhook_url is None and cleared.webhook_secret is None
 
