@@ -22,10 +22,18 @@ bp = Blueprint("comments", __name__, url_prefix="/v1/comments")
 MAX_BATCH = 100
 
 
+# A character as a reader sees it is one grapheme cluster, which may be several code points: a
+# family emoji with skin tones is 11, a letter with marks a few. Text of far more code points per
+# character than that is padding (invisible characters, stacked marks) that a moderator's page
+# would have to show: it is refused however few characters it shows.
+MAX_CODE_POINTS_PER_CHARACTER = 16
+
+
 def checked_text(site: Site, comment: CommentIn, where: str = "") -> str:
     """The comment's text with invisible characters removed, once it passes the site's limits.
 
-    :raise 422: the text is empty or only whitespace, or longer than the site allows.
+    :raise 422: the text is empty or only whitespace, or longer than the site allows (in
+        characters, or in code points: ``MAX_CODE_POINTS_PER_CHARACTER`` per character).
     """
     text = strip_invisible(comment.text)
     if not text.strip():
@@ -33,6 +41,18 @@ def checked_text(site: Site, comment: CommentIn, where: str = "") -> str:
             f"Field '{where}text' is empty or only whitespace; there is nothing to moderate.",
             code="text_empty",
             field=f"{where}text",
+        )
+    most = site.max_length * MAX_CODE_POINTS_PER_CHARACTER
+    if len(comment.text) > most:
+        raise UnprocessableComment(
+            f"Field '{where}text' holds {len(comment.text)} code points; site '{site.name}' "
+            f"accepts at most {most} ({MAX_CODE_POINTS_PER_CHARACTER} per character of its "
+            f"{site.max_length}-character limit), more than any text a reader sees within the "
+            "limit needs; the rest would be invisible characters or stacked marks.",
+            code="text_too_long",
+            field=f"{where}text",
+            limit=most,
+            length=len(comment.text),
         )
     length = visible_length(comment.text)
     if length > site.max_length:

@@ -307,6 +307,16 @@ def test_invisible_characters_do_not_count(ingest):
     assert ingest({"id": "zw", "text": text}).status_code == 200
 
 
+def test_a_short_text_padded_with_invisible_characters_or_marks_is_refused(ingest, services):
+    for padding in ("\u200b" * 4000, "\u0301" * 4000):
+        response = ingest({"id": "pad", "text": "you idiot " + padding})
+        assert response.status_code == 422
+        error = error_of(response)
+        assert error["code"] == "text_too_long" and error["limit"] == 250 * 16
+        assert "code points" in error["message"]
+    assert services.comments.get("demo", "pad") is None
+
+
 def test_per_site_length_limit(ingest, services):
     services.sites.update("demo", max_length=10)
     assert ingest({"id": "1", "text": "0123456789"}).status_code == 200
