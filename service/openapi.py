@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
+from service.perspective import MAX_SPANS
 from service.webhooks import SIGNATURE_TOLERANCE_SECONDS
 
 bp = Blueprint("openapi", __name__)
@@ -197,8 +198,8 @@ def _google_error(description: str) -> dict:
                                 "description": "The google.rpc.Code name that goes with `code` "
                                 "(400 INVALID_ARGUMENT, 401 UNAUTHENTICATED, 403 "
                                 "PERMISSION_DENIED, 404 NOT_FOUND, 405 UNIMPLEMENTED, 413 "
-                                "RESOURCE_EXHAUSTED, 415 UNIMPLEMENTED, 500 INTERNAL, 503 "
-                                "UNAVAILABLE).",
+                                "RESOURCE_EXHAUSTED, 415 UNIMPLEMENTED, 429 RESOURCE_EXHAUSTED, "
+                                "500 INTERNAL, 503 UNAVAILABLE).",
                                 "examples": ["INVALID_ARGUMENT"],
                             },
                             "details": {
@@ -207,8 +208,9 @@ def _google_error(description: str) -> dict:
                                     "type": "object",
                                     "description": "`errorType` (COMMENT_EMPTY, COMMENT_TOO_LONG, "
                                     "NO_REQUESTED_ATTRIBUTES, LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE, "
-                                    "LANGUAGE_DETECTION_FAILED, INVALID_REQUEST) or `reason` "
-                                    "(API_KEY_INVALID).",
+                                    "LANGUAGE_DETECTION_FAILED, INVALID_REQUEST), `reason` "
+                                    "(API_KEY_INVALID, RATE_LIMIT_EXCEEDED) or, on a 429, "
+                                    "`retryDelay` (google.rpc.RetryInfo, e.g. `17s`).",
                                 },
                             },
                         },
@@ -229,7 +231,8 @@ _PERSPECTIVE_SCORE = {
 _PERSPECTIVE_ATTRIBUTE_NAMES = (
     "TOXICITY, SEVERE_TOXICITY, INSULT, PROFANITY, THREAT, IDENTITY_ATTACK (all from the abuse "
     "model; SEVERE_TOXICITY is the abuse probability squared, the others equal it), their "
-    "*_EXPERIMENTAL names, and SPAM (the spam model)."
+    "*_EXPERIMENTAL names, and SPAM (the spam model). Names match in any case; each attribute "
+    "may be named once."
 )
 _PERSPECTIVE_COMMENT = {
     "type": "object",
@@ -275,6 +278,14 @@ _PERSPECTIVE_ERRORS = {
     },
     "413": _google_error("RESOURCE_EXHAUSTED: the body is over `MODQ_MAX_BODY_BYTES`."),
     "415": _google_error("UNIMPLEMENTED: a `Content-Type` other than JSON."),
+    "429": {
+        **_google_error(
+            "RESOURCE_EXHAUSTED: a rate limit of the site, per key or per client address, is "
+            "reached; each call counts one, as one comment sent to `POST /v1/comments` does, "
+            "against the same allowance."
+        ),
+        "headers": _RATE_LIMITED["headers"],
+    },
     "503": _unavailable("", _google_error("UNAVAILABLE: Redis is unreachable.")),
 }
 _PERSPECTIVE_PATHS = {
@@ -318,7 +329,10 @@ _PERSPECTIVE_PATHS = {
                             },
                             "spanAnnotations": {
                                 "type": "boolean",
-                                "description": "Score each sentence too.",
+                                "description": "Score each sentence too. A text of more than "
+                                f"{MAX_SPANS} sentences gets at most {MAX_SPANS} spans per "
+                                "attribute: neighbouring short sentences are scored together, so "
+                                "the spans still cover every sentence.",
                             },
                             "clientToken": {"type": "string", "description": "Echoed back."},
                             "communityId": {"type": "string"},

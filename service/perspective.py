@@ -9,7 +9,8 @@ Perspective documents, because clients log and match on them.
 Attributes are read from modq's two heads, ``abuse`` and ``spam`` (see :func:`attribute_score`).
 ``comments:analyze`` keeps nothing, whatever ``doNotStore`` says: scoring is not intake.
 ``comments:suggestscore`` keeps the suggestion as a labeled example, so a platform's moderation
-feedback joins the retraining data.
+feedback joins the retraining data. Each call of either method counts one against the site's key
+and address rate limits, as one comment sent to intake does.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import math
 
 import redis
 import regex
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from model.language import detect_language
@@ -29,8 +30,10 @@ from model.text import strip_invisible
 from service.auth import authenticate
 from service.errors import ApiError, Forbidden, InvalidRequest, Unauthorized
 from service.extensions import get_services
+from service.intake import limit_rates
 from service.labels import LabelStore
 from service.payloads import json_body, primary_language
+from service.ratelimits import RateLimited
 from service.sites import Site, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,6 +62,7 @@ DECISION_ATTRIBUTES = {"APPROVED": 0, "DELETED": 1}
 
 _ERROR_TYPE = "type.googleapis.com/google.commentanalyzer.v1alpha1.Error"
 _ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 # The google.rpc.Code name answered with each HTTP status, so that ``error.status`` always agrees
 # with ``error.code``. Where google/rpc/code.proto maps a code to the status, that code is used
 # (409 has two, ABORTED and ALREADY_EXISTS; ABORTED is the one for a conflict between writers).
@@ -91,6 +95,14 @@ _ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _METHODS = ("comments:analyze", "comments:suggestscore")
 # A sentence ends at terminal punctuation (and closing quotes) before a space, or at a line break.
 _SENTENCE_BREAK = regex.compile(r"(?<=[.!?。！？…][\"'”’»)\]]*)\s+|\s*\n\s*")
+# The most span scores per attribute. Each span is one more scoring call (about 0.15 ms plus its
+# text), and 20 KB of one-character lines is 10,000 sentences: scored one by one, that held a
+# worker for over a second and answered megabytes. 100 calls cost less than scoring the longest
+# allowed text once (20 KB of prose takes about 20 ms), so spans at most double a request's work,
+# while ordinary comments (a few thousand characters, tens of sentences) keep one span per
+# sentence. Past the limit, neighbouring sentences are merged rather than the tail dropped, so
+# every sentence is still inside a scored span and abuse cannot hide after 100 short lines.
+MAX_SPANS = 100
 
 
 def grpc_status(http_status: int) -> str:
@@ -105,14 +117,22 @@ class PerspectiveError(Exception):
         google.rpc.Code name that goes with it (see :func:`grpc_status`).
     :param message: Perspective's wording where it documents one.
     :param details: entries of ``error.details``.
+    :param retry_after: seconds, sent as ``Retry-After`` when given.
     """
 
-    def __init__(self, http_status: int, message: str, details: list | None = None):
+    def __init__(
+        self,
+        http_status: int,
+        message: str,
+        details: list | None = None,
+        retry_after: int | None = None,
+    ):
         super().__init__(message)
         self.http_status = http_status
         self.status = grpc_status(http_status)
         self.message = message
         self.details = details or []
+        self.retry_after = retry_after
 
     def response(self):
         error: dict = {"code": self.http_status, "message": self.message, "status": self.status}
@@ -120,6 +140,8 @@ class PerspectiveError(Exception):
             error["details"] = self.details
         response = jsonify({"error": error})
         response.status_code = self.http_status
+        if self.retry_after is not None:
+            response.headers["Retry-After"] = str(self.retry_after)
         return response
 
 
@@ -144,12 +166,9 @@ def handle_error(error: Exception):
         return error.response()
     if isinstance(error, InvalidRequest):  # from json_body(): not UTF-8, not JSON, too deep
         return invalid_argument(f"Invalid JSON payload received. {error.message}").response()
-    if isinstance(error, ApiError):  # 415 from json_body(), 429, 503
-        response = PerspectiveError(error.status, error.message).response()
+    if isinstance(error, ApiError):  # 415 from json_body(), 503
         retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
-            response.headers["Retry-After"] = str(retry_after)
-        return response
+        return PerspectiveError(error.status, error.message, retry_after=retry_after).response()
     if isinstance(error, HTTPException):
         status = error.code or 500
         if status == 413:
@@ -159,10 +178,9 @@ def handle_error(error: Exception):
         return PerspectiveError(status, error.description or "").response()
     if isinstance(error, redis.exceptions.RedisError):
         log.error("redis unavailable: %s", error.__class__.__name__)
-        failure = PerspectiveError(503, "The service is currently unavailable.")
-        response = failure.response()
-        response.headers["Retry-After"] = "2"
-        return response
+        return PerspectiveError(
+            503, "The service is currently unavailable.", retry_after=2
+        ).response()
     log.exception("unhandled error in perspective API")
     return PerspectiveError(500, "Internal error encountered.").response()
 
@@ -177,6 +195,7 @@ def analyze_comment():
     :raise 400: empty or over-long text, no or unknown attributes, an unsupported score type or
         language, or a wrongly typed field.
     :raise 401, 403: see :func:`authenticated_site`.
+    :raise 429: see :func:`count_call`.
     """
     site = authenticated_site()
     body = request_body()
@@ -189,6 +208,7 @@ def analyze_comment():
     _optional(body, "sessionId", str, "TYPE_STRING")
     client_token = _optional(body, "clientToken", str, "TYPE_STRING")
     languages = request_languages(body)
+    count_call(site)
 
     cleaned = strip_invisible(text)
     detected = detect_language(cleaned)
@@ -240,6 +260,7 @@ def suggest_comment_score():
     :raise 400: empty or over-long text, no or unknown attributes, a wrongly typed field, a
         score outside 0..1.
     :raise 401, 403: see :func:`authenticated_site`.
+    :raise 429: see :func:`count_call`.
     """
     site = authenticated_site()
     body = request_body()
@@ -249,6 +270,7 @@ def suggest_comment_score():
     languages = request_languages(body)
     community_id = _optional(body, "communityId", str, "TYPE_STRING")
     client_token = _optional(body, "clientToken", str, "TYPE_STRING")
+    count_call(site)
 
     services = get_services()
     cleaned = strip_invisible(text)
@@ -292,7 +314,8 @@ def unknown_method(rest: str):
 def authenticated_site() -> Site:
     """The site of the ingest key in ``?key=`` (as Perspective clients send it) or a bearer header.
 
-    Statuses follow Google's API front end: no key is 403 PERMISSION_DENIED, a bad ``key``
+    Sets ``g.api_key`` and ``g.site``, as :func:`service.auth.require_key` does, for the rate
+    limits. Statuses follow Google's API front end: no key is 403 PERMISSION_DENIED, a bad ``key``
     parameter 400 INVALID_ARGUMENT (reason API_KEY_INVALID), a bad bearer credential
     401 UNAUTHENTICATED, a key of another role 403 PERMISSION_DENIED.
     """
@@ -309,7 +332,7 @@ def authenticated_site() -> Site:
             raise _unauthenticated("The Authorization header must be 'Bearer <key>'.")
         raise PerspectiveError(403, "The request is missing a valid API key.")
     try:
-        _, site = authenticate(secret, "ingest")
+        g.api_key, g.site = authenticate(secret, "ingest")
     except Forbidden as error:
         raise PerspectiveError(403, error.message) from None
     except Unauthorized as error:
@@ -327,7 +350,30 @@ def authenticated_site() -> Site:
                 ],
             ) from None
         raise _unauthenticated(error.message) from None
-    return site
+    return g.site
+
+
+def count_call(site: Site) -> None:
+    """Count this call against the site's key and address rate limits, as intake counts a comment.
+
+    Called once a request is read and valid, before any scoring, as intake does, so a malformed
+    request costs nothing and a refused one costs no scoring.
+
+    :raise 429: RESOURCE_EXHAUSTED, as Google answers a call over quota, with ``Retry-After`` and
+        the same delay in a ``google.rpc.RetryInfo`` detail.
+    """
+    try:
+        limit_rates(site, 1)
+    except RateLimited as error:
+        raise PerspectiveError(
+            429,
+            error.message,
+            [
+                {"@type": _ERROR_INFO, "reason": "RATE_LIMIT_EXCEEDED", "domain": "modq"},
+                {"@type": _RETRY_INFO, "retryDelay": f"{error.retry_after}s"},
+            ],
+            retry_after=error.retry_after,
+        ) from None
 
 
 def _unauthenticated(detail: str) -> PerspectiveError:
@@ -393,9 +439,15 @@ def requested_attributes(body: dict) -> dict[str, float | None]:
     if not requested:
         raise invalid_argument("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
     thresholds: dict[str, float | None] = {}
+    # Names are matched whatever their case; one attribute under many spellings would multiply
+    # the answer (span scores included) without limit, so each may be requested once.
+    spelled: dict[str, str] = {}
     for name, options in requested.items():
         if name.upper() not in ATTRIBUTES:
             raise invalid_argument(f"Unknown requested attribute: {name}")
+        first = spelled.setdefault(name.upper(), name)
+        if first != name:
+            raise invalid_argument(f"Attribute {name.upper()} is requested twice: {first}, {name}")
         where = f"requestedAttributes.{name}"
         if options is None:
             options = {}
@@ -492,11 +544,37 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def merged_spans(spans: list[tuple[int, int]], limit: int = MAX_SPANS) -> list[tuple[int, int]]:
+    """``spans`` as they are if there are at most ``limit`` (2 or more), else neighbours merged.
+
+    A merged span closes once its sentences hold ``ceil(total / (limit - 1))`` code points, so
+    each but the last holds at least that and there are at most ``limit``; a sentence that long
+    keeps a span of its own, and it is the short ones that are merged.
+    """
+    if len(spans) <= limit:
+        return spans
+    total = sum(end - begin for begin, end in spans)
+    least = -(-total // (limit - 1))
+    merged: list[tuple[int, int]] = []
+    start, held = spans[0][0], 0
+    for index, (begin, end) in enumerate(spans):
+        if held == 0:
+            start = begin
+        held += end - begin
+        if held >= least or index == len(spans) - 1:
+            merged.append((start, end))
+            held = 0
+    return merged
+
+
 def span_results(
     scorer: Scorer, text: str, language: str, summary: ScoreResult
 ) -> list[tuple[int, int, ScoreResult]]:
-    """Each sentence of the original text scored on its own (one sentence reuses the summary)."""
-    spans = sentence_spans(text)
+    """Each sentence of the original text scored on its own (one sentence reuses the summary).
+
+    Past :data:`MAX_SPANS` sentences, neighbours are scored together (see :func:`merged_spans`).
+    """
+    spans = merged_spans(sentence_spans(text))
     if len(spans) <= 1:
         return [(0, len(text), summary)] if not spans else [(*spans[0], summary)]
     return [

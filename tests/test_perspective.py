@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+from itertools import pairwise
 from urllib.parse import urlsplit
 
 import jsonschema_rs
@@ -17,7 +18,7 @@ import pytest
 
 from service import create_app
 from service.config import Settings
-from service.perspective import PerspectiveError
+from service.perspective import MAX_SPANS, PerspectiveError, merged_spans, sentence_spans
 
 ENDPOINT = "http://localhost:8000/perspective/v1alpha1"  # what the admin enters in Coral
 ABUSE_EN = "You are a stupid idiot and a worthless piece of garbage, shut up moron"
@@ -244,6 +245,68 @@ def test_without_span_annotations_there_are_no_span_scores(analyze):
     assert "spanScores" not in entry
 
 
+def test_span_scores_of_a_text_of_many_short_lines_are_capped_and_cover_it(analyze):
+    # 20 KB of one-character lines (10,000 sentences) with abuse at the end, as in the security
+    # review: each sentence scored on its own held a worker for over a second and answered 6.7 MB.
+    text = "a\n" * 10_000 + ABUSE_EN
+    names = [*ATTRIBUTES, "TOXICITY_EXPERIMENTAL", "INSULT_EXPERIMENTAL"]
+    body = {
+        "comment": {"text": text},
+        "languages": ["en"],
+        "spanAnnotations": True,
+        "requestedAttributes": {name: {} for name in names},
+    }
+    response = analyze(body)
+    assert response.status_code == 200, response.get_json()
+    scores = response.get_json()["attributeScores"]
+    assert list(scores) == names
+    for entry in scores.values():
+        assert 1 < len(entry["spanScores"]) <= MAX_SPANS
+    spans = [(s["begin"], s["end"]) for s in scores["TOXICITY"]["spanScores"]]
+    # In order, not overlapping, and every sentence inside one span.
+    assert spans == sorted(spans)
+    assert all(end <= begin for (_, end), (begin, _) in pairwise(spans))
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    values = [s["score"]["value"] for s in scores["TOXICITY"]["spanScores"]]
+    assert values[-1] == max(values) and values[-1] > values[0]
+    assert len(response.get_data()) < 200_000
+
+
+def test_comments_up_to_the_span_limit_keep_one_span_per_sentence(analyze):
+    text = " ".join(f"Sentence number {i} is fine." for i in range(MAX_SPANS))
+    body = {
+        "comment": {"text": text},
+        "spanAnnotations": True,
+        "requestedAttributes": {"TOXICITY": {}},
+    }
+    spans = analyze(body).get_json()["attributeScores"]["TOXICITY"]["spanScores"]
+    assert [(s["begin"], s["end"]) for s in spans] == sentence_spans(text)
+
+
+@pytest.mark.parametrize(
+    "spans",
+    [
+        [(2 * i, 2 * i + 1) for i in range(10_000)],  # all short
+        [(0, 5000), *((5001 + 2 * i, 5002 + 2 * i) for i in range(500))],  # one long, many short
+        [(2 * i, 2 * i + 1) for i in range(MAX_SPANS + 1)],  # one over the limit
+        [(i * 101, i * 101 + 100) for i in range(MAX_SPANS * 3)],  # all the same length
+    ],
+)
+def test_merged_spans_are_at_most_the_limit_and_cover_every_sentence(spans):
+    merged = merged_spans(spans)
+    assert len(merged) <= MAX_SPANS
+    assert merged[0][0] == spans[0][0] and merged[-1][1] == spans[-1][1]
+    # Each merged span starts and ends on a sentence's bounds, after the one before it.
+    assert {begin for begin, _ in merged} <= {begin for begin, _ in spans}
+    assert {end for _, end in merged} <= {end for _, end in spans}
+    assert all(end < begin for (_, end), (begin, _) in pairwise(merged))
+
+
+def test_a_long_sentence_among_many_short_ones_keeps_its_own_span():
+    spans = [(0, 5000), *((5001 + 2 * i, 5002 + 2 * i) for i in range(500))]
+    assert merged_spans(spans)[0] == (0, 5000)
+
+
 def redis_snapshot(redis_client) -> dict:
     return {key: redis_client.dump(key) for key in redis_client.scan_iter(count=1000)}
 
@@ -393,6 +456,15 @@ def test_invalid_requests_get_perspectives_error(analyze, body, message, kind):
     assert error["message"] == message
     assert error["details"][0]["@type"] == PERSPECTIVE_ERROR_TYPE
     assert error_type(error) == kind
+
+
+def test_an_attribute_requested_under_two_spellings_is_refused(analyze):
+    # Names match whatever their case; without this, one attribute spelt thousands of ways would
+    # multiply the answer (and its span scores) as many times.
+    body = {**coral_analyze_body(ABUSE_EN), "requestedAttributes": {"TOXICITY": {}, "toxicity": {}}}
+    error = google_error(analyze(body), 400, "INVALID_ARGUMENT")
+    assert error["message"] == "Attribute TOXICITY is requested twice: TOXICITY, toxicity"
+    assert error_type(error) == "INVALID_REQUEST"
 
 
 def test_unsupported_language_error_names_attribute_and_languages(analyze):
@@ -683,6 +755,76 @@ def test_feedback_scores_at_the_ends_of_the_range_are_kept(suggest, services, va
     assert examples(services)["c-edge"]["labels"]["abuse"] == int(value >= 0.5)
 
 
+# --- rate limits ----------------------------------------------------------------------------
+
+
+def perspective_call(client, ingest_key, operation: str, n: int, **kwargs):
+    """The ``n``-th call of ``operation`` as Coral sends it (a new comment id each time)."""
+    body = (
+        coral_analyze_body(PLAIN_EN)
+        if operation == "comments:analyze"
+        else coral_suggest_body(PLAIN_EN, f"c-{n}", "APPROVED")
+    )
+    return client.post(coral_url(operation, ingest_key), json=body, **kwargs)
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_key_rate_limit_is_429_resource_exhausted_with_retry_after(
+    client, ingest_key, services, operation
+):
+    services.sites.update("demo", rate_limits={"key": "2/minute"})
+    statuses = [perspective_call(client, ingest_key, operation, n).status_code for n in range(2)]
+    assert statuses == [200, 200]
+    examples_before = services.labels.count("demo")
+    response = perspective_call(client, ingest_key, operation, 2)
+    error = google_error(response, 429, "RESOURCE_EXHAUSTED")
+    retry_after = int(response.headers["Retry-After"])
+    assert 1 <= retry_after <= 60
+    assert "2/minute per key" in error["message"]
+    assert error["details"] == [
+        {
+            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "RATE_LIMIT_EXCEEDED",
+            "domain": "modq",
+        },
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{retry_after}s"},
+    ]
+    assert services.labels.count("demo") == examples_before  # a refused suggestion is not kept
+
+
+@pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
+def test_address_rate_limit_counts_each_client_address(client, ingest_key, services, operation):
+    services.sites.update("demo", rate_limits={"address": "1/minute"})
+
+    def call(n: int, address: str):
+        environ = {"REMOTE_ADDR": address}
+        return perspective_call(client, ingest_key, operation, n, environ_overrides=environ)
+
+    assert call(0, "192.0.2.1").status_code == 200
+    google_error(call(1, "192.0.2.1"), 429, "RESOURCE_EXHAUSTED")
+    assert call(2, "192.0.2.2").status_code == 200
+
+
+def test_perspective_calls_and_intake_share_the_keys_allowance(client, ingest_key, services):
+    services.sites.update("demo", rate_limits={"key": "3/minute"})
+    headers = {"Authorization": f"Bearer {ingest_key}"}
+    assert client.post("/v1/comments", json={"id": "i1", "text": PLAIN_EN}, headers=headers)
+    assert perspective_call(client, ingest_key, "comments:analyze", 0).status_code == 200
+    assert perspective_call(client, ingest_key, "comments:suggestscore", 1).status_code == 200
+    google_error(
+        perspective_call(client, ingest_key, "comments:analyze", 2), 429, "RESOURCE_EXHAUSTED"
+    )
+    response = client.post("/v1/comments", json={"id": "i2", "text": PLAIN_EN}, headers=headers)
+    assert response.status_code == 429
+
+
+def test_invalid_calls_use_none_of_the_allowance(analyze, services):
+    services.sites.update("demo", rate_limits={"key": "1/minute"})
+    for _ in range(3):
+        google_error(analyze(coral_analyze_body("")), 400, "INVALID_ARGUMENT")
+    assert analyze(coral_analyze_body(PLAIN_EN)).status_code == 200
+
+
 @pytest.fixture
 def openapi(client) -> dict:
     return client.get("/v1/openapi.json").get_json()
@@ -692,9 +834,15 @@ def openapi(client) -> dict:
 def test_openapi_document_describes_the_perspective_methods(openapi, operation):
     post = openapi["paths"][f"/perspective/v1alpha1/{operation}"]["post"]
     responses = post["responses"]
-    assert {"200", "400", "401", "403", "404", "405", "413", "415", "503"} <= set(responses)
+    assert {"200", "400", "401", "403", "404", "405", "413", "415", "429", "503"} <= set(responses)
     assert "Allow" in responses["405"]["headers"]
-    for status, grpc in [("404", "NOT_FOUND"), ("405", "UNIMPLEMENTED"), ("413", "RESOURCE_")]:
+    assert "Retry-After" in responses["429"]["headers"]
+    for status, grpc in [
+        ("404", "NOT_FOUND"),
+        ("405", "UNIMPLEMENTED"),
+        ("413", "RESOURCE_EXHAUSTED"),
+        ("429", "RESOURCE_EXHAUSTED"),
+    ]:
         assert responses[status]["description"].startswith(grpc)
 
 
