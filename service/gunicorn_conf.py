@@ -133,7 +133,8 @@ def post_worker_init(worker) -> None:
     retries go on and promoted models are loaded in a worker that no request has reached yet."""
     from service import start_process_work
 
-    start_process_work(worker.wsgi)
+    if "modq" in getattr(worker.wsgi, "extensions", {}):  # not bench/'s echo app, same settings
+        start_process_work(worker.wsgi)
 
 
 def child_exit(server, worker) -> None:
