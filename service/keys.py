@@ -105,6 +105,10 @@ class RedisKeys:
         """The web sessions' signing key, made on first start when ``MODQ_SECRET_KEY`` is unset."""
         return f"{self.prefix}:session-secret"
 
+    def web_session(self, session_hash: str) -> str:
+        """The email of a moderator's live web session, by the SHA-256 of its id; gone at logout."""
+        return f"{self.prefix}:web-session:{session_hash}"
+
     def login_failures(self, scope: str) -> str:
         """Counter of recent failed logins for one email or client address (``email:...``)."""
         return f"{self.prefix}:login-failures:{scope}"

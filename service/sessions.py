@@ -8,10 +8,20 @@ end every session at once.
 The cookie is HttpOnly and SameSite=Lax, and Secure when the request came over TLS (or always,
 with ``MODQ_SESSION_COOKIE_SECURE=1``, for a TLS proxy in front). Every form and every JSON write
 made with a session carries a CSRF token bound to the session.
+
+A signed cookie alone stays valid until it expires, wherever it was copied to. So each login also
+gets a random session id, kept in Redis (as its SHA-256, holding the moderator's email) for as long
+as the cookie lives; a session counts only while its id is there. Logging out deletes it, which ends
+that one session on every copy of its cookie and leaves the account's other sessions alone.
+
+Failed logins are counted per email and per client address. Each attempt is counted before its
+password is checked, with one atomic ``INCR`` per counter, so parallel guesses each see their own
+count and no more than the limit ever reach the (slow) password check.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import secrets
@@ -30,6 +40,8 @@ log = logging.getLogger(__name__)
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+SESSION_ID_FIELD = "session_id"
+SESSION_LIFETIME = timedelta(hours=12)
 LOGIN_WINDOW_SECONDS = 15 * 60
 MAX_FAILURES_PER_EMAIL = 5
 MAX_FAILURES_PER_ADDRESS = 30
@@ -80,7 +92,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     app.session_interface = ModqSessionInterface()
 
@@ -90,25 +102,62 @@ def moderator_store() -> ModeratorStore:
     return ModeratorStore(services.redis, services.keys)
 
 
+def _session_key(session_id: str) -> str:
+    # Only the hash is stored, so reading Redis does not give away cookies' session ids.
+    digest = hashlib.sha256(session_id.encode()).hexdigest()
+    return get_services().keys.web_session(digest)
+
+
+def _session_holder(session_id: str) -> str | None:
+    """The email whose live session this is, or None once it was logged out or expired.
+
+    Flask signs the cookie afresh on every request, so it lives 12 hours from the last one; the
+    stored id is given the same lifetime on each look-up (``GETEX``), so the two end together.
+    """
+    holder = get_services().redis.getex(_session_key(session_id), ex=SESSION_LIFETIME)
+    return holder.decode() if isinstance(holder, bytes) else holder
+
+
+def _end_session(session_id: str | None) -> None:
+    if session_id:
+        get_services().redis.delete(_session_key(str(session_id)))
+
+
 def current_moderator() -> Moderator | None:
-    """The active moderator logged in with this request's session, or None."""
+    """The active moderator logged in with this request's session, or None.
+
+    None also when the session was logged out (its id is no longer stored) or the account was
+    disabled since.
+    """
     if "moderator_account" not in g:
         email = session.get("moderator")
-        account = moderator_store().get(email) if email else None
+        session_id = session.get(SESSION_ID_FIELD)
+        account = None
+        if email and session_id and _session_holder(str(session_id)) == email:
+            account = moderator_store().get(email)
         g.moderator_account = account if account is not None and account.active else None
     return g.moderator_account
 
 
 def log_in(moderator: Moderator) -> None:
-    """Start a fresh session for ``moderator`` (a new CSRF token, nothing kept from before)."""
+    """Start a fresh session for ``moderator`` (a new id and CSRF token, nothing kept from before).
+
+    A session this browser already had is ended first, so its cookie cannot be replayed.
+    """
+    _end_session(session.get(SESSION_ID_FIELD))
     session.clear()
+    session_id = secrets.token_urlsafe(32)
+    get_services().redis.set(_session_key(session_id), moderator.email, ex=SESSION_LIFETIME)
     session.permanent = True
     session["moderator"] = moderator.email
+    session[SESSION_ID_FIELD] = session_id
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     g.moderator_account = moderator
 
 
 def log_out() -> None:
+    """End this session on the server, so a copy of its cookie stops working too, and clear it."""
+    _end_session(session.get(SESSION_ID_FIELD))
     session.clear()
     g.moderator_account = None
 
@@ -138,36 +187,57 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def login_retry_after(email: str) -> int | None:
-    """Seconds until another login attempt for ``email`` from this address is allowed, or None."""
-    services = get_services()
-    keys = [
-        services.keys.login_failures(f"email:{email}"),
-        services.keys.login_failures(f"address:{client_address()}"),
+# Takes back one counted attempt. A counter that expired meanwhile is left alone: a bare DECR
+# would make it anew at -1 with no expiry, a free attempt kept for ever.
+_UNCOUNT_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def _failure_counters(email: str) -> list[tuple[str, int]]:
+    keys = get_services().keys
+    return [
+        (keys.login_failures(f"email:{email}"), MAX_FAILURES_PER_EMAIL),
+        (keys.login_failures(f"address:{client_address()}"), MAX_FAILURES_PER_ADDRESS),
     ]
-    pipe = services.redis.pipeline(transaction=False)
+
+
+def _uncount(keys: list[str]) -> None:
+    connection = get_services().redis
+    uncount = connection.register_script(_UNCOUNT_SCRIPT)
     for key in keys:
-        pipe.get(key)
+        uncount(keys=[key])
+
+
+def count_login_attempt(email: str) -> int | None:
+    """Count a login attempt for ``email`` from this address, before its password is checked.
+
+    The attempt counts as a failure until :func:`login_succeeded` takes it back. An attempt over
+    either limit is refused and not counted, so retrying a locked email does not use up the
+    address's allowance.
+
+    :return: seconds until another attempt may be made when this one is refused, else None.
+    """
+    counters = _failure_counters(email)
+    pipe = get_services().redis.pipeline(transaction=False)
+    for key, _ in counters:
+        pipe.incr(key)
+        pipe.expire(key, LOGIN_WINDOW_SECONDS, nx=True)
         pipe.ttl(key)
-    email_count, email_ttl, address_count, address_ttl = pipe.execute()
-    if email_count is not None and int(email_count) >= MAX_FAILURES_PER_EMAIL:
-        return max(1, int(email_ttl))
-    if address_count is not None and int(address_count) >= MAX_FAILURES_PER_ADDRESS:
-        return max(1, int(address_ttl))
+    replies = pipe.execute()
+    for index, (_, limit) in enumerate(counters):
+        count, ttl = replies[3 * index], replies[3 * index + 2]
+        if int(count) > limit:
+            _uncount([key for key, _ in counters])
+            return max(1, int(ttl))
     return None
 
 
-def login_failed(email: str) -> None:
-    """Count a failed login against the email and the client address."""
-    services = get_services()
-    pipe = services.redis.pipeline(transaction=False)
-    for scope in (f"email:{email}", f"address:{client_address()}"):
-        key = services.keys.login_failures(scope)
-        pipe.incr(key)
-        pipe.expire(key, LOGIN_WINDOW_SECONDS, nx=True)
-    pipe.execute()
-
-
 def login_succeeded(email: str) -> None:
-    services = get_services()
-    services.redis.delete(services.keys.login_failures(f"email:{email}"))
+    """Clear the email's failures and take back this attempt from the address's count."""
+    email_key, address_key = (key for key, _ in _failure_counters(email))
+    get_services().redis.delete(email_key)
+    _uncount([address_key])

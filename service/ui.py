@@ -9,6 +9,7 @@ from ``static/`` only, so the Content-Security-Policy can forbid inline code alt
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import unicodedata
@@ -94,19 +95,29 @@ def is_hidden_character(char: str) -> bool:
     return category == "Cc" or (category == "Cf" and not "\U000e0020" <= char <= "\U000e007f")
 
 
-def _badge(char: str) -> str:
+def _badge(char: str, count: int = 1) -> str:
     code = f"U+{ord(char):04X}"
     name = unicodedata.name(char, "invisible character")
+    if count > 1:
+        code, name = f"{code} \u00d7{count}", f"{name}, {count} times"
     return f'<span class="hidden-char" title="{escape(name)}">\u27e8{code}\u27e9</span>'
 
 
+def _hidden_or_none(char: str) -> str | None:
+    return char if is_hidden_character(char) else None
+
+
 def reveal(text: str) -> Markup:
-    """The text, escaped, with invisible and direction-changing characters shown as badges."""
-    return Markup(
-        "".join(_badge(char) if is_hidden_character(char) else str(escape(char)) for char in text)
-        if any(is_hidden_character(char) for char in text)
-        else str(escape(text))
-    )
+    """The text, escaped, with invisible and direction-changing characters shown as badges.
+
+    A run of one such character is one badge that says how many (``⟨U+200B ×19900⟩``): a badge
+    each would turn a comment padded with thousands of them into megabytes of markup.
+    """
+    pieces: list[str] = []
+    for hidden, run in itertools.groupby(text, key=_hidden_or_none):
+        chars = "".join(run)
+        pieces.append(_badge(hidden, len(chars)) if hidden else str(escape(chars)))
+    return Markup("".join(pieces))
 
 
 def _folded(text: str) -> tuple[str, list[int]]:
@@ -252,8 +263,15 @@ def _site_for(account: Moderator | None, site_name: str) -> Site:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths of this UI: never another host, so the login form cannot redirect elsewhere.
-    if target and target.startswith("/ui/") and not urlsplit(target).netloc and "\\" not in target:
+    # Only paths of this UI: never another host, so the login form cannot redirect elsewhere; and
+    # no control characters, which no URL of ours has and a Location header cannot carry.
+    if (
+        target
+        and target.startswith("/ui/")
+        and not urlsplit(target).netloc
+        and "\\" not in target
+        and not any(unicodedata.category(char) == "Cc" for char in target)
+    ):
         return target
     return url_for("ui.home")
 
@@ -295,7 +313,8 @@ def login():
         return render_template("login.html", next=target, email="")
     email = normalize_email(request.form.get("email", ""))[:320]
     password = request.form.get("password", "")[:1024]
-    retry_after = sessions.login_retry_after(email)
+    # Counted before the password is checked, so parallel guesses cannot pass the limit.
+    retry_after = sessions.count_login_attempt(email)
     if retry_after is not None:
         response = Response(
             render_template(
@@ -310,7 +329,6 @@ def login():
         return response
     account = get_moderation().moderators.verify(email, password)
     if account is None:
-        sessions.login_failed(email)
         return Response(
             render_template(
                 "login.html", next=target, email=email, error="Wrong email or password."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask.testing import FlaskClient
 
 from service.moderation_api import get_moderation
@@ -73,3 +75,16 @@ class Moderator:
 def moderation(app):
     with app.app_context():
         return get_moderation()
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's form carries."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def log_in_with_form(client, email: str, password: str):
+    """Log ``client`` in through the login form, as a moderator's browser does."""
+    token = csrf_of(client.get("/ui/login").get_data(as_text=True))
+    return client.post(
+        "/ui/login", data={"email": email, "password": password, "csrf_token": token}
+    )

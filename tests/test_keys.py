@@ -16,6 +16,7 @@ def keys():
         (lambda k: k.sites(), "modq:sites"),
         (lambda k: k.api_key("ab12"), "modq:apikey:ab12"),
         (lambda k: k.api_key_index(), "modq:apikeys"),
+        (lambda k: k.web_session("ab12"), "modq:web-session:ab12"),
         (lambda k: k.rate_limit_prefix(), "modq:ratelimit"),
         (lambda k: k.site_config("demo"), "modq:{demo}:config"),
         (lambda k: k.comment("demo", "c-1"), "modq:{demo}:comment:c-1"),

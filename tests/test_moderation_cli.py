@@ -14,7 +14,12 @@ from service.cli import CommandContext, ModqGroup
 from service.cli_moderation import GROUPS, set_webhook
 from service.moderation_api import get_moderation
 from service.sites import SiteError
-from tests.moderation_support import Moderator, queue_comments, review_everything
+from tests.moderation_support import (
+    Moderator,
+    log_in_with_form,
+    queue_comments,
+    review_everything,
+)
 
 
 @pytest.fixture
@@ -94,8 +99,7 @@ def test_disable_ends_logins_and_sessions(modq, app, site, client):
         "demo",
         input="a long password\na long password\n",
     )
-    with client.session_transaction() as session:
-        session["moderator"] = "ed@example.org"
+    log_in_with_form(client, "ed@example.org", "a long password")
     assert client.get("/v1/sites/demo/queue").status_code == 200
     result = modq("moderators", "disable", "ed@example.org")
     assert result.exit_code == 0 and "disabled moderator ed@example.org" in result.output

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import shutil
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from model.scorer import DEFAULT_MODEL_DIR, load_model
 from service.cli import main
 from service.logs import JsonFormatter
 from service.moderation_api import get_moderation
-from tests.moderation_support import review_everything
+from tests.moderation_support import csrf_of, log_in_with_form, review_everything
 
 PASSWORD = "tr0ub4dor & 3 staples"
 OTHER_TEXT = "OTHER-SITE-PRIVATE comment about the harbour"
@@ -46,15 +45,8 @@ def log_lines():
     root.setLevel(previous)
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def log_in(client, email: str, password: str = PASSWORD):
-    token = csrf_of(client.get("/ui/login").get_data(as_text=True))
-    return client.post(
-        "/ui/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+    return log_in_with_form(client, email, password)
 
 
 # --- secrets and comment text in logs -----------------------------------------------------------

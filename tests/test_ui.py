@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 
-from service import create_app
+from service import create_app, sessions
 from service.config import Settings
 from service.moderation_api import get_moderation
 from service.queue import UNDO_SECONDS
-from service.ui import highlight
+from service.ui import highlight, reveal
 from tests.conftest import RedisServer
-from tests.moderation_support import Moderator, queue_comments, review_everything
+from tests.moderation_support import (
+    Moderator,
+    csrf_of,
+    log_in_with_form,
+    queue_comments,
+    review_everything,
+)
 
 PASSWORD = "correct horse battery"
 
@@ -26,15 +33,8 @@ def accounts(app, site, services):
         store.create("other@example.org", PASSWORD, ["other"])
 
 
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
 def log_in(client, email="demo@example.org", password=PASSWORD):
-    token = csrf_of(client.get("/ui/login").get_data(as_text=True))
-    return client.post(
-        "/ui/login", data={"email": email, "password": password, "csrf_token": token}
-    )
+    return log_in_with_form(client, email, password)
 
 
 def test_pages_send_security_headers_and_no_inline_script(client, accounts):
@@ -82,6 +82,130 @@ def test_failed_logins_are_rate_limited(client, accounts):
     limited = log_in(client)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def login_page(client) -> str:
+    return client.get("/ui/login").get_data(as_text=True)
+
+
+def test_a_copied_cookie_stops_working_at_logout(app, client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "c1", "text": "hello"})
+    log_in(client)
+    copied = client.get_cookie("modq_session").value
+    token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
+    assert client.post("/ui/logout", data={"csrf_token": token}).status_code == 302
+
+    replay = app.test_client()
+    replay.set_cookie("modq_session", copied)
+    assert replay.get("/v1/sites/demo/queue/stats").status_code == 401
+    claim = replay.post("/v1/sites/demo/queue/claim", json={}, headers={"X-CSRF-Token": token})
+    assert claim.status_code == 401
+    page = replay.get("/ui/sites/demo/queue")
+    assert page.status_code == 302 and page.headers["Location"].startswith("/ui/login")
+
+
+def test_logging_out_ends_only_that_session(app, accounts, redis_client):
+    laptop, phone = app.test_client(), app.test_client()
+    log_in(laptop)
+    log_in(phone)
+    # The server keeps each live session's id (as a hash) for as long as the cookie lives.
+    stored = sorted(k.decode() for k in redis_client.scan_iter("modq:web-session:*"))
+    assert len(stored) == 2 and all(
+        re.fullmatch(r"modq:web-session:[0-9a-f]{64}", k) for k in stored
+    )
+    assert 12 * 3600 - 60 < redis_client.ttl(stored[0]) <= 12 * 3600
+    token = csrf_of(laptop.get("/ui/sites/demo/queue").get_data(as_text=True))
+    laptop.post("/ui/logout", data={"csrf_token": token})
+    assert laptop.get("/v1/sites/demo/queue/stats").status_code == 401
+    assert phone.get("/v1/sites/demo/queue/stats").status_code == 200
+    assert len(list(redis_client.scan_iter("modq:web-session:*"))) == 1
+
+
+def test_logging_in_again_ends_the_browsers_previous_session(app, client, accounts):
+    log_in(client)
+    before = client.get_cookie("modq_session").value
+    log_in(client)
+    replay = app.test_client()
+    replay.set_cookie("modq_session", before)
+    assert replay.get("/v1/sites/demo/queue/stats").status_code == 401
+    assert client.get("/v1/sites/demo/queue/stats").status_code == 200
+
+
+def parallel_logins(app, count: int, password: str) -> list:
+    """``count`` logins for demo@example.org at once, each from its own client."""
+    clients = [app.test_client() for _ in range(count)]
+    tokens = [csrf_of(login_page(c)) for c in clients]
+    start = threading.Barrier(count)
+    responses: list = [None] * count
+
+    def attempt(index: int) -> None:
+        start.wait()
+        responses[index] = clients[index].post(
+            "/ui/login",
+            data={"email": "demo@example.org", "password": password, "csrf_token": tokens[index]},
+        )
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def test_parallel_wrong_passwords_get_five_tries_in_all(app, client, accounts):
+    responses = parallel_logins(app, 40, "wrong password!")
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [401] * 5 + [429] * 35
+    assert all(0 < int(r.headers["Retry-After"]) <= 900 for r in responses if r.status_code == 429)
+    # The right password is refused too until the window ends.
+    assert log_in(client).status_code == 429
+
+
+def test_successful_and_refused_logins_do_not_use_up_the_address(
+    app, client, accounts, monkeypatch
+):
+    monkeypatch.setattr(sessions, "MAX_FAILURES_PER_ADDRESS", 8)
+    # An office behind one address logs in more often than the address may fail.
+    for _ in range(10):
+        assert log_in(app.test_client()).status_code == 302
+    for _ in range(5):
+        assert log_in(client, password="wrong password!").status_code == 401
+    # Retrying the locked email is refused without counting against the address ...
+    for _ in range(10):
+        assert log_in(client).status_code == 429
+    # ... so another moderator there can still log in, and the address's failures still count.
+    assert log_in(client, "other@example.org").status_code == 302
+    for _ in range(3):
+        assert log_in(client, "other@example.org", "wrong password!").status_code == 401
+    assert log_in(client, "other@example.org").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/ui/sites/demo/queue\r\nSet-Cookie: a=b",
+        "/ui/sites/demo/queue\n",
+        "/ui/\x00",
+        "/ui/\t",
+        "/ui/\x7f",
+        "/ui/\x85",
+    ],
+)
+def test_control_characters_in_next_fall_back_to_the_home_page(client, accounts, target):
+    token = csrf_of(client.get("/ui/login", query_string={"next": target}).get_data(as_text=True))
+    response = client.post(
+        "/ui/login",
+        data={
+            "email": "demo@example.org",
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": target,
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/ui/"
 
 
 def test_comment_markup_is_shown_as_text(client, accounts, services, ingest):
@@ -186,6 +310,12 @@ def marked(html: str) -> list[tuple[str, str]]:
             ["idiot"],
             ['i<span class="hidden-char" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>diot'],
         ),
+        # A run of them is one badge with the count, split where a mark begins or ends.
+        (
+            "you \u200b\u200bi\u200b\u200b\u200bdiot\u200b",
+            ["idiot"],
+            ['i<span class="hidden-char" title="ZERO WIDTH SPACE, 3 times">⟨U+200B ×3⟩</span>diot'],
+        ),
         (
             "씨\u200b발",
             ["씨발"],
@@ -198,7 +328,7 @@ def test_terms_are_marked_where_they_stand_as_words(text, terms, expected):
     html = str(highlight(text, [{"category": "abuse", "text": t} for t in terms]))
     assert [inner for _, inner in marked(html)] == expected
     # Everything outside the marks is the comment itself, in order.
-    plain = re.sub(r"<[^>]+>|\u27e8U\+[0-9A-F]+\u27e9|\s\(abuse term\)", "", html)
+    plain = re.sub(r"<[^>]+>|\u27e8U\+[0-9A-F]+(?: \u00d7\d+)?\u27e9|\s\(abuse term\)", "", html)
     assert plain == text.replace("\u200b", "")
 
 
@@ -265,6 +395,23 @@ def test_bidi_overrides_and_invisible_characters_show_as_badges(client, accounts
     assert (
         '<bdi><span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩</span>eve</bdi>'
         in html
+    )
+
+
+def test_a_run_of_invisible_characters_is_one_badge_with_its_count():
+    text = "you idiot " + "\u200b" * 5000
+    html = str(highlight(text, [{"category": "abuse", "text": "idiot"}]))
+    assert html.count('class="hidden-char"') == 1
+    assert html.endswith(
+        '<span class="hidden-char" title="ZERO WIDTH SPACE, 5000 times">⟨U+200B ×5000⟩</span>'
+    )
+    assert marked(html) == [("abuse term", "idiot")]
+    assert len(html) < 500
+    # Runs of different characters each get their own badge; a single one has no count.
+    assert str(reveal("\u202e\u202e\u200b\u202ex")) == (
+        '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE, 2 times">⟨U+202E ×2⟩</span>'
+        '<span class="hidden-char" title="ZERO WIDTH SPACE">⟨U+200B⟩</span>'
+        '<span class="hidden-char" title="RIGHT-TO-LEFT OVERRIDE">⟨U+202E⟩</span>x'
     )
 
 

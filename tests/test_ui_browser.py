@@ -517,3 +517,30 @@ def test_counts_refresh_while_the_page_is_open(server, browser, account, queued,
     assert ingest({"id": "r2", "text": "Another comment on the budget."}).status_code == 200
     page.clock.fast_forward("00:16")
     expect(page.locator("#pending-count")).to_have_text("2")
+
+
+def test_a_cookie_copied_before_logout_opens_only_the_login_page(server, browser, account, queued):
+    queued("o1")
+    page = open_queue(browser, server)
+    copied = page.context.cookies()
+    page.click(".logout button")
+    expect(page).to_have_url(f"{server}/ui/login")
+    thief = browser.new_context()
+    thief.add_cookies(copied)
+    stolen = thief.new_page()
+    stolen.goto(f"{server}/ui/sites/demo/queue")
+    expect(stolen.locator("form.login")).to_be_visible()
+    assert stolen.request.get(f"{server}/v1/sites/demo/queue/stats").status == 401
+
+
+def test_a_run_of_zero_width_spaces_shows_as_one_counted_badge(
+    server, browser, account, services, ingest
+):
+    review_everything(services)
+    assert ingest({"id": "z1", "text": "you idiot " + "\u200b" * 200}).status_code == 200
+    page = open_queue(browser, server)
+    text = page.locator('.card[data-id="z1"] .text')
+    badge = text.locator(".hidden-char")
+    assert badge.count() == 1
+    assert badge.inner_text() == "⟨U+200B ×200⟩"
+    assert badge.get_attribute("title") == "ZERO WIDTH SPACE, 200 times"

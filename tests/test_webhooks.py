@@ -26,7 +26,12 @@ from service.webhooks import (
     retry_delay,
     verify,
 )
-from tests.moderation_support import Moderator, queue_comments, review_everything
+from tests.moderation_support import (
+    Moderator,
+    log_in_with_form,
+    queue_comments,
+    review_everything,
+)
 from tests.webhook_support import SECRET
 
 
@@ -127,8 +132,8 @@ def test_after_the_last_attempt_an_event_is_a_dead_letter_admins_replay(
 
     with app.app_context():
         get_moderation().moderators.create("admin@example.org", "long enough pw", [], admin=True)
+    log_in_with_form(admin, "admin@example.org", "long enough pw")
     with admin.session_transaction() as session:
-        session["moderator"] = "admin@example.org"
         session["csrf_token"] = "token"
 
     def dead_letters():
@@ -148,8 +153,7 @@ def test_after_the_last_attempt_an_event_is_a_dead_letter_admins_replay(
     with app.app_context():
         get_moderation().moderators.create("mod@example.org", "long enough pw", ["demo"])
     person = app.test_client()
-    with person.session_transaction() as session:
-        session["moderator"] = "mod@example.org"
+    log_in_with_form(person, "mod@example.org", "long enough pw")
     assert person.get("/v1/sites/demo/webhooks/dead-letters").status_code == 403
     refused = admin.post("/v1/sites/demo/webhooks/dead-letters/replay", json={})
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "csrf"
