@@ -27,7 +27,8 @@ import numpy as np
 
 FORMAT = "modq-model"
 # Version 2 added the optional word-vector block ("vectors" vocabulary, "vector_idf" and
-# "vector_scores" arrays, one coefficient column per category); version 1 models still load.
+# "vector_scores" arrays, one coefficient column per category, and "vector_prior_idf", absent in
+# files exported before it and read as 0); version 1 models still load.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
@@ -158,6 +159,7 @@ def _check_shapes(artifact: Artifact, folder: Path) -> None:
             or (
                 arrays.get("vector_idf", np.empty(0)).shape == (n_vectors,)
                 and arrays.get("vector_scores", np.empty(0)).shape == (n_vectors, len(categories))
+                and arrays.get("vector_prior_idf", np.zeros(1)).shape == (1,)
             )
         )
     )

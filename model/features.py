@@ -517,10 +517,26 @@ def vector_idf(df: np.ndarray, documents: int, min_df: int = VECTOR_MIN_DF) -> n
     return np.where(df >= min_df, np.log((1 + documents) / (1 + df)) + 1.0, 0.0)
 
 
-def idf_weighted_mean(rows: sparse.csr_matrix, idf: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Per comment, the mean of ``table``'s rows for its words, weighted by their idf (0 if none)."""
+# The word-vector mean counts this much idf of a word with no lean (a zero row) beside a comment's
+# own words, so a comment of one or two words does not take its whole vector score from them:
+# alone, "potato" leaned to abuse by 2.6 in the logit, as much as a comment full of such words.
+# About two rare words' idf. Across sources every abuse row held or gained, most at 16 of 0, 8,
+# 16 and 32 (Fox News and Wikipedia +0.003, OLID's test split +0.006; docs/model.md).
+VECTOR_PRIOR_IDF = 16.0
+
+
+def vector_prior_idf(arrays: dict) -> float:
+    """The word-vector prior a model file was exported with: none in files from before it."""
+    return float(arrays["vector_prior_idf"][0]) if "vector_prior_idf" in arrays else 0.0
+
+
+def idf_weighted_mean(
+    rows: sparse.csr_matrix, idf: np.ndarray, table: np.ndarray, prior: float = 0.0
+) -> np.ndarray:
+    """Per comment, the mean of ``table``'s rows for its words weighted by their idf, with
+    ``prior`` more idf of a zero row in the mean (0 for a comment with none of the words)."""
     weighted = rows @ sparse.diags(idf)
-    total = np.asarray(weighted.sum(axis=1)).ravel()
+    total = np.asarray(weighted.sum(axis=1)).ravel() + prior
     return np.asarray(weighted @ table) / np.where(total == 0, 1.0, total)[:, None]
 
 
@@ -540,11 +556,13 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
         vectors: np.ndarray | None = None,
         scale: float = 3.0,
         min_df: int = VECTOR_MIN_DF,
+        prior_idf: float = VECTOR_PRIOR_IDF,
     ) -> None:
         self.words = words
         self.vectors = vectors
         self.scale = scale
         self.min_df = min_df
+        self.prior_idf = prior_idf
 
     def fit(self, comments: Iterable[NormalizedComment], y: object = None) -> WordVectorFeatures:
         self.index_ = {word: i for i, word in enumerate(self.words)}
@@ -555,7 +573,8 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
     def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
         if self.vectors is None:
             raise ValueError("WordVectorFeatures was made without word vectors")
-        mean = idf_weighted_mean(word_rows(comments, self.index_), self.idf_, self.vectors)
+        rows = word_rows(comments, self.index_)
+        mean = idf_weighted_mean(rows, self.idf_, self.vectors, self.prior_idf)
         return sparse.csr_matrix(self.scale * mean)
 
     def fold(self, head_weights: np.ndarray) -> np.ndarray:
@@ -573,10 +592,13 @@ class WordScoreFeatures(TransformerMixin, BaseEstimator):
     category; each head weighs its own column by 1.
     """
 
-    def __init__(self, words: tuple[str, ...], idf: np.ndarray, scores: np.ndarray) -> None:
+    def __init__(
+        self, words: tuple[str, ...], idf: np.ndarray, scores: np.ndarray, prior_idf: float = 0.0
+    ) -> None:
         self.words = words
         self.idf = idf
         self.scores = scores
+        self.prior_idf = prior_idf
 
     def fit(self, comments: Iterable[NormalizedComment], y: object = None) -> WordScoreFeatures:
         self.index_ = {word: i for i, word in enumerate(self.words)}
@@ -584,4 +606,4 @@ class WordScoreFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, comments: Iterable[NormalizedComment]) -> sparse.csr_matrix:
         rows = word_rows(comments, self.index_)
-        return sparse.csr_matrix(idf_weighted_mean(rows, self.idf, self.scores))
+        return sparse.csr_matrix(idf_weighted_mean(rows, self.idf, self.scores, self.prior_idf))

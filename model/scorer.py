@@ -30,6 +30,7 @@ from model.features import (
     char_grams,
     char_word_runs,
     signal_hits,
+    vector_prior_idf,
     word_terms,
 )
 from model.language import detect_language
@@ -125,6 +126,7 @@ class Scorer:
         n_vector_columns = len(self.categories) if "vectors" in vocabulary else 0
         self._vector_index = {word: i for i, word in enumerate(vector_words)}
         self._vector_idf = np.asarray(arrays.get("vector_idf", np.empty(0)), dtype=np.float64)
+        self._vector_prior = vector_prior_idf(arrays)
         head_block = coef[:, n_words + n_chars : n_words + n_chars + n_vector_columns]
         scores = arrays.get("vector_scores", np.empty((0, n_vector_columns)))
         self._vector_weights = np.ascontiguousarray(
@@ -197,7 +199,7 @@ class Scorer:
             rows = np.asarray(vector_rows, np.intp)
             owners = np.repeat(np.arange(len(found)), [len(f.vector_rows) for f in found])
             shares = self._vector_idf.take(rows)
-            shares /= np.bincount(owners, shares)[owners]
+            shares /= (np.bincount(owners, shares) + self._vector_prior)[owners]
             vector_contributions = self._vector_weights.take(rows, axis=1) * shares
             for k, row in enumerate(logits):
                 row += np.bincount(owners, vector_contributions[k], minlength=len(found))

@@ -16,12 +16,14 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from model import scorer as scorer_module
 from model.artifact import ModelFileError, read_artifact, write_artifact
 from model.features import (
+    VECTOR_PRIOR_IDF,
     CharCountVectorizer,
     CharTfidfVectorizer,
     CommentNormalizer,
     StableTfidfVectorizer,
     char_terms,
     signal_hits,
+    vector_prior_idf,
     word_char_grams,
     word_terms,
 )
@@ -176,6 +178,33 @@ def test_the_shipped_model_has_word_vectors(scorer: Scorer) -> None:
     comments = pipeline.named_steps["normalize"].transform(["what a nincompoop", "what a day"])
     vectors = dict(features.transformer_list)["vectors"].transform(comments).toarray()
     assert vectors[0, 1] > vectors[1, 1]
+
+
+def test_a_one_word_comment_takes_only_part_of_its_words_vector_score() -> None:
+    artifact = read_artifact(DEFAULT_DIR)
+    prior = vector_prior_idf(artifact.arrays)
+    assert prior == VECTOR_PRIOR_IDF
+    pipeline = pipeline_from_artifact(artifact)
+    comments = pipeline.named_steps["normalize"].transform(["potato"])
+    block = dict(pipeline.named_steps["features"].transformer_list)["vectors"]
+    row = artifact.vocabulary["vectors"].index("potato")
+    idf, scores = artifact.arrays["vector_idf"][row], artifact.arrays["vector_scores"][row]
+    got = block.transform(comments).toarray()[0]
+    assert np.allclose(got, scores * idf / (idf + prior))
+
+
+def test_a_model_file_from_before_the_vector_prior_scores_as_it_did(
+    tmp_path: Path, bundled_texts
+) -> None:
+    artifact = read_artifact(DEFAULT_DIR)
+    arrays = {k: v for k, v in artifact.arrays.items() if k != "vector_prior_idf"}
+    write_artifact(tmp_path / "old", arrays, artifact.vocabulary, artifact.manifest)
+    old = load_model(tmp_path / "old")
+    expected = pipeline_from_artifact(tmp_path / "old").predict_proba(bundled_texts)
+    assert np.abs(probabilities(old, bundled_texts) - expected).max() < 1e-9
+    assert not np.allclose(
+        probabilities(old, ["potato"]), probabilities(load_model(DEFAULT_DIR), ["potato"])
+    )
 
 
 def test_a_model_whose_vector_block_does_not_fit_is_refused(tmp_path: Path) -> None:

@@ -107,7 +107,7 @@ def fold_features(
         idf = vector_idf(df, len(train_rows))  # as WordVectorFeatures.fit
 
         def vectors(rows: np.ndarray) -> sparse.csr_matrix:
-            mean = idf_weighted_mean(present[rows], idf, matrices.vectors)
+            mean = idf_weighted_mean(present[rows], idf, matrices.vectors, config.vector_prior_idf)
             return sparse.csr_matrix(config.vector_scale * mean)
 
         blocks.append(vectors)

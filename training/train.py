@@ -32,6 +32,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from model.artifact import Artifact, read_artifact, write_artifact
 from model.features import (
     SIGNAL_NAMES,
+    VECTOR_PRIOR_IDF,
     CharTfidfVectorizer,
     CommentNormalizer,
     SignalFeatures,
@@ -39,6 +40,7 @@ from model.features import (
     WordScoreFeatures,
     WordVectorFeatures,
     char_terms,
+    vector_prior_idf,
     word_terms,
 )
 from model.normalize import NormalizedComment
@@ -135,6 +137,8 @@ class TrainingConfig:
     # Scale of the word-vector block (``training/vectors.py``) against the TF-IDF blocks, whose
     # rows have unit length; 0 leaves the block out. 3 measured best of 1, 3 and 5 across sources.
     vector_scale: float = 3.0
+    # Idf of a zero row counted in each comment's word-vector mean (``VECTOR_PRIOR_IDF``).
+    vector_prior_idf: float = VECTOR_PRIOR_IDF
     # The heads that use the word vectors. Not spam: spam is about what a comment does (links,
     # phone numbers, promotion), and in a short comment one word's vector is the whole mean
     # ("Fine comment." leans to spam through YouTube's "comment below").
@@ -172,7 +176,17 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
     ``training/data/word_vectors.npz`` is there and ``config.vector_scale`` is not 0, signals."""
     vectors = load_word_vectors() if config.vector_scale else None
     vector_block = (
-        [("vectors", WordVectorFeatures(vectors.words, vectors.vectors, config.vector_scale))]
+        [
+            (
+                "vectors",
+                WordVectorFeatures(
+                    vectors.words,
+                    vectors.vectors,
+                    config.vector_scale,
+                    prior_idf=config.vector_prior_idf,
+                ),
+            )
+        ]
         if vectors is not None
         else []
     )
@@ -465,6 +479,7 @@ def export(pipeline: Pipeline, out_dir: str | Path, manifest: Mapping) -> str:
         used = np.flatnonzero(vectors.idf_ > 0)  # a word with idf 0 adds nothing: leave it out
         arrays["vector_idf"] = vectors.idf_[used]
         arrays["vector_scores"] = vectors.fold(coef[:, start:end])[used]
+        arrays["vector_prior_idf"] = np.asarray([vectors.prior_idf], dtype=np.float64)
         vocabulary["vectors"] = [vectors.words[i] for i in used]
     full_manifest = {
         "categories": list(heads.categories),
@@ -500,6 +515,7 @@ def pipeline_from_artifact(artifact: Artifact | str | Path) -> Pipeline:
             tuple(artifact.vocabulary["vectors"]),
             artifact.arrays["vector_idf"],
             artifact.arrays["vector_scores"],
+            prior_idf=vector_prior_idf(artifact.arrays),
         )
         blocks.append(("vectors", folded.fit([])))
     blocks.append(("signals", SignalFeatures().fit([])))
