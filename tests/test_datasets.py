@@ -250,3 +250,18 @@ def test_crossval_tests_on_held_out_sets_and_never_trains_on_them(monkeypatch) -
     assert results["spam: sms_spam (never trained on)"]["n"] == 200
     assert len(train_masks) == len(results)
     assert not any((mask & held).any() for mask in train_masks)
+
+
+def test_a_rare_class_gets_its_configured_share_of_its_source() -> None:
+    # Source "w": 2 toxic of 40 (5%, rare); source "o": 10 of 40 (25%, not rare).
+    strata = ["w"] * 40 + ["o"] * 40
+    labels = [1] * 2 + [0] * 38 + [1] * 10 + [0] * 30
+    weights = np.asarray(source_balanced_weights(strata, labels, {}, rare_class_share=0.2))
+    strata_array, labels_array = np.asarray(strata), np.asarray(labels)
+
+    def total(stratum: str, label: int) -> float:
+        return weights[(strata_array == stratum) & (labels_array == label)].sum()
+
+    assert total("w", 1) == pytest.approx(0.2 * (total("w", 0) + total("w", 1)))
+    assert total("o", 1) == pytest.approx(total("o", 0))  # half and half as before
+    assert total("w", 0) + total("w", 1) == pytest.approx(total("o", 0) + total("o", 1))
