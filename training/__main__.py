@@ -1,4 +1,4 @@
-"""``python -m training build-default | crossval | disguises | import-data |
+"""``python -m training build-default | crossval | disguises | reactions | import-data |
 import-spamassassin | import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
         "disguises", help="how far machine-made disguises move the default model's scores"
     )
     disguises.add_argument("--seed", type=int, default=0)
+    commands.add_parser(
+        "reactions", help="which short, ordinary reactions reach the default review threshold"
+    )
     importer = commands.add_parser(
         "import-data", help="convert the published sets to training/data"
     )
@@ -76,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.disguises import print_table
 
         print_table(load_default_model(), seed=args.seed)
+    elif args.command == "reactions":
+        from model.scorer import load_default_model
+        from training.reactions import print_reactions
+
+        print_reactions(load_default_model())
     elif args.command == "word-vectors":
         from training.vectors import build_word_vectors
 
