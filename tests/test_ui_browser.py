@@ -340,7 +340,10 @@ def test_undo_survives_the_reload_after_a_page_is_cleared(
     page.keyboard.press("a")
     expect(page.locator(".card:visible")).to_have_count(1)
     page.keyboard.press("a")
-    # The cleared page reloads with the one comment left.
+    # The cleared page reloads with the one comment left. (One card is visible before the
+    # reload too, the one being decided: wait for the comment only the reloaded page shows.)
+    left = ({"p1", "p2", "p3"} - {first, second}).pop()
+    expect(page.locator(f'.card[data-id="{left}"]')).to_be_visible()
     expect(page.locator(".card:visible")).to_have_count(1)
     page.wait_for_selector('#queue[data-keyboard="ready"]', state="attached")
     page.keyboard.press("u")
