@@ -122,6 +122,22 @@ def test_failed_deliveries_are_retried_with_backoff(
     assert services.redis.hlen(services.keys.webhook_events("demo")) == 0
 
 
+def test_an_event_of_a_site_without_a_secret_is_never_sent(
+    client, moderator_key, queued, receiver, dispatcher, services
+):
+    # Only stored before a secret was required with every URL; the command line refuses it now.
+    services.sites.update("demo", webhook_secret="")  # "" clears it
+    Moderator(client, moderator_key).decide(queued[0], "approve")
+    wait_for(
+        lambda: any(
+            json.loads(v).get("last_error") == "the site has no webhook secret"
+            for v in services.redis.hvals(services.keys.webhook_events("demo"))
+        ),
+        seconds=5,
+    )
+    assert receiver.received == []
+
+
 def test_after_the_last_attempt_an_event_is_a_dead_letter_admins_replay(
     client, moderator_key, queued, receiver, dispatcher, app
 ):
