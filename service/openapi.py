@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from service.perspective import MAX_SPANS
+from service.perspective_spans import MAX_SPANS
 from service.webhooks import SIGNATURE_TOLERANCE_SECONDS
 
 bp = Blueprint("openapi", __name__)

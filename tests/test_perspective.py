@@ -18,7 +18,8 @@ import pytest
 
 from service import create_app
 from service.config import Settings
-from service.perspective import MAX_SPANS, PerspectiveError, merged_spans, sentence_spans
+from service.perspective import PerspectiveError
+from service.perspective_spans import MAX_SPANS, merged_spans, sentence_spans
 
 ENDPOINT = "http://localhost:8000/perspective/v1alpha1"  # what the admin enters in Coral
 ABUSE_EN = "You are a stupid idiot and a worthless piece of garbage, shut up moron"
