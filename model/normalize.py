@@ -27,7 +27,7 @@ from typing import NamedTuple
 import regex
 from confusable_homoglyphs import confusables
 
-from model.segment import GluedWords
+from model.segment import SAME_CHARACTER_RUN_RE, GluedWords
 from model.text import fold_width, strip_invisible
 
 URL_TOKEN = "xurlx"
@@ -154,7 +154,6 @@ _LEET_READINGS = {
 # for "s" ("azzhole", "dumbazz"), "y" for "i" between consonants ("shyt", "bytch"; not "dye").
 _LETTER_READINGS = {"z": ("z", "s"), "y": ("y", "i")}
 _VOWELS = frozenset("aeiouy")
-_SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
 _STRETCHED_OR_LEET_RE = re.compile(r"([a-z])\1\1|[0134578@$!|+€]")
 # Single letters with the same mark between each ("f+u+c+k", "e🔥a🔥t", "s🔥h🔥i🔥t🔥"): the
 # letters are the word.
@@ -870,7 +869,7 @@ def _lexicon_reading(spelling: str) -> str | None:
     none (or if there are more than 64 ways to read it)."""
     options: list[tuple[str, ...]] = []
     ways = 1
-    for run in _SAME_CHARACTER_RUN_RE.finditer(spelling):
+    for run in SAME_CHARACTER_RUN_RE.finditer(spelling):
         character, length = run.group(1), len(run.group())
         if character in _LETTER_READINGS and _reads_as_other_letter(spelling, run):
             letters: tuple[str, ...] = _LETTER_READINGS[character]

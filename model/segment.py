@@ -22,7 +22,8 @@ from pathlib import Path
 
 import wordninja
 
-_SAME_LETTER_RUN_RE = re.compile(r"(.)\1*")
+# A run of one character repeated (or alone); normalize reads stretched spellings with it too.
+SAME_CHARACTER_RUN_RE = re.compile(r"(.)\1*")
 
 MIN_LENGTH = 6  # shorter words run together ("eatit") are too often a word of their own
 _COMMON = 30_000  # rank at or below which a piece counts as a common word
@@ -97,7 +98,7 @@ class GluedWords:
         """
         options = [
             (run.group(1), run.group(1) * 2) if len(run.group()) >= 3 else (run.group(),)
-            for run in _SAME_LETTER_RUN_RE.finditer(word)
+            for run in SAME_CHARACTER_RUN_RE.finditer(word)
         ]
         if sum(len(option) == 2 for option in options) > 4:
             return None

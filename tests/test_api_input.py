@@ -417,22 +417,12 @@ def test_gunicorn_refuses_a_chunked_body_over_the_limit(redis_server, redis_clie
     """Through the real server: a chunked body has no length up front, and is still refused."""
     import requests
 
-    from service.apikeys import ApiKeyStore
-    from service.keys import RedisKeys
-    from service.sites import SiteStore
-    from tests.test_serve import REPO, modq_process, stop, wait_until_healthy
+    from tests.test_serve import gazette_ingest_key, serving, stop
 
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "serve.log"
-    env = {"PORT": str(port), "MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "1",
+    env = {"MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "1",
            "MODQ_MAX_BODY_BYTES": "4096", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}  # fmt: skip
-    server = modq_process(["serve"], env, REPO, log)
-    try:
-        wait_until_healthy(server, base, log)
-        keys = RedisKeys()
-        SiteStore(redis_client, keys).create("gazette")
-        secret = ApiKeyStore(redis_client, keys).create("gazette", "ingest")[1]
+    with serving(env, tmp_path / "serve.log") as (server, base):
+        secret = gazette_ingest_key(redis_client)
         comment = json.dumps({"id": "c1", "text": PLAIN_EN}).encode()
 
         def post_chunked(body: bytes) -> requests.Response:
@@ -452,10 +442,6 @@ def test_gunicorn_refuses_a_chunked_body_over_the_limit(redis_server, redis_clie
         cut = post_chunked(json.dumps({"id": "c2", "text": "a" * 70_000}).encode())
         assert cut.status_code == 413, cut.text
         assert stop(server) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
 
 @pytest.mark.parametrize("field", ["reporter_id", "reason"])

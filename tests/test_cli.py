@@ -407,6 +407,13 @@ def test_score_refuses_an_unknown_site(modq):
 SECRET = "whsec-from-elsewhere-123"
 
 
+def set_webhook_of_new_site(modq, *args: str, **options):
+    """Create site `demo` and give it a webhook URL with ``args`` for the secret."""
+    assert modq("sites", "create", "demo").exit_code == 0
+    url = "https://news.example/hooks/modq"
+    return modq("sites", "update", "demo", "--webhook-url", url, *args, **options)
+
+
 @pytest.mark.parametrize(
     ("args", "input", "env"),
     [
@@ -415,17 +422,7 @@ SECRET = "whsec-from-elsewhere-123"
     ],
 )
 def test_the_webhook_secret_can_stay_off_the_command_line(modq, redis_client, args, input, env):
-    assert modq("sites", "create", "demo").exit_code == 0
-    result = modq(
-        "sites",
-        "update",
-        "demo",
-        "--webhook-url",
-        "https://news.example/hooks/modq",
-        *args,
-        input=input,
-        env=env,
-    )
+    result = set_webhook_of_new_site(modq, *args, input=input, env=env)
     assert result.exit_code == 0, result.output
     assert SECRET not in result.output
     stored = json.loads(redis_client.get(RedisKeys().site_config("demo")))
@@ -440,29 +437,10 @@ def test_the_webhook_secret_can_stay_off_the_command_line(modq, redis_client, ar
     ],
 )
 def test_an_empty_webhook_secret_from_stdin_or_a_variable_is_an_error(modq, args, input, env):
-    assert modq("sites", "create", "demo").exit_code == 0
-    result = modq(
-        "sites",
-        "update",
-        "demo",
-        "--webhook-url",
-        "https://x.example/h",
-        *args,
-        input=input,
-        env=env,
-    )
+    result = set_webhook_of_new_site(modq, *args, input=input, env=env)
     assert result.exit_code == 2, result.output
 
 
 def test_an_unset_webhook_secret_variable_is_an_error(modq):
-    assert modq("sites", "create", "demo").exit_code == 0
-    result = modq(
-        "sites",
-        "update",
-        "demo",
-        "--webhook-url",
-        "https://x.example/h",
-        "--webhook-secret-env",
-        "NOPE",
-    )
+    result = set_webhook_of_new_site(modq, "--webhook-secret-env", "NOPE")
     assert result.exit_code == 2 and "NOPE is not set" in result.output

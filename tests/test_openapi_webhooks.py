@@ -7,14 +7,12 @@ must be what ``service.webhooks.sign`` computes.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 
 import jsonschema_rs
 import pytest
 
-from service import create_app
 from service.openapi import (
     EXAMPLE_BODY,
     EXAMPLE_EVENT,
@@ -25,18 +23,14 @@ from service.openapi import (
 from service.webhooks import sign, verify
 from tests.moderation_support import Moderator, queue_comments, review_everything
 from tests.test_webhooks import start_dispatcher
-from tests.webhook_support import SECRET
+from tests.webhook_support import SECRET, webhook_test_app
 
 EVENT_TYPES = ("comment.decided", "comment.undone")
 
 
 @pytest.fixture
 def app(settings, redis_client, scorer):
-    # A prefix of its own, and delivery only from the dispatcher the test starts.
-    settings = dataclasses.replace(settings, key_prefix="oawhtest", webhook_delivery=False)
-    app = create_app(settings, scorer=scorer)
-    app.config["TESTING"] = True
-    return app
+    return webhook_test_app(settings, scorer, "oawhtest")
 
 
 @pytest.fixture

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,6 +72,29 @@ def stop(process: subprocess.Popen, signum: int = signal.SIGTERM, seconds: float
             process.wait()
 
 
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`modq serve` with ``env`` on a free port, healthy: the process and its base URL. Killed
+    on the way out if the test did not stop it."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = modq_process(["serve"], {"PORT": str(port), **env}, REPO, log)
+    try:
+        wait_until_healthy(server, base, log)
+        yield server, base
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def gazette_ingest_key(redis_client) -> str:
+    """Create site "gazette" and return a new ingest key of it."""
+    keys = RedisKeys()
+    SiteStore(redis_client, keys).create("gazette")
+    return ApiKeyStore(redis_client, keys).create("gazette", "ingest")[1]
+
+
 def post_comment(base: str, key: str, comment: dict) -> requests.Response:
     return requests.post(
         f"{base}/v1/comments", json=comment, headers={"Authorization": f"Bearer {key}"}, timeout=10
@@ -78,20 +103,14 @@ def post_comment(base: str, key: str, comment: dict) -> requests.Response:
 
 @pytest.mark.slow
 def test_serve_scores_over_http_and_stops_cleanly_on_sigterm(redis_server, redis_client, tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     metrics = tmp_path / "metrics"
     metrics.mkdir()
     (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
-    env = {"PORT": str(port), "MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "2",
+    env = {"MODQ_REDIS_URL": redis_server.url, "WEB_CONCURRENCY": "2",
            "PROMETHEUS_MULTIPROC_DIR": str(metrics)}  # fmt: skip
-    server = modq_process(["serve"], env, REPO, log)
-    try:
-        wait_until_healthy(server, base, log)
-        keys = RedisKeys()
-        SiteStore(redis_client, keys).create("gazette")
-        secret = ApiKeyStore(redis_client, keys).create("gazette", "ingest")[1]
+    with serving(env, log) as (server, base):
+        secret = gazette_ingest_key(redis_client)
 
         response = post_comment(
             base, secret, {"id": "c-1", "text": "Thanks, a very clear explainer."}
@@ -116,10 +135,6 @@ def test_serve_scores_over_http_and_stops_cleanly_on_sigterm(redis_server, redis
         assert scraped.status_code == 200 and "modq_http_requests" in scraped.text
 
         assert stop(server) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
 
     lines = log.read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every log line is JSON

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -15,7 +14,6 @@ import pytest
 import redis
 from click.testing import CliRunner
 
-from service import create_app
 from service.cli import main
 from service.webhooks import (
     MAX_ATTEMPTS,
@@ -32,16 +30,12 @@ from tests.moderation_support import (
     queue_comments,
     review_everything,
 )
-from tests.webhook_support import SECRET
+from tests.webhook_support import SECRET, webhook_test_app
 
 
 @pytest.fixture
 def app(settings, redis_client, scorer):
-    # A prefix of its own, so no dispatcher of another test's app touches these events.
-    settings = dataclasses.replace(settings, key_prefix="whtest", webhook_delivery=False)
-    app = create_app(settings, scorer=scorer)
-    app.config["TESTING"] = True
-    return app
+    return webhook_test_app(settings, scorer, "whtest")
 
 
 def start_dispatcher(app, **options) -> WebhookDispatcher:

@@ -1,12 +1,24 @@
-"""A news site's webhook receiver for the tests: a real local HTTP server."""
+"""A news site's webhook receiver for the tests (a real local HTTP server), and their app."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from service import create_app
+
 SECRET = "whsec-test-1234"
+
+
+def webhook_test_app(settings, scorer, key_prefix: str):
+    """An app whose Redis keys have ``key_prefix``, so no dispatcher of another test's app
+    touches its events, and that delivers none itself: only the dispatcher a test starts does."""
+    settings = dataclasses.replace(settings, key_prefix=key_prefix, webhook_delivery=False)
+    app = create_app(settings, scorer=scorer)
+    app.config["TESTING"] = True
+    return app
 
 
 class Receiver:
