@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from model.features import SIGNAL_NAMES
 from training import crossval
 from training.crossval import crossval_table
 from training.datasets import (
@@ -20,11 +21,16 @@ from training.datasets import (
     mail_text,
 )
 from training.train import (
+    CATEGORIES,
     ORDINARY_COMMENTS,
     TrainingConfig,
+    fit_logistic,
+    head_column_weights,
     head_data,
     sample_per_source,
     source_balanced_weights,
+    train_pipeline,
+    weigh_columns,
 )
 
 PLAIN_MAIL = """\
@@ -132,6 +138,36 @@ def test_a_source_at_share_zero_is_left_out_of_the_head() -> None:
     # Its comments still serve the spam head as ordinary comments.
     spam = head_data(examples, "spam", TrainingConfig(), seed=0)
     assert any(examples[i].source == "davidson" for i in spam.rows)
+
+
+def test_a_head_trained_on_a_scaled_word_block_exports_weights_for_the_plain_features() -> None:
+    examples = sample_per_source(load_examples(), 150, seed=0)
+    config = TrainingConfig(
+        word_features=2000, char_features=5000, word_scale={"spam": 1.0, "abuse": 0.5}
+    )
+    pipeline, _ = train_pipeline(examples, config, calibrate=False)
+    comments = pipeline.named_steps["normalize"].transform([e.text for e in examples])
+    features = pipeline.named_steps["features"]
+    X = features.transform(comments).tocsr()
+    blocks = dict(features.transformer_list)
+    word_width = len(blocks["words"].vocabulary_)
+    vector_width = blocks["vectors"].vectors.shape[1]
+    weights = head_column_weights("abuse", config, X.shape[1], word_width, vector_width)
+    assert set(weights[:word_width]) == {0.5} and set(weights[word_width:]) == {1.0}
+    assert not head_column_weights("spam", config, X.shape[1], word_width, vector_width)[
+        -len(SIGNAL_NAMES) - vector_width : -len(SIGNAL_NAMES)
+    ].any()  # the spam head leaves the word vectors out
+
+    data = head_data(examples, "abuse", config, seed=0)
+    head = fit_logistic(weigh_columns(X[data.rows], weights), data, config.regularization["abuse"])
+    exported = pipeline.named_steps["heads"].coef_[list(CATEGORIES).index("abuse")]
+    np.testing.assert_allclose(exported, head.coef_[0] * weights, atol=1e-9)
+    # The exported model scores the plain features as the head scored the scaled ones.
+    np.testing.assert_allclose(
+        pipeline.decision_function([e.text for e in examples])[:, list(CATEGORIES).index("abuse")],
+        head.decision_function(weigh_columns(X, weights)),
+        atol=1e-9,
+    )
 
 
 def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:

@@ -37,7 +37,14 @@ from model.features import (
     word_terms,
 )
 from training.datasets import HELD_OUT, SOURCES, Example, load_examples, load_held_out
-from training.train import HeadData, TrainingConfig, fit_logistic, head_data, without_vectors
+from training.train import (
+    HeadData,
+    TrainingConfig,
+    fit_logistic,
+    head_column_weights,
+    head_data,
+    weigh_columns,
+)
 from training.vectors import load_word_vectors
 
 
@@ -77,8 +84,9 @@ class CountMatrices:
 
 def _tfidf_block(
     counts: sparse.csr_matrix, train_rows: np.ndarray, min_df: int, max_features: int
-) -> Callable[[np.ndarray], sparse.csr_matrix]:
-    """Fit a block's vocabulary and idf on ``train_rows``; return the row transform."""
+) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], int]:
+    """Fit a block's vocabulary and idf on ``train_rows``; return the row transform and the
+    block's width."""
     train = counts[train_rows]
     df = np.asarray((train > 0).sum(axis=0)).ravel()
     total = np.asarray(train.sum(axis=0)).ravel()
@@ -91,15 +99,18 @@ def _tfidf_block(
         block.data = np.log(block.data) + 1.0
         return normalize(block @ sparse.diags(idf), norm="l2").tocsr()
 
-    return transform
+    return transform, len(columns)
 
 
 def fold_features(
     matrices: CountMatrices, train_rows: np.ndarray, config: TrainingConfig
-) -> Callable[[np.ndarray], sparse.csr_matrix]:
-    """The feature transform a model trained on ``train_rows`` would use."""
-    words = _tfidf_block(matrices.words, train_rows, config.word_min_df, config.word_features)
-    chars = _tfidf_block(matrices.chars, train_rows, config.char_min_df, config.char_features)
+) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], int]:
+    """The feature transform a model trained on ``train_rows`` would use, and the width of its
+    word block (the first columns)."""
+    words, word_width = _tfidf_block(
+        matrices.words, train_rows, config.word_min_df, config.word_features
+    )
+    chars, _ = _tfidf_block(matrices.chars, train_rows, config.char_min_df, config.char_features)
     blocks = [words, chars]
     if matrices.vector_words is not None:
         present = matrices.vector_words
@@ -115,7 +126,7 @@ def fold_features(
     def transform(rows: np.ndarray) -> sparse.csr_matrix:
         return sparse.hstack([block(rows) for block in blocks] + [matrices.signals[rows]]).tocsr()
 
-    return transform
+    return transform, word_width
 
 
 def evaluate_fold(
@@ -133,17 +144,19 @@ def evaluate_fold(
     index = np.flatnonzero(train_mask)
     data = head_data(train_examples, category, config, seed)
     rows = index[data.rows]
-    transform = fold_features(matrices, index, config)
+    transform, word_width = fold_features(matrices, index, config)
     features = transform(rows)
-    if category not in config.vector_heads and matrices.vectors is not None:
-        features = without_vectors(features, matrices.vectors.shape[1])
+    vector_width = 0 if matrices.vectors is None else matrices.vectors.shape[1]
+    column_weights = head_column_weights(
+        category, config, features.shape[1], word_width, vector_width
+    )
     model = fit_logistic(
-        features,
+        weigh_columns(features, column_weights),
         HeadData(rows, data.labels, data.weights),
         config.regularization[category],
         monotone_signals=category == "spam",
     )
-    scores = model.decision_function(transform(test_rows))
+    scores = model.decision_function(weigh_columns(transform(test_rows), column_weights))
     return {
         "n": len(test_rows),
         "positives": int(test_labels.sum()),

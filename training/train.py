@@ -152,6 +152,11 @@ class TrainingConfig:
     # phone numbers, promotion), and in a short comment one word's vector is the whole mean
     # ("Fine comment." leans to spam through YouTube's "comment below").
     vector_heads: tuple[str, ...] = ("abuse",)
+    # Scale of the word block (words and word pairs) against the character block, per head.
+    # Abuse 0.5: with the words weighing less, the head leans on character n-grams, which
+    # carry to other sources' spellings and Korean inflections; every source left out but
+    # Davidson's tweets gained (docs/model.md).
+    word_scale: Mapping[str, float] = field(default_factory=lambda: {"spam": 1.0, "abuse": 0.5})
 
 
 class LinearHeads(ClassifierMixin, BaseEstimator):
@@ -260,17 +265,31 @@ def hstack_rows(blocks: Sequence[sparse.spmatrix], rows_per_slice: int = 8192) -
     return sparse.csr_matrix((data, indices, indptr.astype(index_type)), shape=(n_rows, n_columns))
 
 
-def without_vectors(X: sparse.csr_matrix, width: int) -> sparse.csr_matrix:
-    """``X`` with the word-vector block's ``width`` columns (just before the signals) set to
-    zero, so a head trained on it gives them no weight."""
-    if not width:
+def head_column_weights(
+    category: str, config: TrainingConfig, n_columns: int, word_width: int, vector_width: int
+) -> np.ndarray:
+    """How much each feature column counts in ``category``'s head.
+
+    The word block (the first ``word_width`` columns) is scaled by ``config.word_scale``; the
+    word-vector block (``vector_width`` columns just before the signals) is left out (0) of a
+    head not in ``config.vector_heads``. A head is fitted on the weighted columns and its
+    weights are multiplied by them again, so the exported model reads the features unweighted.
+    """
+    weights = np.ones(n_columns)
+    weights[:word_width] = config.word_scale.get(category, 1.0)
+    if category not in config.vector_heads and vector_width:
+        end = n_columns - len(SIGNAL_NAMES)
+        weights[end - vector_width : end] = 0.0
+    return weights
+
+
+def weigh_columns(X: sparse.csr_matrix, weights: np.ndarray) -> sparse.csr_matrix:
+    """``X`` with each column multiplied by its weight (``head_column_weights``)."""
+    if (weights == 1.0).all():
         return X
-    keep = np.ones(X.shape[1])
-    end = X.shape[1] - len(SIGNAL_NAMES)
-    keep[end - width : end] = 0.0
-    masked = (X @ sparse.diags(keep)).tocsr()
-    masked.eliminate_zeros()
-    return masked
+    weighed = (X @ sparse.diags(weights)).tocsr()
+    weighed.eliminate_zeros()
+    return weighed
 
 
 @dataclass
@@ -444,10 +463,15 @@ def train_pipeline(
     metrics: dict[str, dict] = {}
     for k, category in enumerate(CATEGORIES):
         data = head_data(examples, category, config, seed)
-        X_head = X[data.rows]
-        if category not in config.vector_heads:
-            vectors = dict(features.transformer_list).get("vectors")
-            X_head = without_vectors(X_head, 0 if vectors is None else vectors.vectors.shape[1])
+        blocks = dict(features.transformer_list)
+        column_weights = head_column_weights(
+            category,
+            config,
+            X.shape[1],
+            len(blocks["words"].vocabulary_),
+            blocks["vectors"].vectors.shape[1] if "vectors" in blocks else 0,
+        )
+        X_head = weigh_columns(X[data.rows], column_weights)
         if k == len(CATEGORIES) - 1:
             del X  # the last head's rows are all it needs; the full matrix would double the peak
         c = config.regularization[category]
@@ -466,7 +490,7 @@ def train_pipeline(
                 "oof_average_precision": round(float(average_precision_score(data.labels, oof)), 4),
                 "oof_brier": round(float(brier_score_loss(data.labels, calibrated)), 4),
             }
-        coef[k] = slope * model.coef_[0]
+        coef[k] = slope * model.coef_[0] * column_weights
         intercept[k] = slope * model.intercept_[0] + offset
         log(
             f"{category} head: {len(data.labels)} rows, {metrics.get(category, {})} "
