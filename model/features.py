@@ -100,6 +100,11 @@ def char_grams(word: str) -> tuple[str, ...]:
     return tuple(grams)
 
 
+def is_jamo_gram(gram: str) -> bool:
+    """Whether a character n-gram is one of the jamo n-grams ``char_grams`` adds for Hangul."""
+    return any("\u1100" <= character <= "\u11ff" for character in gram)
+
+
 # ``char_terms`` meets the same words comment after comment (in a pipeline rebuilt from a model
 # file; training counts each distinct word once, ``WordwiseCharCounts``): ``char_grams`` cached.
 # A word's n-grams as strings cost about 5 KB, so the cache is small: over 100,000 comments

@@ -6,7 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from model.features import SIGNAL_NAMES
+from model.features import SIGNAL_NAMES, is_jamo_gram
 from training import crossval
 from training.crossval import crossval_table
 from training.datasets import (
@@ -23,6 +23,7 @@ from training.datasets import (
 from training.train import (
     CATEGORIES,
     ORDINARY_COMMENTS,
+    ColumnLayout,
     TrainingConfig,
     fit_logistic,
     head_column_weights,
@@ -140,31 +141,45 @@ def test_a_source_at_share_zero_is_left_out_of_the_head() -> None:
     assert any(examples[i].source == "davidson" for i in spam.rows)
 
 
-def test_a_head_trained_on_a_scaled_word_block_exports_weights_for_the_plain_features() -> None:
+def test_a_head_trained_on_scaled_blocks_exports_weights_for_the_plain_features() -> None:
     examples = sample_per_source(load_examples(), 150, seed=0)
     config = TrainingConfig(
-        word_features=2000, char_features=5000, word_scale={"spam": 1.0, "abuse": 0.5}
+        word_features=2000,
+        char_features=5000,
+        word_scale={"spam": 1.0, "abuse": 0.5},
+        jamo_scale={"spam": 1.0, "abuse": 1.5},
     )
     pipeline, _ = train_pipeline(examples, config, calibrate=False)
     comments = pipeline.named_steps["normalize"].transform([e.text for e in examples])
     features = pipeline.named_steps["features"]
     X = features.transform(comments).tocsr()
-    blocks = dict(features.transformer_list)
-    word_width = len(blocks["words"].vocabulary_)
-    vector_width = blocks["vectors"].vectors.shape[1]
-    weights = head_column_weights("abuse", config, X.shape[1], word_width, vector_width)
-    assert set(weights[:word_width]) == {0.5} and set(weights[word_width:]) == {1.0}
-    assert not head_column_weights("spam", config, X.shape[1], word_width, vector_width)[
-        -len(SIGNAL_NAMES) - vector_width : -len(SIGNAL_NAMES)
-    ].any()  # the spam head leaves the word vectors out
+    layout = ColumnLayout.of(features, X.shape[1])
+    chars = {
+        column: term
+        for term, column in dict(features.transformer_list)["chars"].vocabulary_.items()
+    }
+    jamo_terms = [chars[column - layout.word_width] for column in layout.jamo_columns]
+    assert jamo_terms and all(is_jamo_gram(term) for term in jamo_terms)
+    assert "ᄉ" in "".join(jamo_terms) and not any(
+        is_jamo_gram(t) for t in ("씨발", " 씨", "idiot")
+    )
+
+    weights = head_column_weights("abuse", config, layout)
+    assert set(weights[: layout.word_width]) == {0.5}
+    assert set(weights[layout.jamo_columns]) == {1.5}
+    assert (weights[layout.word_width :] != 1.0).sum() == len(layout.jamo_columns)
+    spam_weights = head_column_weights("spam", config, layout)
+    vectors = slice(-len(SIGNAL_NAMES) - layout.vector_width, -len(SIGNAL_NAMES))
+    assert not spam_weights[vectors].any()  # the spam head leaves the word vectors out
 
     data = head_data(examples, "abuse", config, seed=0)
     head = fit_logistic(weigh_columns(X[data.rows], weights), data, config.regularization["abuse"])
-    exported = pipeline.named_steps["heads"].coef_[list(CATEGORIES).index("abuse")]
+    abuse = list(CATEGORIES).index("abuse")
+    exported = pipeline.named_steps["heads"].coef_[abuse]
     np.testing.assert_allclose(exported, head.coef_[0] * weights, atol=1e-9)
     # The exported model scores the plain features as the head scored the scaled ones.
     np.testing.assert_allclose(
-        pipeline.decision_function([e.text for e in examples])[:, list(CATEGORIES).index("abuse")],
+        pipeline.decision_function([e.text for e in examples])[:, abuse],
         head.decision_function(weigh_columns(X, weights)),
         atol=1e-9,
     )

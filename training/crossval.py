@@ -32,12 +32,14 @@ from model.features import (
     char_terms,
     commonest,
     idf_weighted_mean,
+    is_jamo_gram,
     vector_idf,
     word_rows,
     word_terms,
 )
 from training.datasets import HELD_OUT, SOURCES, Example, load_examples, load_held_out
 from training.train import (
+    ColumnLayout,
     HeadData,
     TrainingConfig,
     fit_logistic,
@@ -54,6 +56,7 @@ class CountMatrices:
 
     words: sparse.csr_matrix
     chars: sparse.csr_matrix
+    char_is_jamo: np.ndarray  # per column of ``chars``: a jamo n-gram
     signals: sparse.csr_matrix
     vector_words: sparse.csr_matrix | None = None  # which words with a vector each comment has
     vectors: np.ndarray | None = None
@@ -65,17 +68,20 @@ class CountMatrices:
         words = CountVectorizer(
             analyzer=word_terms, lowercase=False, min_df=config.word_min_df, dtype=np.float64
         ).fit_transform(comments)
-        chars = CharCountVectorizer(
+        char_counts = CharCountVectorizer(
             analyzer=char_terms, lowercase=False, min_df=config.char_min_df, dtype=np.float64
-        ).fit_transform(comments)
+        )
+        chars = char_counts.fit_transform(comments)
+        jamo = np.asarray([is_jamo_gram(term) for term in char_counts.get_feature_names_out()])
         signals = SignalFeatures().fit(comments).transform(comments)
         vectors = load_word_vectors() if config.vector_scale else None
         if vectors is None:
-            return cls(words.tocsr(), chars.tocsr(), signals.tocsr())
+            return cls(words.tocsr(), chars.tocsr(), jamo, signals.tocsr())
         index = {word: i for i, word in enumerate(vectors.words)}
         return cls(
             words.tocsr(),
             chars.tocsr(),
+            jamo,
             signals.tocsr(),
             word_rows(comments, index),
             vectors.vectors,
@@ -84,9 +90,9 @@ class CountMatrices:
 
 def _tfidf_block(
     counts: sparse.csr_matrix, train_rows: np.ndarray, min_df: int, max_features: int
-) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], int]:
+) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], np.ndarray]:
     """Fit a block's vocabulary and idf on ``train_rows``; return the row transform and the
-    block's width."""
+    columns of ``counts`` it keeps, in order."""
     train = counts[train_rows]
     df = np.asarray((train > 0).sum(axis=0)).ravel()
     total = np.asarray(train.sum(axis=0)).ravel()
@@ -99,18 +105,26 @@ def _tfidf_block(
         block.data = np.log(block.data) + 1.0
         return normalize(block @ sparse.diags(idf), norm="l2").tocsr()
 
-    return transform, len(columns)
+    return transform, columns
 
 
 def fold_features(
     matrices: CountMatrices, train_rows: np.ndarray, config: TrainingConfig
-) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], int]:
-    """The feature transform a model trained on ``train_rows`` would use, and the width of its
-    word block (the first columns)."""
-    words, word_width = _tfidf_block(
+) -> tuple[Callable[[np.ndarray], sparse.csr_matrix], ColumnLayout]:
+    """The feature transform a model trained on ``train_rows`` would use, and its layout."""
+    words, word_columns = _tfidf_block(
         matrices.words, train_rows, config.word_min_df, config.word_features
     )
-    chars, _ = _tfidf_block(matrices.chars, train_rows, config.char_min_df, config.char_features)
+    chars, char_columns = _tfidf_block(
+        matrices.chars, train_rows, config.char_min_df, config.char_features
+    )
+    vector_width = 0 if matrices.vectors is None else matrices.vectors.shape[1]
+    layout = ColumnLayout(
+        len(word_columns) + len(char_columns) + vector_width + matrices.signals.shape[1],
+        len(word_columns),
+        len(word_columns) + np.flatnonzero(matrices.char_is_jamo[char_columns]),
+        vector_width,
+    )
     blocks = [words, chars]
     if matrices.vector_words is not None:
         present = matrices.vector_words
@@ -126,7 +140,7 @@ def fold_features(
     def transform(rows: np.ndarray) -> sparse.csr_matrix:
         return sparse.hstack([block(rows) for block in blocks] + [matrices.signals[rows]]).tocsr()
 
-    return transform, word_width
+    return transform, layout
 
 
 def evaluate_fold(
@@ -144,12 +158,9 @@ def evaluate_fold(
     index = np.flatnonzero(train_mask)
     data = head_data(train_examples, category, config, seed)
     rows = index[data.rows]
-    transform, word_width = fold_features(matrices, index, config)
+    transform, layout = fold_features(matrices, index, config)
     features = transform(rows)
-    vector_width = 0 if matrices.vectors is None else matrices.vectors.shape[1]
-    column_weights = head_column_weights(
-        category, config, features.shape[1], word_width, vector_width
-    )
+    column_weights = head_column_weights(category, config, layout)
     model = fit_logistic(
         weigh_columns(features, column_weights),
         HeadData(rows, data.labels, data.weights),

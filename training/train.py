@@ -40,6 +40,7 @@ from model.features import (
     WordScoreFeatures,
     WordVectorFeatures,
     char_terms,
+    is_jamo_gram,
     vector_prior_idf,
     word_terms,
 )
@@ -157,6 +158,10 @@ class TrainingConfig:
     # carry to other sources' spellings and Korean inflections; every source left out but
     # Davidson's tweets gained (docs/model.md).
     word_scale: Mapping[str, float] = field(default_factory=lambda: {"spam": 1.0, "abuse": 0.5})
+    # Scale of the jamo n-grams of Hangul words (``char_grams``) against the other character
+    # n-grams, per head. Abuse 1.25: the jamo carry a Korean word's near-spellings and
+    # inflections (docs/model.md).
+    jamo_scale: Mapping[str, float] = field(default_factory=lambda: {"spam": 1.0, "abuse": 1.25})
 
 
 class LinearHeads(ClassifierMixin, BaseEstimator):
@@ -265,21 +270,48 @@ def hstack_rows(blocks: Sequence[sparse.spmatrix], rows_per_slice: int = 8192) -
     return sparse.csr_matrix((data, indices, indptr.astype(index_type)), shape=(n_rows, n_columns))
 
 
-def head_column_weights(
-    category: str, config: TrainingConfig, n_columns: int, word_width: int, vector_width: int
-) -> np.ndarray:
+@dataclass(frozen=True)
+class ColumnLayout:
+    """Where the blocks of a feature matrix lie: the word block first, then the character
+    block (with the jamo n-grams of Hangul words among its columns), the word vectors, and the
+    signals last."""
+
+    n_columns: int
+    word_width: int
+    jamo_columns: np.ndarray
+    vector_width: int
+
+    @classmethod
+    def of(cls, features: FeatureUnion, n_columns: int) -> ColumnLayout:
+        """The layout of ``features`` (fitted), whose matrices have ``n_columns`` columns."""
+        blocks = dict(features.transformer_list)
+        word_width = len(blocks["words"].vocabulary_)
+        jamo = [
+            column for term, column in blocks["chars"].vocabulary_.items() if is_jamo_gram(term)
+        ]
+        vectors = blocks.get("vectors")
+        return cls(
+            n_columns,
+            word_width,
+            word_width + np.sort(np.asarray(jamo, dtype=np.intp)),
+            0 if vectors is None else vectors.vectors.shape[1],
+        )
+
+
+def head_column_weights(category: str, config: TrainingConfig, layout: ColumnLayout) -> np.ndarray:
     """How much each feature column counts in ``category``'s head.
 
-    The word block (the first ``word_width`` columns) is scaled by ``config.word_scale``; the
-    word-vector block (``vector_width`` columns just before the signals) is left out (0) of a
-    head not in ``config.vector_heads``. A head is fitted on the weighted columns and its
-    weights are multiplied by them again, so the exported model reads the features unweighted.
+    The word block is scaled by ``config.word_scale`` and the jamo n-grams by
+    ``config.jamo_scale``; the word-vector block is left out (0) of a head not in
+    ``config.vector_heads``. A head is fitted on the weighted columns and its weights are
+    multiplied by them again, so the exported model reads the features unweighted.
     """
-    weights = np.ones(n_columns)
-    weights[:word_width] = config.word_scale.get(category, 1.0)
-    if category not in config.vector_heads and vector_width:
-        end = n_columns - len(SIGNAL_NAMES)
-        weights[end - vector_width : end] = 0.0
+    weights = np.ones(layout.n_columns)
+    weights[: layout.word_width] = config.word_scale.get(category, 1.0)
+    weights[layout.jamo_columns] = config.jamo_scale.get(category, 1.0)
+    if category not in config.vector_heads and layout.vector_width:
+        end = layout.n_columns - len(SIGNAL_NAMES)
+        weights[end - layout.vector_width : end] = 0.0
     return weights
 
 
@@ -458,19 +490,13 @@ def train_pipeline(
     X = fit_features(features, comments)
     del comments  # the normalised texts are not needed once counted; this lowers the peak
     log(f"features: {X.shape[1]} columns ({time.monotonic() - started:.0f}s)")
+    layout = ColumnLayout.of(features, X.shape[1])
     coef = np.zeros((len(CATEGORIES), X.shape[1]))
     intercept = np.zeros(len(CATEGORIES))
     metrics: dict[str, dict] = {}
     for k, category in enumerate(CATEGORIES):
         data = head_data(examples, category, config, seed)
-        blocks = dict(features.transformer_list)
-        column_weights = head_column_weights(
-            category,
-            config,
-            X.shape[1],
-            len(blocks["words"].vocabulary_),
-            blocks["vectors"].vectors.shape[1] if "vectors" in blocks else 0,
-        )
+        column_weights = head_column_weights(category, config, layout)
         X_head = weigh_columns(X[data.rows], column_weights)
         if k == len(CATEGORIES) - 1:
             del X  # the last head's rows are all it needs; the full matrix would double the peak
