@@ -5,6 +5,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from model.features import SIGNAL_NAMES, is_jamo_gram
 from training import crossval
@@ -24,10 +25,13 @@ from training.train import (
     CATEGORIES,
     ORDINARY_COMMENTS,
     ColumnLayout,
+    HeadData,
+    SourceCopies,
     TrainingConfig,
     fit_logistic,
     head_column_weights,
     head_data,
+    head_source_copies,
     sample_per_source,
     source_balanced_weights,
     train_pipeline,
@@ -173,7 +177,12 @@ def test_a_head_trained_on_scaled_blocks_exports_weights_for_the_plain_features(
     assert not spam_weights[vectors].any()  # the spam head leaves the word vectors out
 
     data = head_data(examples, "abuse", config, seed=0)
-    head = fit_logistic(weigh_columns(X[data.rows], weights), data, config.regularization["abuse"])
+    copies = head_source_copies("abuse", config, layout)
+    assert copies is not None and copies.width == layout.word_width
+    head = fit_logistic(
+        weigh_columns(X[data.rows], weights), data, config.regularization["abuse"], copies=copies
+    )
+    assert head.coef_.shape == (1, X.shape[1])  # the source copies' weights are not kept
     abuse = list(CATEGORIES).index("abuse")
     exported = pipeline.named_steps["heads"].coef_[abuse]
     np.testing.assert_allclose(exported, head.coef_[0] * weights, atol=1e-9)
@@ -183,6 +192,45 @@ def test_a_head_trained_on_scaled_blocks_exports_weights_for_the_plain_features(
         head.decision_function(weigh_columns(X, weights)),
         atol=1e-9,
     )
+
+
+def test_source_copies_give_each_source_its_own_columns_but_a_site_s_labels() -> None:
+    X = sparse.csr_matrix(np.arange(1, 13, dtype=float).reshape(4, 3))
+    copies = SourceCopies(width=2, scale=2.0)
+    augmented = copies.augment(X, np.asarray(["b", "a", "extra", "b"])).toarray()
+    assert augmented.shape == (4, 3 + 2 * 2)  # a block per source, none for the site's labels
+    np.testing.assert_array_equal(augmented[:, :3], X.toarray())
+    np.testing.assert_array_equal(augmented[0, 3:], [0, 0, 2, 4])  # "b": the second block
+    np.testing.assert_array_equal(augmented[1, 3:], [8, 10, 0, 0])
+    np.testing.assert_array_equal(augmented[2, 3:], [0, 0, 0, 0])
+    np.testing.assert_array_equal(augmented[3, 3:], [0, 0, 20, 22])
+
+
+def test_a_word_only_one_source_has_weighs_less_with_source_copies() -> None:
+    # Columns: a word both sources use for abuse, a word of source a's own, one of b's, filler.
+    # An eighth of each source's abusive rows hold its own word, a quarter the common one.
+    rows, labels, sources = [], [], []
+    for k, source in enumerate(("a", "b")):
+        for i in range(400):
+            abusive = i % 2 == 0
+            row = [0.0, 0.0, 0.0, 1.0]
+            if abusive and i % 8 in (0, 2, 4):
+                row[1 + k if i % 8 == 4 else 0] = 1.0
+            if not abusive and i % 40 == 1:
+                row[0] = 1.0
+            rows.append(row)
+            labels.append(int(abusive))
+            sources.append(source)
+    X = sparse.csr_matrix(np.asarray(rows))
+    data = HeadData(np.arange(len(rows)), np.asarray(labels), np.ones(len(rows)))
+    data.sources = np.asarray(sources)
+    plain = fit_logistic(X, data, c=1.0).coef_[0]
+    adapted = fit_logistic(X, data, c=1.0, copies=SourceCopies(width=3, scale=2.0)).coef_[0]
+    assert adapted.shape == plain.shape
+    assert (plain[:3] > 0).all() and (adapted[:3] > 0).all()
+    # Without copies a source's own word weighs more than the common one (it is a surer sign
+    # in its source); with them, less: its source's copy takes most of it.
+    assert plain[1] / plain[0] > 1.05 and adapted[1] / adapted[0] < 0.9
 
 
 def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:

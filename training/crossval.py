@@ -45,6 +45,7 @@ from training.train import (
     fit_logistic,
     head_column_weights,
     head_data,
+    head_source_copies,
     weigh_columns,
 )
 from training.vectors import load_word_vectors
@@ -163,9 +164,10 @@ def evaluate_fold(
     column_weights = head_column_weights(category, config, layout)
     model = fit_logistic(
         weigh_columns(features, column_weights),
-        HeadData(rows, data.labels, data.weights),
+        HeadData(rows, data.labels, data.weights, sources=data.sources),
         config.regularization[category],
         monotone_signals=category == "spam",
+        copies=head_source_copies(category, config, layout),
     )
     model.coef_ *= column_weights  # folded in as an exported model has them
     scores = model.decision_function(transform(test_rows))

@@ -162,6 +162,10 @@ class TrainingConfig:
     # n-grams, per head. Abuse 1.25: the jamo carry a Korean word's near-spellings and
     # inflections (docs/model.md).
     jamo_scale: Mapping[str, float] = field(default_factory=lambda: {"spam": 1.0, "abuse": 1.25})
+    # Scale of each source's own copy of the word block while a head is fitted, per head (0 or
+    # absent: none; ``SourceCopies``). The copies' weights are dropped after the fit, so what
+    # only one source's words teach weighs less in the model that is shipped.
+    source_word_copies: Mapping[str, float] = field(default_factory=lambda: {"abuse": 2.0})
 
 
 class LinearHeads(ClassifierMixin, BaseEstimator):
@@ -334,6 +338,18 @@ class HeadData:
     # Source shares alone: what the calibration sigmoid is fitted with, so probabilities follow
     # the (share-weighted) mix of sources rather than a 50/50 class split.
     calibration_weights: np.ndarray | None = None
+    # The source of each row (``ORDINARY_COMMENTS`` for the spam head's drawn negatives).
+    sources: np.ndarray | None = None
+
+    def part(self, index: np.ndarray) -> HeadData:
+        """The rows at ``index`` (positions in this head's rows), for a fold."""
+        return HeadData(
+            self.rows[index],
+            self.labels[index],
+            self.weights[index],
+            None if self.calibration_weights is None else self.calibration_weights[index],
+            None if self.sources is None else self.sources[index],
+        )
 
 
 def head_data(
@@ -393,7 +409,11 @@ def head_data(
         if mask.any():
             weights_array[mask] *= 0.5 * weights_array.sum() / weights_array[mask].sum()
     return HeadData(
-        np.asarray(rows), labels_array, weights_array / weights_array.mean(), calibration_weights
+        np.asarray(rows),
+        labels_array,
+        weights_array / weights_array.mean(),
+        calibration_weights,
+        np.asarray(strata),
     )
 
 
@@ -428,17 +448,72 @@ def source_balanced_weights(
     ]
 
 
+@dataclass(frozen=True)
+class SourceCopies:
+    """Each source's own copy of the first ``width`` columns (the word block) while a head is
+    fitted: the feature augmentation of Daumé III, "Frustratingly Easy Domain Adaptation" (2007).
+
+    A row carries its words twice, in the shared columns and, times ``scale``, in columns of its
+    source's own. Under the head's L2 penalty a word that says the same in every source is
+    cheapest in the shared columns; one that says something in one source only is split
+    between the shared column and that source's copy. Only the shared weights are kept, so the
+    model leans less on what one source's words taught and more on what the sources agree on.
+    Rows of the sources in ``exempt`` get no copy: a site's own labels (``extra``) are the
+    comments the model is for, and all they teach should be kept.
+    """
+
+    width: int
+    scale: float
+    exempt: tuple[str, ...] = ("extra",)
+
+    def augment(self, X: sparse.csr_matrix, sources: np.ndarray) -> sparse.csr_matrix:
+        """``X`` with the copies appended as further columns, one block per source."""
+        names = sorted(set(sources.tolist()) - set(self.exempt))
+        block_of = {name: k for k, name in enumerate(names)}
+        row_block = np.asarray([block_of.get(source, -1) for source in sources])
+        shared = sparse.csr_matrix(X)[:, : self.width].tocoo()
+        keep = row_block[shared.row] >= 0
+        rows = shared.row[keep]
+        copies = sparse.csr_matrix(
+            (
+                shared.data[keep] * self.scale,
+                (rows, shared.col[keep] + row_block[rows] * self.width),
+            ),
+            shape=(X.shape[0], self.width * len(names)),
+        )
+        return sparse.hstack([X, copies], format="csr")
+
+
+def head_source_copies(
+    category: str, config: TrainingConfig, layout: ColumnLayout
+) -> SourceCopies | None:
+    """The source copies ``category``'s head is fitted with, if any."""
+    scale = config.source_word_copies.get(category, 0.0)
+    return SourceCopies(layout.word_width, scale) if scale else None
+
+
 def fit_logistic(
-    X: sparse.spmatrix, data: HeadData, c: float, monotone_signals: bool = False
+    X: sparse.spmatrix,
+    data: HeadData,
+    c: float,
+    monotone_signals: bool = False,
+    copies: SourceCopies | None = None,
 ) -> LogisticRegression:
     """Fit one head's logistic regression.
 
     :param monotone_signals: clip negative signal weights to zero. The spam signals (links,
         phone numbers, messenger handles...) are spam evidence by construction; a negative weight
         only means the training data lacked them, and would not carry to other media.
+    :param copies: fit with each source's own copy of some columns (``data.sources`` says
+        whose row is whose); the fitted model has the weights of ``X``'s columns only.
     """
     model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
-    model.fit(X, data.labels, sample_weight=data.weights)
+    if copies is None:
+        model.fit(X, data.labels, sample_weight=data.weights)
+    else:
+        model.fit(copies.augment(X, data.sources), data.labels, sample_weight=data.weights)
+        model.coef_ = model.coef_[:, : X.shape[1]].copy()
+        model.n_features_in_ = X.shape[1]
     if monotone_signals:
         signals = model.coef_[0, -len(SIGNAL_NAMES) :]
         np.maximum(signals, 0.0, out=signals)
@@ -452,6 +527,7 @@ def platt_calibration(
     folds: int,
     seed: int,
     monotone_signals: bool = False,
+    copies: SourceCopies | None = None,
 ) -> tuple[float, float, np.ndarray]:
     """Fit a sigmoid on out-of-fold logits: returns (slope, offset, out-of-fold logits).
 
@@ -462,8 +538,7 @@ def platt_calibration(
     oof = np.zeros(len(data.labels))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for train_idx, test_idx in splitter.split(np.zeros(len(data.labels)), data.labels):
-        part = HeadData(data.rows[train_idx], data.labels[train_idx], data.weights[train_idx])
-        model = fit_logistic(X[train_idx], part, c, monotone_signals)
+        model = fit_logistic(X[train_idx], data.part(train_idx), c, monotone_signals, copies)
         oof[test_idx] = model.decision_function(X[test_idx])
     platt = LogisticRegression(C=1e6, solver="lbfgs", max_iter=1000)
     platt.fit(oof.reshape(-1, 1), data.labels, sample_weight=data.calibration_weights)
@@ -502,11 +577,12 @@ def train_pipeline(
             del X  # the last head's rows are all it needs; the full matrix would double the peak
         c = config.regularization[category]
         monotone = category == "spam"
-        model = fit_logistic(X_head, data, c, monotone)
+        copies = head_source_copies(category, config, layout)
+        model = fit_logistic(X_head, data, c, monotone, copies)
         slope, offset = 1.0, 0.0
         if calibrate:
             slope, offset, oof = platt_calibration(
-                X_head, data, c, config.calibration_folds, seed, monotone
+                X_head, data, c, config.calibration_folds, seed, monotone, copies
             )
             calibrated = expit(slope * oof + offset)
             metrics[category] = {
