@@ -195,15 +195,18 @@ def test_a_head_trained_on_scaled_blocks_exports_weights_for_the_plain_features(
 
 
 def test_source_copies_give_each_source_its_own_columns_but_a_site_s_labels() -> None:
-    X = sparse.csr_matrix(np.arange(1, 13, dtype=float).reshape(4, 3))
+    X = np.arange(1, 13, dtype=float).reshape(4, 3)
+    X[1, 0] = 0.0  # the one row of source "a" lacks the first word
     copies = SourceCopies(width=2, scale=2.0)
-    augmented = copies.augment(X, np.asarray(["b", "a", "extra", "b"])).toarray()
-    assert augmented.shape == (4, 3 + 2 * 2)  # a block per source, none for the site's labels
-    np.testing.assert_array_equal(augmented[:, :3], X.toarray())
-    np.testing.assert_array_equal(augmented[0, 3:], [0, 0, 2, 4])  # "b": the second block
-    np.testing.assert_array_equal(augmented[1, 3:], [8, 10, 0, 0])
-    np.testing.assert_array_equal(augmented[2, 3:], [0, 0, 0, 0])
-    np.testing.assert_array_equal(augmented[3, 3:], [0, 0, 20, 22])
+    augmented = copies.augment(sparse.csr_matrix(X), np.asarray(["b", "a", "extra", "b"]))
+    # "a" gets one column (the word it has), "b" two, the site's labels none.
+    assert augmented.shape == (4, 3 + 1 + 2)
+    augmented = augmented.toarray()
+    np.testing.assert_array_equal(augmented[:, :3], X)
+    np.testing.assert_array_equal(augmented[0, 3:], [0, 2, 4])
+    np.testing.assert_array_equal(augmented[1, 3:], [10, 0, 0])
+    np.testing.assert_array_equal(augmented[2, 3:], [0, 0, 0])
+    np.testing.assert_array_equal(augmented[3, 3:], [0, 20, 22])
 
 
 def test_a_word_only_one_source_has_weighs_less_with_source_copies() -> None:

@@ -467,19 +467,20 @@ class SourceCopies:
     exempt: tuple[str, ...] = ("extra",)
 
     def augment(self, X: sparse.csr_matrix, sources: np.ndarray) -> sparse.csr_matrix:
-        """``X`` with the copies appended as further columns, one block per source."""
+        """``X`` with the copies appended as further columns, by source, the columns no row of a
+        source fills left out."""
         names = sorted(set(sources.tolist()) - set(self.exempt))
         block_of = {name: k for k, name in enumerate(names)}
         row_block = np.asarray([block_of.get(source, -1) for source in sources])
         shared = sparse.csr_matrix(X)[:, : self.width].tocoo()
         keep = row_block[shared.row] >= 0
         rows = shared.row[keep]
+        columns = shared.col[keep] + row_block[rows] * self.width
+        # Only the columns some row of the source fills: an empty column would get no weight,
+        # and the solver's time grows with the columns as well as the entries.
+        used, columns = np.unique(columns, return_inverse=True)
         copies = sparse.csr_matrix(
-            (
-                shared.data[keep] * self.scale,
-                (rows, shared.col[keep] + row_block[rows] * self.width),
-            ),
-            shape=(X.shape[0], self.width * len(names)),
+            (shared.data[keep] * self.scale, (rows, columns)), shape=(X.shape[0], len(used))
         )
         return sparse.hstack([X, copies], format="csr")
 
