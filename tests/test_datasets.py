@@ -225,8 +225,9 @@ def test_a_word_only_one_source_has_weighs_less_with_source_copies() -> None:
             labels.append(int(abusive))
             sources.append(source)
     X = sparse.csr_matrix(np.asarray(rows))
-    data = HeadData(np.arange(len(rows)), np.asarray(labels), np.ones(len(rows)))
-    data.sources = np.asarray(sources)
+    data = HeadData(
+        np.arange(len(rows)), np.asarray(labels), np.ones(len(rows)), sources=np.asarray(sources)
+    )
     plain = fit_logistic(X, data, c=1.0).coef_[0]
     adapted = fit_logistic(X, data, c=1.0, copies=SourceCopies(width=3, scale=2.0)).coef_[0]
     assert adapted.shape == plain.shape

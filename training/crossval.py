@@ -17,7 +17,7 @@ fold then picks its vocabulary and idf from its own training rows only, exactly 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -40,7 +40,6 @@ from model.features import (
 from training.datasets import HELD_OUT, SOURCES, Example, load_examples, load_held_out
 from training.train import (
     ColumnLayout,
-    HeadData,
     TrainingConfig,
     fit_logistic,
     head_column_weights,
@@ -164,7 +163,7 @@ def evaluate_fold(
     column_weights = head_column_weights(category, config, layout)
     model = fit_logistic(
         weigh_columns(features, column_weights),
-        HeadData(rows, data.labels, data.weights, sources=data.sources),
+        replace(data, rows=rows),  # rows of ``examples``, not of ``train_examples``
         config.regularization[category],
         monotone_signals=category == "spam",
         copies=head_source_copies(category, config, layout),
