@@ -6,6 +6,7 @@ from collections import Counter
 import numpy as np
 import pytest
 from scipy import sparse
+from sklearn.model_selection import StratifiedKFold
 
 from model.features import SIGNAL_NAMES, is_jamo_gram
 from training import crossval
@@ -28,6 +29,7 @@ from training.train import (
     HeadData,
     SourceCopies,
     TrainingConfig,
+    fit_head,
     fit_logistic,
     head_column_weights,
     head_data,
@@ -207,6 +209,42 @@ def test_source_copies_give_each_source_its_own_columns_but_a_site_s_labels() ->
     np.testing.assert_array_equal(augmented[1, 3:], [10, 0, 0])
     np.testing.assert_array_equal(augmented[2, 3:], [0, 0, 0])
     np.testing.assert_array_equal(augmented[3, 3:], [0, 20, 22])
+
+
+def test_calibration_folds_fitted_at_weight_zero_match_fits_on_their_own_rows() -> None:
+    examples = sample_per_source(load_examples(), 120, seed=1)
+    config = TrainingConfig(word_features=2000, char_features=5000)
+    pipeline, _ = train_pipeline(examples, config, calibrate=False)
+    features = pipeline.named_steps["features"]
+    comments = pipeline.named_steps["normalize"].transform([e.text for e in examples])
+    X = features.transform(comments).tocsr()
+    layout = ColumnLayout.of(features, X.shape[1])
+    data = head_data(examples, "abuse", config, seed=0)
+    X_head = weigh_columns(X[data.rows], head_column_weights("abuse", config, layout))
+    copies = head_source_copies("abuse", config, layout)
+    assert copies is not None
+    augmented = copies.augment(X_head, data.sources)
+    c = config.regularization["abuse"]
+
+    model, slope, offset, oof = fit_head(
+        augmented, data, c, X_head.shape[1], calibration_folds=3, seed=0, threads=2
+    )
+    one_thread = fit_head(
+        augmented, data, c, X_head.shape[1], calibration_folds=3, seed=0, threads=1
+    )
+    np.testing.assert_array_equal(one_thread[3], oof)
+    assert (one_thread[1], one_thread[2]) == (slope, offset)
+    np.testing.assert_array_equal(one_thread[0].coef_, model.coef_)
+    np.testing.assert_array_equal(model.coef_, fit_logistic(X_head, data, c, copies=copies).coef_)
+    assert slope > 0
+
+    # Each fold as a fit on its own rows, as the held-out rows at weight 0 stand for.
+    splitter = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
+    expected = np.zeros(len(data.labels))
+    for train_idx, test_idx in splitter.split(np.zeros(len(data.labels)), data.labels):
+        fold = fit_logistic(X_head[train_idx], data.part(train_idx), c, copies=copies)
+        expected[test_idx] = fold.decision_function(X_head[test_idx])
+    np.testing.assert_allclose(oof, expected, atol=1e-6)
 
 
 def test_a_word_only_one_source_has_weighs_less_with_source_copies() -> None:
