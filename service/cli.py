@@ -258,7 +258,8 @@ def site_options(command: Callable) -> Callable:
             "--retention-days",
             type=click.IntRange(1, 3650),
             metavar="DAYS",
-            help="Keep each comment's record this many days after it arrives (default 90).",
+            help="Keep each comment's record this many days after it arrives (default 90); "
+            "on update, applies to the comments already stored too.",
         ),
     ]
     return functools.reduce(lambda decorated, option: option(decorated), reversed(options), command)
@@ -356,6 +357,17 @@ def sites_update(obj: CommandContext, name: str, **options: Any) -> None:
     site = obj.sites.update(name, **settings)
     click.echo(f"Updated site {name!r}.")
     _echo_site(site)
+    if options["retention_days"] is not None:
+        from service.retention import RetentionKeeper
+
+        done = RetentionKeeper(obj.redis, obj.keys).apply(name, site.retention_days)
+        click.echo(
+            f"Retention of {site.retention_days} days applied to the comments stored: "
+            f"{done.comments} kept until {site.retention_days} days after they arrived, "
+            f"{done.removed} older removed, {done.orphan_reports} reader reports of comments "
+            "already gone removed.",
+            err=True,
+        )
 
 
 @sites.command("show")

@@ -138,11 +138,14 @@ return {'ok', entry}
 """
 
 # KEYS: comment, queue, reports, author, queue-since. ARGV: record read, new record ('' unchanged),
-# reporter, report JSON, base urgency, boost per reader, comment id, now.
+# reporter, report JSON, base urgency, boost per reader, comment id, now. The reports expire with
+# the record (the site's retention).
 # Returns {added, report count, queued}.
 _REPORT_SCRIPT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1, 0, 0} end
 local added = redis.call('HSETNX', KEYS[3], ARGV[3], ARGV[4])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 local count = redis.call('HLEN', KEYS[3])
 if added == 0 then return {0, count, 0} end
 redis.call('HINCRBY', KEYS[4], 'reports', 1)

@@ -1,8 +1,13 @@
-"""Privacy: erasing one author's data from a site (``modq authors forget``).
+"""Privacy: a site's retention applied to what is stored (``modq sites update --retention-days``)
+and erasing one author's data from a site (``modq authors forget``).
 
-Retention itself needs no process: intake stores each comment record with a time to live of the
-site's ``retention_days`` (default 90), and the record carries its scores, decision and status (its
-result), so both expire together. Decisions and reports keep that time to live (``KEEPTTL``).
+Retention needs no process while it stays the same: intake stores each comment record with a
+time to live of the site's ``retention_days`` (default 90), and the record carries its scores,
+decision and status (its result), so both expire together. Decisions keep that time to live
+(``KEEPTTL``), and a comment's reader reports take it on when they are filed. When the retention
+changes, ``RetentionKeeper`` gives every stored record (and its reports) the expiry the new
+retention means for it, counted from when it arrived: a shorter retention removes at once the
+comments older than it.
 
 Forgetting an author finds their comments by scanning the site's comment records (there is no
 author index to keep in step), then removes each comment in one Lua script over keys of the site:
@@ -15,7 +20,10 @@ text, stays as it is: it is append-only.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis
 
@@ -44,6 +52,135 @@ local reports = redis.call('HLEN', KEYS[6])
 redis.call('DEL', KEYS[6], KEYS[7])
 return {1, queued, label, reports}
 """
+
+
+# KEYS: comment records, then their reader-report hashes in the same order. ARGV: now (unix ms),
+# then for each record the arrival time read with it and its new expiry (unix ms). A record still
+# the one read (same arrival time) gets the expiry, and so do its reports; an expiry already past
+# removes both. Returns {records given an expiry, records removed}.
+_RETENTION_SCRIPT = """
+local n = #KEYS / 2
+local kept, removed = 0, 0
+for i = 1, n do
+  local raw = redis.call('GET', KEYS[i])
+  local ok, record = pcall(cjson.decode, raw or '')
+  if raw and ok and type(record) == 'table' and record['received_at'] == ARGV[2 * i] then
+    local expiry = ARGV[2 * i + 1]
+    if tonumber(expiry) <= tonumber(ARGV[1]) then
+      redis.call('DEL', KEYS[i], KEYS[n + i])
+      removed = removed + 1
+    else
+      redis.call('PEXPIREAT', KEYS[i], expiry)
+      redis.call('PEXPIREAT', KEYS[n + i], expiry)
+      kept = kept + 1
+    end
+  end
+end
+return {kept, removed}
+"""
+
+# KEYS: reader-report hashes, then their comment records in the same order. Removes the reports
+# of comments that are gone (stored before reports took on their comment's expiry).
+_ORPHAN_REPORTS_SCRIPT = """
+local n = #KEYS / 2
+local removed = 0
+for i = 1, n do
+  if redis.call('EXISTS', KEYS[n + i]) == 0 then
+    removed = removed + redis.call('DEL', KEYS[i])
+  end
+end
+return removed
+"""
+
+
+def _batches(names: Iterator[bytes], size: int = _SCAN_BATCH) -> Iterator[list[bytes]]:
+    batch: list[bytes] = []
+    for name in names:
+        batch.append(name)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class Retained:
+    """What applying a retention did to a site's stored comments."""
+
+    comments: int = 0  # given the new expiry
+    removed: int = 0  # older than the retention: removed with their reports
+    orphan_reports: int = 0  # reader reports of comments already gone
+
+
+class RetentionKeeper:
+    """Applies a site's retention to the comments it has stored.
+
+    :param connection: a Redis client (or cluster client).
+    :param keys: the key builder.
+    :param clock: the current unix time in seconds.
+    """
+
+    def __init__(
+        self, connection: redis.Redis, keys: RedisKeys, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.connection = connection
+        self.keys = keys
+        self.clock = clock
+        self._retain = connection.register_script(_RETENTION_SCRIPT)
+        self._orphans = connection.register_script(_ORPHAN_REPORTS_SCRIPT)
+
+    def apply(self, site: str, retention_days: int) -> Retained:
+        """Give each stored comment of ``site`` (and its reader reports) the expiry
+        ``retention_days`` after it arrived; remove those older than that, and the reader
+        reports of comments already gone. It scans the site's keys, a few seconds per million
+        comments; a comment that arrives meanwhile is stored with the new retention anyway."""
+        done = Retained()
+        prefix = self.keys.comment(site, "")
+        span_ms = retention_days * 86_400_000
+        for names in _batches(
+            self.connection.scan_iter(match=self.keys.comment(site, "*"), count=_SCAN_BATCH)
+        ):
+            comments, args = [], []
+            for name, raw in zip(names, self.connection.mget(names), strict=True):
+                arrived = _received_at(raw)
+                if arrived is None:
+                    continue  # gone since the scan saw it, or not a record modq wrote
+                comments.append(as_text(name)[len(prefix) :])
+                args += [arrived[0], arrived[1] + span_ms]
+            if not comments:
+                continue
+            reports = [self.keys.reports(site, c) for c in comments]
+            kept, removed = self._retain(
+                keys=[self.keys.comment(site, c) for c in comments] + reports,
+                args=[int(self.clock() * 1000), *args],
+            )
+            done.comments += int(kept)
+            done.removed += int(removed)
+        report_prefix = self.keys.reports(site, "")
+        for names in _batches(
+            self.connection.scan_iter(match=self.keys.reports(site, "*"), count=_SCAN_BATCH)
+        ):
+            comments = [as_text(name)[len(report_prefix) :] for name in names]
+            done.orphan_reports += int(
+                self._orphans(
+                    keys=[self.keys.reports(site, c) for c in comments]
+                    + [self.keys.comment(site, c) for c in comments]
+                )
+            )
+        return done
+
+
+def _received_at(raw: bytes | None) -> tuple[str, int] | None:
+    """The arrival time a stored record carries, as stored and in unix milliseconds; None if
+    there is no record or it carries none."""
+    if raw is None:
+        return None
+    try:
+        arrived = json.loads(raw).get("received_at")
+        return arrived, round(datetime.fromisoformat(arrived).timestamp() * 1000)
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 @dataclass

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
 
 from service.cli import main
+from service.queue import iso
 from tests.moderation_support import review_everything
 
 DAY = 86_400
@@ -38,12 +40,75 @@ def test_comments_are_kept_90_days_by_default(ingest, services, redis_client):
 def test_retention_is_set_per_site_from_the_command_line(modq, ingest, services, redis_client):
     result = modq("sites", "update", "demo", "--retention-days", "7")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output.split("\n", 1)[1])["retention_days"] == 7
+    assert json.loads(result.stdout.split("\n", 1)[1])["retention_days"] == 7
     ingest({"id": "c7", "text": "Fine article."})
     assert 6.99 < ttl_days(redis_client, services, "c7") <= 7
     assert modq("sites", "update", "demo", "--retention-days", "0").exit_code == 2
     created = modq("sites", "create", "brief", "--retention-days", "30")
     assert json.loads(created.output.split("\n", 1)[1])["retention_days"] == 30
+
+
+def arrived_days_ago(redis_client, services, comment_id: str, days: float) -> None:
+    """Rewrite a stored record as if it had arrived ``days`` ago (its expiry unchanged)."""
+    key = services.keys.comment("demo", comment_id)
+    record = json.loads(redis_client.get(key))
+    record["received_at"] = iso(time.time() - days * DAY)
+    redis_client.set(key, json.dumps(record), keepttl=True)
+
+
+def test_a_changed_retention_applies_to_the_comments_already_stored(
+    modq, client, ingest, ingest_key, services, redis_client
+):
+    for comment_id, age in (("old", 20), ("recent", 2), ("new", 0)):
+        assert ingest({"id": comment_id, "text": f"Comment {comment_id}."}).status_code == 200
+        if age:
+            arrived_days_ago(redis_client, services, comment_id, age)
+    reader = {"Authorization": f"Bearer {ingest_key}"}
+    for comment_id in ("old", "recent"):
+        reported = client.post(
+            f"/v1/comments/{comment_id}/reports", json={"reporter_id": "reader-9"}, headers=reader
+        )
+        assert reported.status_code == 200
+    # Reader reports of a comment that expired before reports took on the record's expiry.
+    redis_client.hset(services.keys.reports("demo", "gone"), "reader-9", "{}")
+
+    result = modq("sites", "update", "demo", "--retention-days", "7")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.split("\n", 1)[1])["retention_days"] == 7
+    assert result.stderr.strip() == (
+        "Retention of 7 days applied to the comments stored: 2 kept until 7 days after they "
+        "arrived, 1 older removed, 1 reader reports of comments already gone removed."
+    )
+    keys = services.keys
+    assert not redis_client.exists(keys.comment("demo", "old"), keys.reports("demo", "old"))
+    assert not redis_client.exists(keys.reports("demo", "gone"))
+    assert 4.99 < ttl_days(redis_client, services, "recent") <= 5
+    assert 4.99 < redis_client.ttl(keys.reports("demo", "recent")) / DAY <= 5
+    assert 6.99 < ttl_days(redis_client, services, "new") <= 7
+    assert client.get("/v1/comments/old", headers=reader).status_code == 404
+
+    # A longer retention gives the comments still stored the longer expiry.
+    assert modq("sites", "update", "demo", "--retention-days", "30").exit_code == 0
+    assert 27.99 < ttl_days(redis_client, services, "recent") <= 28
+    assert 29.99 < ttl_days(redis_client, services, "new") <= 30
+    # Other settings leave the stored comments' expiry alone.
+    assert modq("sites", "update", "demo", "--max-length", "300").stderr == ""
+
+
+def test_reader_reports_expire_with_their_comment(
+    client, ingest, ingest_key, services, redis_client
+):
+    services.sites.update("demo", retention_days=10)
+    ingest({"id": "c1", "text": "Fine article."})
+    reported = client.post(
+        "/v1/comments/c1/reports",
+        json={"reporter_id": "reader-9", "reason": "spam"},
+        headers={"Authorization": f"Bearer {ingest_key}"},
+    )
+    assert reported.status_code == 200
+    record_ttl = redis_client.pttl(services.keys.comment("demo", "c1"))
+    reports_ttl = redis_client.pttl(services.keys.reports("demo", "c1"))
+    assert 0 < reports_ttl <= record_ttl and record_ttl - reports_ttl < 5_000
 
 
 def test_a_decision_keeps_the_records_expiry(client, ingest, services, moderator_key, redis_client):
