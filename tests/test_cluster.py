@@ -25,3 +25,24 @@ def test_the_cluster_really_spreads_sites_over_nodes(redis_client):  # noqa: F81
         for k in (keys.queue(site), keys.leases(site), keys.comment(site, "x"), keys.audit(site))
     }
     assert len(same) == 1
+
+
+def test_a_changed_retention_applies_on_the_cluster(ingest, services, redis_client):  # noqa: F811
+    import json
+    import time
+
+    from service.queue import iso
+    from service.retention import Retained, RetentionKeeper
+
+    for comment_id in ("old", "new"):
+        assert ingest({"id": comment_id, "text": f"Comment {comment_id}."}).status_code == 200
+    old = services.keys.comment("demo", "old")
+    record = json.loads(redis_client.get(old))
+    record["received_at"] = iso(time.time() - 20 * 86_400)
+    redis_client.set(old, json.dumps(record), keepttl=True)
+    redis_client.hset(services.keys.reports("demo", "gone"), "reader-9", "{}")
+
+    done = RetentionKeeper(redis_client, services.keys).apply("demo", 7)
+    assert done == Retained(comments=1, removed=1, orphan_reports=1)
+    assert not redis_client.exists(old)
+    assert 6.99 * 86_400 < redis_client.ttl(services.keys.comment("demo", "new")) <= 7 * 86_400
