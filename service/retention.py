@@ -94,6 +94,7 @@ return removed
 
 
 def _batches(names: Iterator[bytes], size: int = _SCAN_BATCH) -> Iterator[list[bytes]]:
+    """Key names from a scan, ``size`` at a time."""
     batch: list[bytes] = []
     for name in names:
         batch.append(name)
@@ -219,25 +220,15 @@ class AuthorEraser:
         """Ids of the site's stored comments whose author id is ``author_id``."""
         prefix = self.keys.comment(site, "")
         found: list[str] = []
-        batch: list[bytes] = []
-
-        def check(names: list[bytes]) -> None:
+        for names in _batches(
+            self.connection.scan_iter(match=self.keys.comment(site, "*"), count=_SCAN_BATCH)
+        ):
             for name, raw in zip(names, self.connection.mget(names), strict=True):
                 if raw is None:
                     continue  # expired or removed since the scan saw it
                 author = json.loads(raw).get("author") or {}
                 if author.get("id") == author_id:
                     found.append(as_text(name)[len(prefix) :])
-
-        for name in self.connection.scan_iter(
-            match=self.keys.comment(site, "*"), count=_SCAN_BATCH
-        ):
-            batch.append(name)
-            if len(batch) >= _SCAN_BATCH:
-                check(batch)
-                batch = []
-        if batch:
-            check(batch)
         return found
 
     def forget(self, site: str, author_id: str) -> Forgotten:
