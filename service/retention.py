@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -119,15 +119,11 @@ class RetentionKeeper:
 
     :param connection: a Redis client (or cluster client).
     :param keys: the key builder.
-    :param clock: the current unix time in seconds.
     """
 
-    def __init__(
-        self, connection: redis.Redis, keys: RedisKeys, clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
         self.connection = connection
         self.keys = keys
-        self.clock = clock
         self._retain = connection.register_script(_RETENTION_SCRIPT)
         self._orphans = connection.register_script(_ORPHAN_REPORTS_SCRIPT)
 
@@ -154,7 +150,7 @@ class RetentionKeeper:
             reports = [self.keys.reports(site, c) for c in comments]
             kept, removed = self._retain(
                 keys=[self.keys.comment(site, c) for c in comments] + reports,
-                args=[int(self.clock() * 1000), *args],
+                args=[int(time.time() * 1000), *args],
             )
             done.comments += int(kept)
             done.removed += int(removed)

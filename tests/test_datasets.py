@@ -242,7 +242,14 @@ def test_calibration_folds_fitted_at_weight_zero_match_fits_on_their_own_rows() 
     splitter = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
     expected = np.zeros(len(data.labels))
     for train_idx, test_idx in splitter.split(np.zeros(len(data.labels)), data.labels):
-        fold = fit_logistic(X_head[train_idx], data.part(train_idx), c, copies=copies)
+        part = HeadData(
+            data.rows[train_idx],
+            data.labels[train_idx],
+            data.weights[train_idx],
+            data.calibration_weights[train_idx],
+            data.sources[train_idx],
+        )
+        fold = fit_logistic(X_head[train_idx], part, c, copies=copies)
         expected[test_idx] = fold.decision_function(X_head[test_idx])
     np.testing.assert_allclose(oof, expected, atol=1e-6)
 

@@ -349,16 +349,6 @@ class HeadData:
     # The source of each row (``ORDINARY_COMMENTS`` for the spam head's drawn negatives).
     sources: np.ndarray | None = None
 
-    def part(self, index: np.ndarray) -> HeadData:
-        """The rows at ``index`` (positions in this head's rows), for a fold."""
-        return HeadData(
-            self.rows[index],
-            self.labels[index],
-            self.weights[index],
-            None if self.calibration_weights is None else self.calibration_weights[index],
-            None if self.sources is None else self.sources[index],
-        )
-
 
 def head_data(
     examples: Sequence[Example], category: str, config: TrainingConfig, seed: int
@@ -474,9 +464,14 @@ class SourceCopies:
     scale: float
     exempt: tuple[str, ...] = ("extra",)
 
-    def augment(self, X: sparse.csr_matrix, sources: np.ndarray) -> sparse.csr_matrix:
+    def augment(self, X: sparse.csr_matrix, sources: np.ndarray | None) -> sparse.csr_matrix:
         """``X`` with the copies appended as further columns, by source, the columns no row of a
-        source fills left out."""
+        source fills left out.
+
+        :param sources: the source of each row of ``X`` (``HeadData.sources``).
+        """
+        if sources is None:
+            raise ValueError("source copies need the source of each row (HeadData.sources)")
         names = sorted(set(sources.tolist()) - set(self.exempt))
         block_of = {name: k for k, name in enumerate(names)}
         row_block = np.asarray([block_of.get(source, -1) for source in sources])
@@ -518,8 +513,6 @@ def fit_logistic(
     """
     width = X.shape[1]
     if copies is not None:
-        if data.sources is None:
-            raise ValueError("source copies need the source of each row (HeadData.sources)")
         X = copies.augment(X, data.sources)
     return _fit(X, data.labels, data.weights, c, monotone_signals, width)
 
