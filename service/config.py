@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # One comment with its fields fits many times over in 64 KiB. A full batch (100 comments of
-# 250 characters) must fit even when its client writes every character as a 6-byte \uXXXX
-# escape, as json.dumps does by default: 150,000 bytes of text plus ids and fields.
+# 250 characters) must fit even when its client writes every character as an escape, as
+# json.dumps does by default: 6 bytes for a Hangul syllable (\uXXXX), 12 for an emoji outside
+# the Basic Multilingual Plane (a surrogate pair), so 300,000 bytes of text plus ids and fields.
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
-DEFAULT_MAX_BATCH_BODY_BYTES = 256 * 1024
+DEFAULT_MAX_BATCH_BODY_BYTES = 320 * 1024
 # A dead or hanging Redis holds a request this long per connect or read, so the request still
 # answers 503 well within gunicorn's 30-second worker timeout.
 DEFAULT_REDIS_TIMEOUT_SECONDS = 2.0

@@ -79,6 +79,18 @@ class ServiceUnavailable(ApiError):
     retry_after = 2
 
 
+class StorageUnavailable(ServiceUnavailable):
+    """Redis is unreachable or refuses commands for now (``reason`` says which)."""
+
+    code = "storage_unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"The review store (Redis) {reason}; nothing was stored. Retry the same request.",
+            retry_after=self.retry_after,
+        )
+
+
 def error_response(status: int, code: str, message: str, headers: dict | None = None):
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
@@ -132,6 +144,21 @@ def refusal_reason(error: redis.exceptions.RedisError) -> str | None:
     return _REFUSALS.get(first_word)
 
 
+def storage_failure(error: redis.exceptions.RedisError) -> str | None:
+    """Why Redis cannot serve for now, when ``error`` is an outage or a refusal; else None (a
+    reply that says the command itself was wrong, which is a bug to log, not a 503)."""
+    if isinstance(
+        error,
+        redis.exceptions.ConnectionError
+        | redis.exceptions.TimeoutError
+        | redis.exceptions.ClusterDownError,
+    ):
+        return refusal_reason(error) or "is unreachable"
+    if isinstance(error, redis.exceptions.ResponseError):
+        return refusal_reason(error)
+    return None
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers on ``app``."""
 
@@ -161,33 +188,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(redis.exceptions.ConnectionError)
     @app.errorhandler(redis.exceptions.TimeoutError)
     @app.errorhandler(redis.exceptions.ClusterDownError)
-    def handle_redis_down(error: redis.exceptions.RedisError):
-        log.error("redis unavailable: %s", error.__class__.__name__)
-        return storage_unavailable(refusal_reason(error) or "is unreachable")
-
     @app.errorhandler(redis.exceptions.ResponseError)
-    def handle_redis_refusal(error: redis.exceptions.ResponseError):
-        reason = refusal_reason(error)
+    def handle_redis_error(error: redis.exceptions.RedisError):
+        reason = storage_failure(error)
         if reason is None:
             return handle_unexpected(error)
-        log.error("redis refused a command: %s", error.__class__.__name__)
-        return storage_unavailable(reason)
-
-    def storage_unavailable(reason: str):
-        retry_after = ServiceUnavailable.retry_after
-        response = jsonify(
-            {
-                "error": {
-                    "code": "storage_unavailable",
-                    "message": f"The review store (Redis) {reason}; nothing was stored. "
-                    "Retry the same request.",
-                    "retry_after": retry_after,
-                }
-            }
-        )
-        response.status_code = 503
-        response.headers["Retry-After"] = str(retry_after)
-        return response
+        log.error("redis unavailable: %s (%s)", error.__class__.__name__, reason)
+        return handle_api_error(StorageUnavailable(reason))
 
     @app.errorhandler(UnicodeEncodeError)
     def handle_unencodable_text(error: UnicodeEncodeError):

@@ -12,7 +12,7 @@ from service.campaigns import with_campaign
 from service.comments import STATUS_FOR_DECISION, StoreOutcome, public_result, text_hash
 from service.errors import ApiError, InvalidRequest, NotFound, UnprocessableComment
 from service.extensions import get_services
-from service.payloads import MAX_ID_LENGTH, CommentIn, is_unicode_text, json_body, parse_comment
+from service.payloads import MAX_ID_LENGTH, CommentIn, echoed_id, json_body, parse_comment
 from service.policy import decide
 from service.ratelimits import RateLimited, largest_batch
 from service.sites import Site, utcnow
@@ -199,6 +199,9 @@ def create_comment():
     services = get_services()
     site: Site = g.site
     comment = parse_comment(json_body())
+    # Checked before the limits count it: a comment that can never be stored gets its 422, not
+    # a 429 that tells the client to send it again later.
+    text = checked_text(site, comment)
     try:
         limit_rates(site, 1, comment.author)
     except RateLimited:
@@ -207,7 +210,6 @@ def create_comment():
         if stored is None:
             raise
         return jsonify(public_result(stored))
-    text = checked_text(site, comment)
     result = services.scorer_for(site.name).score(text, comment.language)
     [outcome] = store_scored(site, [(comment, text, result)])
     return jsonify(public_result(outcome.record))
@@ -266,12 +268,7 @@ def create_comments():
 
 def item_error(raw: object, error: ApiError) -> dict:
     """One batch item's error, with its id when it has a usable one."""
-    if isinstance(raw, CommentIn):
-        item_id: str | None = raw.id
-    elif isinstance(raw, dict) and isinstance(raw.get("id"), str) and is_unicode_text(raw["id"]):
-        item_id = raw["id"]
-    else:
-        item_id = None
+    item_id = raw.id if isinstance(raw, CommentIn) else echoed_id(raw, "id")
     return {"id": item_id, **error.body(), "status_code": error.status}
 
 
@@ -281,11 +278,12 @@ def limit_batch_rates(
     """Count a batch's checked comments against the key and address limits.
 
     When a limit refuses, the comments already stored with the same text get their stored
-    results in ``results`` and the rest are counted again on their own.
+    results in ``results`` and the rest are counted again on their own; if the limit refuses
+    them too, each gets its 429 in ``results``.
 
     :return: the comments still to score and store.
     :raise 400: more comments than a limit ever allows at once; retrying cannot help.
-    :raise 429: a limit is reached.
+    :raise 429: a limit is reached and none of the comments is a stored retry.
     """
     largest = largest_batch(site.rate_limits) if site.rate_limits else None
     if largest is not None and len(checked) > largest[0]:
@@ -311,7 +309,13 @@ def limit_batch_rates(
             fresh.append(item)
         else:
             results[item[0]] = public_result(record)
-    limit_rates(site, len(fresh))
+    try:
+        limit_rates(site, len(fresh))
+    except RateLimited as error:
+        # The stored retries keep their results; the new comments are refused one by one.
+        for index, comment, _ in fresh:
+            results[index] = item_error(comment, error)
+        return []
     return fresh
 
 

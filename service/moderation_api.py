@@ -8,19 +8,34 @@ session's CSRF token in ``X-CSRF-Token``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
+import redis
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
 from service import sessions, webhooks
 from service.audit import AuditFilter, AuditLog
 from service.auth import authenticate, presented_key, require_key
-from service.errors import ApiError, Forbidden, InvalidRequest, NotFound, Unauthorized
+from service.errors import (
+    ApiError,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    StorageUnavailable,
+    Unauthorized,
+    storage_failure,
+)
 from service.extensions import get_services
 from service.moderators import ModeratorStore
-from service.payloads import MAX_ID_LENGTH, is_unicode_text, json_body
+from service.payloads import (
+    MAX_ID_LENGTH,
+    echoed_id,
+    is_unicode_text,
+    json_body,
+    json_value,
+    string_field,
+)
 from service.queue import (
     DEFAULT_LEASE_SECONDS,
     MAX_LEASE_SECONDS,
@@ -41,6 +56,7 @@ reports_bp = Blueprint("reports", __name__, url_prefix="/v1/comments")
 MAX_BULK = 100
 MAX_LABELS = 8
 MAX_NOTE = 2000
+AUDIT_DECISIONS = ("approve", "reject", "undo")
 _CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
@@ -181,12 +197,7 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
             'such as ["spam"] or ["abuse"].',
             field=f"{where}labels",
         )
-    note = body.get("note") or ""
-    if not isinstance(note, str) or len(note) > MAX_NOTE or not is_unicode_text(note):
-        raise InvalidRequest(
-            f"Field '{where}note' must be text of at most {MAX_NOTE} characters.",
-            field=f"{where}note",
-        )
+    note = string_field(body, "note", where, required=False, max_length=MAX_NOTE) or ""
     overturn = body.get("overturn", False)
     if not isinstance(overturn, bool):
         raise InvalidRequest(
@@ -263,14 +274,9 @@ def undo(site_name: str, comment_id: str):
 
 
 def _bulk_items() -> list:
-    raw = request.get_data(cache=True)
-    if raw.lstrip()[:1] == b"[":
-        try:
-            items = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise InvalidRequest("Request body is not valid JSON.") from None
-    else:
-        items = json_body().get("decisions")
+    """The decisions of a bulk request, sent as ``{"decisions": [...]}`` or as a bare array."""
+    body = json_value()
+    items = body.get("decisions") if isinstance(body, dict) else body
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK:
         raise InvalidRequest(
             f'Send 1 to {MAX_BULK} decisions, as {{"decisions": [...]}} or a JSON array.',
@@ -281,24 +287,34 @@ def _bulk_items() -> list:
 
 @bp.post("/queue/decisions")
 def decide_many(site_name: str):
-    """Several decisions in one request; one result (or error) per decision, in order."""
+    """Several decisions in one request; one result (or error) per decision, in order.
+
+    Each decision is applied on its own. If Redis fails partway, the decisions before it stand,
+    and it and the ones after it get a 503 each: sending the same request again is safe, as a
+    moderator's repeated decision answers as the first did.
+    """
     caller, site = moderator_for(site_name)
     results = []
+    unavailable: str | None = None  # why Redis failed, once it has
     for index, raw in enumerate(_bulk_items()):
         where = f"decisions[{index}]."
         try:
+            if unavailable is not None:
+                raise StorageUnavailable(unavailable)
             decision = parse_decision(raw, where=where)
             results.append(get_moderation().queue.decide(site, caller.moderator, decision))
+        except redis.exceptions.RedisError as error:
+            unavailable = storage_failure(error)
+            if unavailable is None:
+                raise
+            results.append(_item_error(raw, StorageUnavailable(unavailable)))
         except ApiError as error:
-            item_id = raw.get("comment_id", raw.get("id")) if isinstance(raw, dict) else None
-            results.append(
-                {
-                    "id": item_id if isinstance(item_id, str) else None,
-                    **error.body(),
-                    "status_code": error.status,
-                }
-            )
+            results.append(_item_error(raw, error))
     return jsonify({"results": results})
+
+
+def _item_error(raw: object, error: ApiError) -> dict:
+    return {"id": echoed_id(raw, "comment_id", "id"), **error.body(), "status_code": error.status}
 
 
 @bp.get("/audit")
@@ -311,11 +327,15 @@ def audit_log(site_name: str):
         raise InvalidRequest(
             "Query parameter 'cursor' must be a 'next_cursor' value.", field="cursor"
         )
+    decision = _optional_str(request.args, "decision")
+    if decision not in (None, *AUDIT_DECISIONS):
+        raise InvalidRequest(
+            f"Query parameter 'decision' must be one of {', '.join(AUDIT_DECISIONS)}.",
+            field="decision",
+        )
     where = AuditFilter(
-        **{
-            name: _optional_str(request.args, name)
-            for name in ("moderator", "decision", "comment_id")
-        },
+        **{name: _optional_str(request.args, name) for name in ("moderator", "comment_id")},
+        decision=decision,
         since=_time_arg("since"),
         until=_time_arg("until"),
     )

@@ -32,7 +32,7 @@ def _unavailable(description: str, error: dict | None = None) -> dict:
 _BODY_ERRORS = {
     "413": _error(
         "Body over the size limit: `MODQ_MAX_BODY_BYTES`, 64 KiB by default; for "
-        "`POST /v1/comments/batch`, `MODQ_MAX_BATCH_BODY_BYTES`, 256 KiB by default."
+        "`POST /v1/comments/batch`, `MODQ_MAX_BATCH_BODY_BYTES`, 320 KiB by default."
     ),
     "415": _error("A `Content-Type` other than JSON; send `application/json`."),
 }
@@ -568,6 +568,11 @@ _DECISION_OUT = {
         "audit_id": {"type": "string"},
         "undo_until": {"type": "string"},
         "previous_status": {"type": "string"},
+        "replayed": {
+            "type": "boolean",
+            "description": "True when the same moderator sent the decision the comment already "
+            "carries (a retry): nothing was written again, and `at` is when it was made.",
+        },
     },
 }
 _AUDIT_ENTRY = {
@@ -811,7 +816,7 @@ _MODERATION_PATHS = {
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
                 _query("cursor", {"type": "string"}, "`next_cursor` of the previous page."),
                 _query("moderator", {"type": "string"}),
-                _query("decision", {"type": "string"}),
+                _query("decision", {"type": "string", "enum": ["approve", "reject", "undo"]}),
                 _query("comment_id", {"type": "string"}),
                 _query("since", {"type": "string"}, "ISO-8601 time."),
                 _query("until", {"type": "string"}, "ISO-8601 time."),
@@ -1152,6 +1157,17 @@ def document() -> dict:
                                 "limit": {"type": "integer"},
                                 "length": {"type": "integer"},
                                 "retry_after": {"type": "integer"},
+                                "decided": {
+                                    "type": "object",
+                                    "description": "With 409 `already_decided`: the decision "
+                                    "the comment carries (`decision`, `moderator`, `at`, "
+                                    "`labels`, `status`).",
+                                },
+                                "lease_holder": {
+                                    "type": "string",
+                                    "description": "With 409 `leased`: who holds the lease.",
+                                },
+                                "lease_expires_at": {"type": "string", "format": "date-time"},
                             },
                         }
                     },

@@ -17,6 +17,7 @@ MAX_METADATA_BYTES = 2048
 MAX_NAME_LENGTH = 256
 MAX_LANGUAGE_LENGTH = 16
 MAX_JSON_DEPTH = 32
+MAX_INT_DIGITS = 64
 # A language tag as BCP 47 writes it ("en", "EN", "en-US", "en_GB", "zh-Hant-TW").
 _LANGUAGE_TAG_RE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
 
@@ -44,6 +45,14 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{text[:40]} is out of range for a number")
     return value
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses to read integers of over 4,300 digits with a message about its own
+    # settings; no field here takes a number anywhere near this long.
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits is longer than any field takes")
+    return int(text)
 
 
 def _body_bytes() -> bytes:
@@ -76,11 +85,12 @@ def _check_content_type() -> None:
         )
 
 
-def json_body() -> dict:
-    """The request body as a JSON object.
+def json_value() -> object:
+    """The request body as a JSON value of any type (object, array, ...).
 
-    :raise 400: the body is empty, not UTF-8, not JSON (``NaN`` and ``Infinity`` included) or
-        not an object.
+    :raise 400: the body is empty, not UTF-8, not JSON (``NaN`` and ``Infinity`` included),
+        nested deeper than ``MAX_JSON_DEPTH`` or holds a number of more than ``MAX_INT_DIGITS``
+        digits.
     :raise 413: the body is over the configured limit, with or without ``Content-Length``.
     :raise 415: the ``Content-Type`` names a type other than JSON.
     """
@@ -93,12 +103,25 @@ def json_body() -> dict:
     except UnicodeDecodeError as error:
         raise InvalidRequest(f"Request body is not valid UTF-8 (byte {error.start}).") from None
     try:
-        body = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as error:
+        body = json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
+    except RecursionError:
+        raise InvalidRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError as error:
         raise InvalidRequest(f"Request body is not valid JSON: {error}.") from None
+    _check_depth(body)
+    return body
+
+
+def json_body() -> dict:
+    """The request body as a JSON object; ``json_value``'s errors, and 400 for another type."""
+    body = json_value()
     if not isinstance(body, dict):
         raise InvalidRequest(f"Request body must be a JSON object, got {_type_name(body)}.")
-    _check_depth(body)
     return body
 
 
@@ -114,9 +137,14 @@ def _type_name(value: object) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _string(
+def string_field(
     body: dict, name: str, where: str, required: bool, max_length: int | None
 ) -> str | None:
+    """Field ``name`` of ``body``: None when absent (400 when ``required``), else text.
+
+    :raise 400: not a string, longer than ``max_length``, or holding a lone surrogate; the
+        message names ``where`` + ``name``.
+    """
     value = body.get(name)
     if value is None:
         if required:
@@ -138,6 +166,19 @@ def _string(
             field=f"{where}{name}",
         )
     return value
+
+
+def echoed_id(raw: object, *names: str) -> str | None:
+    """The id a batch item's result can repeat: the first of ``names`` in ``raw`` that is text
+    a response can carry, else None (the item's place in the results still tells which it was)."""
+    if not isinstance(raw, dict):
+        return None
+    for name in names:
+        value = raw.get(name)
+        if value is not None:
+            ok = isinstance(value, str) and len(value) <= MAX_ID_LENGTH and is_unicode_text(value)
+            return value if ok else None
+    return None
 
 
 def is_unicode_text(value: str) -> bool:
@@ -178,15 +219,15 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
         raise InvalidRequest(
             f"'{where.rstrip('.') or 'body'}' must be an object, got {_type_name(body)}."
         )
-    comment_id = _string(body, "id", where, required=True, max_length=MAX_ID_LENGTH)
+    comment_id = string_field(body, "id", where, required=True, max_length=MAX_ID_LENGTH)
     if not comment_id or not comment_id.isprintable():
         raise InvalidRequest(
             f"Field '{where}id' must be a non-empty string of printable characters.",
             field=f"{where}id",
         )
-    text = _string(body, "text", where, required=True, max_length=None)
-    article_id = _string(body, "article_id", where, required=False, max_length=MAX_ID_LENGTH)
-    language = _string(body, "language", where, required=False, max_length=MAX_LANGUAGE_LENGTH)
+    text = string_field(body, "text", where, required=True, max_length=None)
+    article_id = string_field(body, "article_id", where, required=False, max_length=MAX_ID_LENGTH)
+    language = string_field(body, "language", where, required=False, max_length=MAX_LANGUAGE_LENGTH)
     if language is not None and language.strip():
         if not _LANGUAGE_TAG_RE.fullmatch(language.strip()):
             raise InvalidRequest(
@@ -202,10 +243,10 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
                 f"Field '{where}author' must be an object with 'id' and 'name', got {_type_name(author)}.",
                 field=f"{where}author",
             )
-        author_id = _string(
+        author_id = string_field(
             author, "id", f"{where}author.", required=False, max_length=MAX_ID_LENGTH
         )
-        name = _string(
+        name = string_field(
             author, "name", f"{where}author.", required=False, max_length=MAX_NAME_LENGTH
         )
         author = {"id": author_id, "name": name}

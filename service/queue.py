@@ -502,7 +502,9 @@ class ReviewQueue:
         )
         if isinstance(outcome, bytes | str):
             raise Conflict(
-                f"Comment {comment_id!r} is leased to {as_text(outcome)}.", code="leased"
+                f"Comment {comment_id!r} is leased to {as_text(outcome)}.",
+                code="leased",
+                lease_holder=as_text(outcome),
             )
         return outcome == 1
 
@@ -525,23 +527,64 @@ class ReviewQueue:
             if raw is None:
                 raise NotFound(f"No comment with id {decision.comment_id!r} on site '{site.name}'.")
             record = json.loads(raw)
+            settled = self._settled(site, moderator, decision, record)
+            if settled is not None:
+                return settled
             outcome = self._try_decide(site, moderator, decision, raw, record)
             if outcome is not None:
                 metrics.count_moderator_decision(site, decision.decision, record["scores"])
                 return outcome
         raise Conflict(f"Comment {decision.comment_id!r} kept changing; try again.", code="busy")
 
+    @staticmethod
+    def _settled(site: Site, moderator: str, decision: Decision, record: dict) -> dict | None:
+        """The answer to a decision the comment already carries, or None if it is to be made.
+
+        A moderator sending the decision that settled the comment again (a retry after a
+        timeout, a bulk request sent twice) gets it back, marked ``replayed``, and nothing is
+        written or sent again.
+
+        :raise 409: another decision settled it and ``overturn`` was not asked for; the error's
+            ``decided`` says which, by whom and when.
+        """
+        previous = record.get("moderation")
+        if not previous or record["status"] == "pending_review":
+            return None
+        asked = {
+            "moderator": moderator,
+            "decision": decision.decision,
+            "labels": list(decision.labels),
+            "note": decision.note,
+        }
+        if all(previous.get(name, "") == value for name, value in asked.items()):
+            return {
+                "id": record["id"],
+                "site": site.name,
+                **asked,
+                "status": record["status"],
+                "at": previous["at"],
+                "replayed": True,
+            }
+        if decision.overturn:
+            return None
+        raise Conflict(
+            f"Comment {record['id']!r} was already decided ({previous['decision']}) by "
+            f'{previous["moderator"]} at {previous["at"]}; send "overturn": true to replace '
+            "that decision.",
+            code="already_decided",
+            decided={
+                "decision": previous["decision"],
+                "moderator": previous["moderator"],
+                "at": previous["at"],
+                "labels": previous.get("labels", []),
+                "status": record["status"],
+            },
+        )
+
     def _try_decide(
         self, site: Site, moderator: str, decision: Decision, raw: bytes, record: dict
     ) -> dict | None:
         previous = record.get("moderation")
-        if previous and record["status"] != "pending_review" and not decision.overturn:
-            raise Conflict(
-                f"Comment {record['id']!r} was already decided ({previous['decision']}) by "
-                f'{previous["moderator"]} at {previous["at"]}; send "overturn": true to replace '
-                "that decision.",
-                code="already_decided",
-            )
         now = time.time()
         at = iso(now)
         status = STATUS_FOR_DECISION[decision.decision]
@@ -646,10 +689,12 @@ class ReviewQueue:
         if state == "changed":
             return None
         if state == "leased":
+            holder, until = as_text(answer[1]), iso(float(answer[2]))
             raise Conflict(
-                f"Comment {record['id']!r} is leased to {as_text(answer[1])} until "
-                f"{iso(float(answer[2]))}.",
+                f"Comment {record['id']!r} is leased to {holder} until {until}.",
                 code="leased",
+                lease_holder=holder,
+                lease_expires_at=until,
             )
         return {
             "id": record["id"],

@@ -175,24 +175,34 @@ def test_a_changed_word_is_still_an_edit(ingest, client, moderator_key, services
 # --- body size ---------------------------------------------------------------------------------
 
 
-def test_a_full_batch_of_longest_korean_comments_fits_with_ascii_escapes(
-    client, ingest_key, services
+KOREAN_SYLLABLES = "".join(c for c in PLAIN_KO if "가" <= c <= "힣")
+
+
+@pytest.mark.parametrize(
+    ("characters", "escaped_bytes"),
+    [
+        (KOREAN_SYLLABLES, 6),  # a Hangul syllable escaped is \uXXXX
+        ("😀🙂👍🔥🎉", 12),  # an emoji outside the BMP is a surrogate pair, \uXXXX\uXXXX
+    ],
+    ids=["korean", "emoji"],
+)
+def test_a_full_batch_of_longest_comments_fits_with_ascii_escapes(
+    client, ingest_key, services, characters, escaped_bytes
 ):
-    # The worst case: every character a Hangul syllable, six bytes each as an escape.
-    syllables = "".join(c for c in PLAIN_KO if "가" <= c <= "힣")
-    text = (syllables * 20)[:250]
+    # The worst cases of one code point per character, every character written as an escape.
+    text = (characters * 250)[:250]
     comments = [
         {
             "id": f"article-2024-000123-comment-{index:06d}",
-            "text": text[index % 50 :] + text[: index % 50],
+            "text": text[index % 5 :] + text[: index % 5],
             "article_id": "article-2024-000123",
             "author": {"id": f"reader-{index:06d}", "name": "독자"},
             "language": "ko",
         }
         for index in range(100)
     ]
-    body = json.dumps({"comments": comments}).encode()  # every Hangul syllable as \uXXXX
-    assert 100 * 250 * 6 < len(body) <= DEFAULT_MAX_BATCH_BODY_BYTES
+    body = json.dumps({"comments": comments}).encode()  # every non-ASCII character escaped
+    assert 100 * 250 * escaped_bytes < len(body) <= DEFAULT_MAX_BATCH_BODY_BYTES
     response = raw_post(client, ingest_key, body, path="/v1/comments/batch")
     assert response.status_code == 200, response.get_data()[:300]
     results = response.get_json()["results"]
@@ -329,6 +339,16 @@ def test_a_retry_over_the_limit_gets_its_stored_result(ingest, services):
     assert ingest({"id": "r2", "text": PLAIN_EN}).status_code == 429
 
 
+def test_a_comment_that_can_never_be_stored_gets_its_422_and_is_not_counted(ingest, services):
+    services.sites.update("demo", rate_limits={"key": "1/minute"})
+    assert ingest({"id": "e1", "text": ""}).status_code == 422
+    assert ingest({"id": "e2", "text": "   "}).status_code == 422
+    assert ingest({"id": "ok", "text": PLAIN_EN}).status_code == 200
+    # At the limit, a text that can never be stored is still told so, not to come back later.
+    assert ingest({"id": "e3", "text": "x" * 300}).status_code == 422
+    assert ingest({"id": "new", "text": PLAIN_EN}).status_code == 429
+
+
 def test_a_batch_retry_over_the_limit_gets_its_stored_results(ingest, services):
     services.sites.update("demo", rate_limits={"key": "2/minute"})
     first = ingest(batch("r", 2), path="/v1/comments/batch")
@@ -338,7 +358,14 @@ def test_a_batch_retry_over_the_limit_gets_its_stored_results(ingest, services):
     one_of_them = ingest({"comments": batch("r", 2)["comments"][1:]}, path="/v1/comments/batch")
     assert one_of_them.get_json()["results"] == first.get_json()["results"][1:]
     mixed = {"comments": [batch("r", 2)["comments"][0], {"id": "new", "text": PLAIN_EN}]}
-    assert ingest(mixed, path="/v1/comments/batch").status_code == 429
+    answer = ingest(mixed, path="/v1/comments/batch")
+    assert answer.status_code == 200
+    stored, refused = answer.get_json()["results"]
+    assert stored == first.get_json()["results"][0]
+    assert refused["id"] == "new" and refused["status_code"] == 429
+    assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] > 0
+    fresh = {"comments": [{"id": "new", "text": PLAIN_EN}, {"id": "new2", "text": PLAIN_EN}]}
+    assert ingest(fresh, path="/v1/comments/batch").status_code == 429
 
 
 def test_invalid_batch_items_are_not_counted(ingest, services):

@@ -121,6 +121,21 @@ def test_intake_refuses_broken_bodies_with_400(client, ingest_key, name, status)
     assert error["code"] == "invalid_request" and error["message"]
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("huge numbers", "5001 digits"), ("nested 30000 deep", "nested deeper than 32 levels")],
+)
+def test_errors_about_the_json_itself_speak_of_the_body_not_of_python(
+    client, ingest_key, name, says
+):
+    response = client.post("/v1/comments", data=BAD_BODIES[name], headers=auth(ingest_key))
+    assert response.status_code == 400
+    message = strict_json(response)["error"]["message"]
+    assert says in message
+    for internal in ("sys.set_int_max_str_digits", "recursion"):
+        assert internal not in message
+
+
 def test_huge_body_is_413_before_it_is_read(client, ingest_key):
     body = json.dumps({"id": "x", "text": "a" * (10 * 1024 * 1024)})
     response = client.post("/v1/comments", data=body, headers=auth(ingest_key))

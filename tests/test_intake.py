@@ -242,16 +242,16 @@ def test_a_comment_body_over_64_kib_is_413(client, ingest_key):
     assert "65536" in error_of(response)["message"]
 
 
-def test_a_batch_body_may_reach_256_kib(client, ingest_key):
+def test_a_batch_body_may_reach_320_kib(client, ingest_key):
     headers = {**auth(ingest_key), "Content-Type": "application/json"}
-    padding = " " * (200 * 1024)  # a batch body over 64 KiB but under 256 KiB
+    padding = " " * (300 * 1024)  # a batch body over 64 KiB but under 320 KiB
     body = json.dumps({"comments": [{"id": "b1", "text": "Thanks for the article"}]}) + padding
     response = client.post("/v1/comments/batch", data=body, headers=headers)
     assert response.status_code == 200, response.get_data()[:300]
-    body = json.dumps({"comments": [{"id": "b1", "text": "a" * (257 * 1024)}]})
+    body = json.dumps({"comments": [{"id": "b1", "text": "a" * (321 * 1024)}]})
     response = client.post("/v1/comments/batch", data=body, headers=headers)
     assert response.status_code == 413
-    assert "262144" in error_of(response)["message"]
+    assert "327680" in error_of(response)["message"]
 
 
 def test_unknown_fields_are_ignored(ingest):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
 import pytest
 
-from tests.moderation_support import Moderator, queue_comments, review_everything
+from tests.moderation_support import Moderator, moderation, queue_comments, review_everything
 
 
 @pytest.fixture
@@ -122,10 +123,13 @@ def test_release_gives_the_item_back(alice, bob, queued):
 def test_decision_on_an_item_leased_to_someone_else_is_refused(
     alice, bob, queued, client, ingest_key
 ):
-    target = alice.claim(1).get_json()["items"][0]["id"]
+    claimed = alice.claim(1).get_json()
+    target = claimed["items"][0]["id"]
     refused = bob.decide(target, "reject", labels=["spam"])
     assert refused.status_code == 409
-    assert refused.get_json()["error"]["code"] == "leased"
+    error = refused.get_json()["error"]
+    assert error["code"] == "leased" and error["lease_holder"] == claimed["moderator"]
+    assert parse_time(error["lease_expires_at"]) > time.time()
     accepted = alice.decide(target, "reject", labels=["spam"], note="link farm")
     assert accepted.status_code == 200
     body = accepted.get_json()
@@ -178,7 +182,15 @@ def test_unqueued_comment_can_be_overturned_and_a_moderator_decision_only_on_pur
     assert first.status_code == 200 and first.get_json()["status"] == "approved"
     again = bob.decide("r1", "reject", labels=["abuse"])
     assert again.status_code == 409
-    assert again.get_json()["error"]["code"] == "already_decided"
+    error = again.get_json()["error"]
+    assert error["code"] == "already_decided"
+    assert error["decided"] == {
+        "decision": "approve",
+        "moderator": first.get_json()["moderator"],
+        "at": first.get_json()["at"],
+        "labels": [],
+        "status": "approved",
+    }
     overturned = bob.decide("r1", "reject", labels=["abuse"], overturn=True)
     assert overturned.status_code == 200
     history = alice.get("/audit", comment_id="r1").get_json()["entries"]
@@ -210,6 +222,98 @@ def test_bulk_decisions_answer_each_in_order(alice, queued):
     assert alice.get("/queue/stats").get_json()["pending"] == 3
 
 
+def test_a_repeated_decision_is_answered_as_the_first_and_written_once(alice, bob, queued):
+    first = alice.decide(queued[0], "reject", labels=["spam"], note="advert")
+    assert first.status_code == 200 and "replayed" not in first.get_json()
+    again = alice.decide(queued[0], "reject", labels=["spam"], note="advert")
+    assert again.status_code == 200
+    replayed = again.get_json()
+    assert replayed["replayed"] is True
+    for field in ("id", "decision", "status", "labels", "note", "moderator", "at"):
+        assert replayed[field] == first.get_json()[field], field
+    assert [e["decision"] for e in alice.get("/audit").get_json()["entries"]] == ["reject"]
+    # Anything else is a new decision: another moderator, or other labels.
+    assert bob.decide(queued[0], "reject", labels=["spam"], note="advert").status_code == 409
+    assert alice.decide(queued[0], "reject", labels=["abuse"]).status_code == 409
+    # A bulk request sent twice: every decision in it is replayed.
+    bulk = {"decisions": [{"comment_id": c, "decision": "approve"} for c in queued[1:3]]}
+    assert [r["status"] for r in alice.post("/queue/decisions", bulk).get_json()["results"]] == [
+        "approved",
+        "approved",
+    ]
+    repeat = alice.post("/queue/decisions", bulk).get_json()["results"]
+    assert [r.get("replayed") for r in repeat] == [True, True]
+    assert len(alice.get("/audit").get_json()["entries"]) == 3
+
+
+def test_a_bulk_item_with_an_unusable_id_fails_alone(alice, queued):
+    decisions = [
+        {"comment_id": queued[0], "decision": "reject", "labels": ["spam"]},
+        {"comment_id": "\ud800", "decision": "approve"},
+        {"comment_id": queued[1], "decision": "approve", "note": "\udc00"},
+    ]
+    body = json.dumps({"decisions": decisions})  # lone surrogates written as \uXXXX escapes
+    response = alice.client.post(
+        "/v1/sites/demo/queue/decisions",
+        data=body,
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+    decided, bad_id, bad_note = response.get_json()["results"]
+    assert decided["status"] == "rejected"
+    assert bad_id["id"] is None and bad_id["status_code"] == 400
+    assert bad_id["error"]["field"] == "decisions[1].comment_id"
+    assert bad_note["id"] == queued[1] and bad_note["error"]["field"] == "decisions[2].note"
+    assert "surrogate" in bad_note["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        ('[{"comment_id": "c0", "decision": "approve"}]', "text/plain", 415),
+        ('[{"comment_id": "c0", "decision": "approve", "note": NaN}]', "application/json", 400),
+        ("[" * 40 + "]" * 40, "application/json", 400),
+    ],
+    ids=["not-json-type", "nan", "too-deep"],
+)
+def test_a_bulk_array_is_read_as_strictly_as_any_body(alice, queued, body, content_type, status):
+    response = alice.client.post(
+        "/v1/sites/demo/queue/decisions",
+        data=body,
+        headers={**alice.headers, "Content-Type": content_type},
+    )
+    assert response.status_code == status
+    assert alice.get("/queue/stats").get_json()["pending"] == len(queued)
+
+
+def test_bulk_decisions_stop_at_a_redis_refusal_and_keep_what_was_decided(
+    alice, queued, app, redis_client, monkeypatch
+):
+    queue = moderation(app).queue
+    decide = queue.decide
+
+    def decide_then_fill_redis(*args, **kwargs):
+        answer = decide(*args, **kwargs)
+        redis_client.config_set("maxmemory", "1")  # every later write is refused (OOM)
+        return answer
+
+    monkeypatch.setattr(queue, "decide", decide_then_fill_redis)
+    bulk = {"decisions": [{"comment_id": c, "decision": "approve"} for c in queued[:3]]}
+    try:
+        results = alice.post("/queue/decisions", bulk).get_json()["results"]
+    finally:
+        redis_client.config_set("maxmemory", "0")
+    assert results[0]["status"] == "approved"
+    for result in results[1:]:
+        assert result["status_code"] == 503
+        assert result["error"]["code"] == "storage_unavailable"
+        assert result["error"]["retry_after"] > 0
+    monkeypatch.setattr(queue, "decide", decide)
+    retried = alice.post("/queue/decisions", bulk).get_json()["results"]
+    assert [r["status"] for r in retried] == ["approved"] * 3
+    assert retried[0]["replayed"] is True and "replayed" not in retried[1]
+
+
 def test_undo_returns_the_item_to_the_queue_within_seconds(alice, bob, queued):
     alice.decide(queued[0], "reject", labels=["spam"])
     assert bob.post(f"/queue/{queued[0]}/undo").status_code == 403
@@ -236,6 +340,8 @@ def test_audit_pages_with_a_cursor_and_filters(alice, bob, queued):
     moderator = rejects[0]["moderator"]
     assert len(alice.get("/audit", moderator=moderator).get_json()["entries"]) == 3
     assert alice.get("/audit", cursor="bogus").status_code == 400
+    bogus = alice.get("/audit", decision="bogus")
+    assert bogus.status_code == 400 and bogus.get_json()["error"]["field"] == "decision"
     assert len(alice.get("/audit", since="2000-01-01").get_json()["entries"]) == 6
     assert alice.get("/audit", until="2000-01-01T00:00:00+09:00").get_json()["entries"] == []
     for bad in ("garbage", "2026-13-45"):

@@ -92,8 +92,9 @@ def test_two_moderators_never_both_decide_one_item(app, services, queued):
             targets = [i["id"] for i in queue.claim(site, name, limit=4)[0]] + targets
         for comment_id in targets:
             try:
-                queue.decide(site, name, Decision(comment_id, "reject", ("spam",)))
-                result = "decided"
+                answer = queue.decide(site, name, Decision(comment_id, "reject", ("spam",)))
+                # A moderator's own claimed item comes round again: the repeat is replayed.
+                result = "replayed" if answer.get("replayed") else "decided"
             except Conflict as error:
                 result = error.code
             with lock:
