@@ -701,7 +701,7 @@ def _modq_command() -> str:
 
 def _serve_in_child(environ: dict[str, str]) -> int:
     """Run ``modq serve`` as a child and wait for it, passing on the signals that stop it."""
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=environ)
+    server = subprocess.Popen([sys.executable, "-m", "service.entry", "serve"], env=environ)
 
     def forward(signum: int, frame: object) -> None:
         # SIGHUP would make gunicorn reload; a closed terminal should stop it instead.
@@ -755,4 +755,7 @@ def _register_groups() -> None:
 _register_groups()
 
 if __name__ == "__main__":
-    main(prog_name="modq")
+    sys.exit(
+        "run modq as `modq` or `python -m service.entry`: the entry point readies the "
+        "metrics directory before this module is imported"
+    )

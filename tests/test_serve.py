@@ -33,7 +33,7 @@ def free_port() -> int:
 
 def modq_process(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
     """Start `modq ARGS...` with the interpreter running the tests, logging to ``log``."""
-    return python_process(["-m", "service.cli", *args], env, cwd, log)
+    return python_process(["-m", "service.entry", *args], env, cwd, log)
 
 
 def python_process(args: list[str], env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
@@ -170,11 +170,19 @@ def get_readyz(base: str, times: int) -> None:
             assert response.status_code == 200, response.text
 
 
+GUNICORN = ["-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
+MODQ_SERVE = ["-m", "service.entry", "serve"]  # what the `modq` script runs
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("given", [False, True], ids=["unset", "given"])
-def test_plain_gunicorn_adds_up_every_workers_metrics(redis_server, tmp_path, given):
-    """`gunicorn -c service/gunicorn_conf.py` without `modq serve`: one scrape counts the
-    requests of both workers, across a SIGHUP reload; a metrics directory the server made is
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [(GUNICORN, False), (GUNICORN, True), (MODQ_SERVE, False)],
+    ids=["gunicorn-unset", "gunicorn-given", "modq-serve-unset"],
+)
+def test_every_workers_metrics_add_up(redis_server, tmp_path, args, given):
+    """`modq serve`, and `gunicorn -c service/gunicorn_conf.py` without it: one scrape counts
+    the requests of both workers, across a SIGHUP reload; a metrics directory the server made is
     removed when it stops, a given one is emptied at start and kept."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -188,7 +196,6 @@ def test_plain_gunicorn_adds_up_every_workers_metrics(redis_server, tmp_path, gi
         metrics.mkdir()
         (metrics / "counter_1.db").write_bytes(b"left by an earlier run")
         env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    args = ["-m", "gunicorn", "-c", "service/gunicorn_conf.py", "service.wsgi:app"]
     server = python_process(args, env, REPO, log)
     try:
         wait_until_healthy(server, base, log)
