@@ -167,7 +167,8 @@ _PHRASE_SIGNALS = {
         claim your, you won, you have won, limited offer, special offer, link in bio,
         please subscribe, like and subscribe, per hour, per day, per week, extra income,
         hot singles, sign up, apply now, order now, buy now, best price, dm me, click below, cash,
-        claim, urgent, win a, won a, free entry, awarded, selected to receive""",
+        claim, urgent, win a, won a, free entry, awarded, selected to receive, best deals, text me,
+        inbox me""",
     ),
     **_phrases(
         "messenger handle",

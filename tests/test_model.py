@@ -267,7 +267,23 @@ def test_obvious_comments_score_high(scorer: Scorer, text: str, category: str) -
 @pytest.mark.parametrize(
     "text",
     [
+        "Call 010-9876-5432 for the best deals on phones today",
+        "Best deals on laptops, text me at 555-123-4567",
+    ],
+)
+def test_an_ad_with_a_phone_number_reaches_review(scorer: Scorer, text: str) -> None:
+    # A phone number alone is weak evidence (e-mail signatures carry them); with an ad's words
+    # it is what a news site's comment box should not publish unseen.
+    assert scorer.score(text).scores["spam"] > 0.5
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "Thanks for the thorough reporting, the council should publish the budget.",
+        "Please contact me if you want to discuss the article.",
+        "Call us crazy, but we liked the new mayor.",
+        "I got great deals at the farmers market today.",
         "I disagree with the author: the new tax will hit small businesses hardest.",
         "좋은 기사 감사합니다. 잘 읽었습니다.",
         "송중기 시대극은 믿고본다. 첫회 신선하고 좋았다.",
