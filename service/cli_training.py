@@ -23,7 +23,7 @@ import click
 
 from service.labels import LABEL_CATEGORIES, LabelStore
 from service.queue import stored_time
-from service.registry import EVERY_SITE, ModelRegistry, RegistryError
+from service.registry import EVERY_SITE, LOAD_ERRORS, ModelRegistry, RegistryError
 from service.sites import DEFAULT_REJECT, DEFAULT_REVIEW
 
 if TYPE_CHECKING:
@@ -623,21 +623,42 @@ def models_promote(obj: CommandContext, version: str, site_name: str | None, for
     if current == version:
         click.echo(f"{version} is already active for {scope}.")
         return
-    active_name, active = active_scorer(obj, registry, site)
-    gate_title, comments = validation_set(obj, site)
-    result = gate(registry.load(version), active, comments)
-    click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
-    click.echo(result.table())
-    if not result.passed:
-        reason = result.refusal(active_name)
+    try:
+        candidate = registry.load(version)
+    except LOAD_ERRORS as error:
+        raise click.ClickException(
+            f"model {version} does not load, not promoted: {error}"
+        ) from None
+    try:
+        active_name, active = active_scorer(obj, registry, site)
+    except LOAD_ERRORS as error:
+        # A damaged active model must not keep its replacement out: the gate needs it, --force
+        # does not.
+        serving = registry.serving(site) if site else registry.active(None)
         if not force:
-            remedy = (
-                "pass --force to promote it anyway"
-                if result.judged
-                else "add labels (moderators' decisions or `modq labels import`) or pass --force"
-            )
-            raise click.ClickException(f"promotion of {version} refused: {reason}; {remedy}")
-        click.echo(f"The gate does not pass ({reason}); promoted anyway (--force).")
+            raise click.ClickException(
+                f"the active model {serving} does not load ({error}), so the gate cannot compare "
+                f"{version} with it; pass --force to promote {version} without the gate"
+            ) from None
+        click.echo(
+            f"The active model {serving} does not load; promoted without the gate (--force)."
+        )
+    else:
+        gate_title, comments = validation_set(obj, site)
+        result = gate(candidate, active, comments)
+        click.echo(f"Candidate {version} against {active_name} on {gate_title}:")
+        click.echo(result.table())
+        if not result.passed:
+            reason = result.refusal(active_name)
+            if not force:
+                remedy = (
+                    "pass --force to promote it anyway"
+                    if result.judged
+                    else "add labels (moderators' decisions or `modq labels import`) or pass "
+                    "--force"
+                )
+                raise click.ClickException(f"promotion of {version} refused: {reason}; {remedy}")
+            click.echo(f"The gate does not pass ({reason}); promoted anyway (--force).")
     registry.promote(version, site)
     click.echo(
         f"Promoted {version} for {scope} (was {current or 'the default model'}); "

@@ -30,4 +30,14 @@ def readiness():
         response.status_code = 503
         response.headers["Retry-After"] = "2"
         return response
+    # A model assigned to a site that this process could not load: the site is scored by
+    # another (named here) until it loads. Still ready: every host would fail the same way, and
+    # taking them all out would stop intake instead of scoring with a fallback.
+    failed = services.models.failed_loads()
+    if failed:
+        checks["site_models"] = {
+            site: f"{version} not loaded; {services.models.scorer_now(site).version} scores it"
+            for site, version in sorted(failed.items())
+        }
+        return jsonify({"status": "degraded", "checks": checks})
     return jsonify({"status": "ok", "checks": checks})

@@ -210,12 +210,25 @@ class ModelRegistry:
         """Go back to the version active before the current one.
 
         :return: (the version taken out, the version now active or None for the default).
-        :raise RegistryError: nothing was promoted for ``site``.
+        :raise RegistryError: nothing was promoted for ``site``, or the version before does not
+            load: servers would keep serving the current model while reporting that one as
+            active, so nothing changes.
         """
-        removed = as_text(self.connection.lpop(self.keys.model_history(site)))
-        if removed is None:
+        history = self.history(site)
+        if not history:
             scope = f"site {site!r}" if site else "the global default"
             raise RegistryError(f"nothing was promoted for {scope}; there is nothing to roll back")
+        if len(history) > 1:
+            try:
+                self.load(history[1])
+            except LOAD_ERRORS as error:
+                raise RegistryError(
+                    f"model {history[1]}, active before {history[0]}, does not load ({error}); "
+                    "nothing rolled back: promote a version that loads instead"
+                ) from error
+        removed = as_text(self.connection.lpop(self.keys.model_history(site)))
+        if removed is None:  # rolled back by someone else meanwhile
+            raise RegistryError("the promotion history changed meanwhile; nothing rolled back")
         self._publish(site)
         return removed, self.active(site)
 
@@ -295,11 +308,16 @@ class ModelProvider:
         self._retries: dict[str, tuple[int, float]] = {}  # version to (failures, next try)
         self._lock = threading.Lock()
         self._poller_pid: int | None = None
+        self._unreadable = False  # the last read of the assignments failed
 
     def scorer_for(self, site: str) -> Scorer:
         """The model that scores ``site`` now: its own, else the global one, else the default."""
         if self._poller_pid != os.getpid():
             self.start_polling()
+        return self.scorer_now(site)
+
+    def scorer_now(self, site: str) -> Scorer:
+        """``scorer_for`` without starting this process's polling."""
         by_site = self._by_site
         return by_site.get(site) or by_site.get(EVERY_SITE) or self.default
 
@@ -325,8 +343,16 @@ class ModelProvider:
         try:
             assignments = self.registry.assignments()
         except redis.exceptions.RedisError as error:
-            logger.warning("cannot read model assignments: %s", error)
+            # Once per outage, not once a poll per worker: the requests that fail say the rest.
+            if not self._unreadable:
+                logger.warning(
+                    "cannot read model assignments, serving the models loaded: %s", error
+                )
+            self._unreadable = True
             return False
+        if self._unreadable:
+            logger.info("model assignments readable again")
+            self._unreadable = False
         with self._lock:
             if assignments == self._assignments:
                 return False
@@ -335,7 +361,8 @@ class ModelProvider:
             kept: dict[str, str] = {}
             failed: dict[str, str] = {}
             for site, version in assignments.items():
-                scorer = loaded.get(version) or self._load(version, site)
+                serving = self.scorer_now(site).version
+                scorer = loaded.get(version) or self._load(version, site, serving)
                 if scorer is None:
                     failed[site] = version
                     old = self._by_site.get(site)
@@ -353,9 +380,9 @@ class ModelProvider:
             self._assignments = assignments if kept == assignments else kept
             return True
 
-    def _load(self, version: str, site: str) -> Scorer | None:
+    def _load(self, version: str, site: str, serving: str) -> Scorer | None:
         """The registered model ``version``, or None when it fails to load or its retry is not
-        due yet."""
+        due yet (``serving``: the version that scores ``site`` meanwhile, for the log)."""
         failures, next_try = self._retries.get(version, (0, 0.0))
         if time.monotonic() < next_try:
             return None
@@ -367,10 +394,11 @@ class ModelProvider:
             self._retries[version] = (failures, time.monotonic() + pause)
             log = logger.error if failures == 1 else logger.info
             log(
-                "model %s for %s not loaded (%s); serving the previous model, next try in %.0fs",
+                "model %s for %s not loaded (%s); %s scores it meanwhile, next try in %.0fs",
                 version,
                 site,
                 error,
+                serving,
                 pause,
             )
             return None

@@ -17,12 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from click.testing import CliRunner, Result
 
 from service.cli import main
 from service.cli_training import label_warnings
 from service.keys import RedisKeys
 from service.labels import LabelStore
+from service.localredis import free_port
 from service.registry import ModelRegistry, RegistryError
 from tests.moderation_support import Moderator
 from training.evaluate import LabeledComment
@@ -466,9 +468,33 @@ def test_a_model_that_fails_to_load_leaves_the_site_on_its_model(
     # Said once at ERROR, not on every poll, and shown in the metrics until it loads.
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and version in errors[0].getMessage()
+    assert f"{services.scorer.version} scores it meanwhile" in errors[0].getMessage()
     metrics = client.get("/metrics").get_data(as_text=True)
     assert f'modq_model_load_failed{{scope="demo",version="{version}"}} 1.0' in metrics
     assert f'modq_site_model_info{{site="demo",version="{services.scorer.version}"}} 1.0' in metrics
+    # Ready (every host would fail alike), but saying which site is scored by another model.
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["status"] == "degraded"
+    assert ready.get_json()["checks"]["site_models"] == {
+        "demo": f"{version} not loaded; {services.scorer.version} scores it"
+    }
+
+
+def test_an_unreadable_model_assignment_is_logged_once_per_outage(services, caplog):
+    services.models.refresh()
+    healthy = services.models.registry.connection
+    services.models.registry.connection = redis.Redis(port=free_port(), socket_timeout=0.2)
+    try:
+        with caplog.at_level(logging.INFO, logger="modq.models"):
+            for _ in range(5):
+                assert services.models.refresh() is False
+    finally:
+        services.models.registry.connection = healthy
+    with caplog.at_level(logging.INFO, logger="modq.models"):
+        services.models.refresh()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("cannot read model assignments" in m for m in messages) == 1
+    assert messages[-1] == "model assignments readable again"
 
 
 def test_a_loaded_model_shows_per_site_in_the_metrics(app, client, services, site, small_model):
@@ -492,6 +518,49 @@ def test_a_corrupt_model_is_never_promoted(modq, services, site, small_model, fo
     result = modq(*args)
     assert result.exit_code == 1
     assert registry.assignments() == {} and registry.history("demo") == []
+
+
+def promote_then_damage(services, first: Path, second: Path) -> tuple[str, str]:
+    """Promote ``first`` then ``second`` for site demo, and damage one of them in Redis, as an
+    evicting Redis or a bad restore leaves it: (the first version, the second version)."""
+    registry = ModelRegistry(services.redis, services.keys)
+    versions = registry.register(first).version, registry.register(second).version
+    for version in versions:
+        registry.promote(version, "demo")
+    return versions
+
+
+def damage(services, version: str) -> None:
+    services.redis.hset(services.keys.model(version), "weights.npz", b"not a model")
+
+
+def test_no_rollback_to_a_model_that_does_not_load(modq, services, site, small_model):
+    from model.scorer import DEFAULT_MODEL_DIR
+
+    before, active = promote_then_damage(services, small_model, DEFAULT_MODEL_DIR)
+    damage(services, before)
+    result = modq("models", "rollback", "--site", "demo")
+    assert result.exit_code == 1
+    assert f"model {before}, active before {active}, does not load" in result.output
+    assert ModelRegistry(services.redis, services.keys).history("demo") == [active, before]
+
+
+def test_a_damaged_active_model_keeps_out_its_replacement_only_without_force(
+    modq, services, site, small_model
+):
+    from model.scorer import DEFAULT_MODEL_DIR
+
+    replacement, active = promote_then_damage(services, DEFAULT_MODEL_DIR, small_model)
+    damage(services, active)
+    registry = ModelRegistry(services.redis, services.keys)
+    refused = modq("models", "promote", replacement, "--site", "demo")
+    assert refused.exit_code == 1
+    assert f"the active model {active} does not load" in refused.output
+    assert registry.active("demo") == active
+    forced = modq("models", "promote", replacement, "--site", "demo", "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "promoted without the gate (--force)" in forced.output
+    assert registry.active("demo") == replacement
 
 
 def site_history(tmp_path: Path, comments: list[tuple[str, str]]) -> Path:
