@@ -14,6 +14,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import redis
@@ -38,6 +39,7 @@ from service.errors import ApiError, ServiceUnavailable
 from service.extensions import get_services
 from service.moderation_api import get_moderation, parse_decision
 from service.moderators import Moderator, normalize_email
+from service.payloads import primary_language
 from service.queue import ORDERS, UNDO_SECONDS, QueueFilter, ReviewQueue
 from service.sites import Site
 
@@ -52,6 +54,8 @@ bp = Blueprint(
 )
 
 PAGE_SIZE = 50
+# The most comments one page-leave gives back (a page holds PAGE_SIZE; more is not ours).
+MAX_RELEASE = 200
 # How long the comments of a queue page stay leased to the moderator who opened it: long enough
 # for a page of 50, short enough that a page left open hands its comments back soon.
 PAGE_LEASE_SECONDS = 600
@@ -352,11 +356,12 @@ def queue(site_name: str):
     account = sessions.current_moderator()
     site = _site_for(account, site_name)
     moderation = get_moderation()
-    args = {k: v for k, v in request.args.items() if v}
+    args = {k: v.strip() for k, v in request.args.items() if v.strip()}
     try:
         where = QueueFilter(
             category=args.get("category"),
-            language=args.get("language"),
+            # Intake keeps a comment's primary language tag in lower case ("ko" for "KO-kr").
+            language=primary_language(args["language"]) if "language" in args else None,
             article_id=args.get("article_id"),
             order=args.get("order", "urgent"),
         )
@@ -365,6 +370,8 @@ def queue(site_name: str):
         flash(error.message)
         where = QueueFilter()
     items = page_items(moderation.queue, site, account.identity, where)
+    stats = moderation.queue.stats(site.name)
+    decidable = sum(1 for item in items if item["lease_holder"] in (None, account.identity))
     return render_template(
         "queue.html",
         account=account,
@@ -372,8 +379,10 @@ def queue(site_name: str):
         items=items,
         where=where,
         orders=ORDERS,
-        stats=moderation.queue.stats(site.name),
-        page_size=PAGE_SIZE,
+        stats=stats,
+        # Whether clearing this page's comments may leave others to load: a full page, or
+        # comments pending beyond those the moderator can decide here.
+        more=len(items) >= PAGE_SIZE or stats["pending"] > decidable,
         undo_seconds=UNDO_SECONDS,
     )
 
@@ -381,19 +390,53 @@ def queue(site_name: str):
 def page_items(queue: ReviewQueue, site: Site, moderator: str, where: QueueFilter) -> list[dict]:
     """A queue page's comments, leased to ``moderator`` so that two moderators working the
     queue at once get different comments: those already leased to them, then newly claimed
-    ones, then (to show what is in hand) comments another moderator holds, which come last
-    and cannot be decided until their lease ends."""
-    listed = queue.list(site, where, PAGE_SIZE)
-    mine = [item for item in listed if item["lease_holder"] == moderator]
+    ones, then any left unleased, then (to show what is in hand) comments another moderator
+    holds, which come last and cannot be decided until their lease ends.
+
+    When fewer than two pages' worth are pending, the page leases at most half of the unleased
+    ones (rounded up) and shows the rest unleased: whoever decides one of those first has it, and
+    a second moderator opening the queue still finds comments to take.
+    """
+    listed = queue.list(site, where, 2 * PAGE_SIZE)
+    mine = [item for item in listed if item["lease_holder"] == moderator][:PAGE_SIZE]
     others = [item for item in listed if item["lease_holder"] not in (None, moderator)]
+    free = [item for item in listed if item["lease_holder"] is None]
+    wanted = PAGE_SIZE - len(mine)
+    if len(listed) < 2 * PAGE_SIZE:
+        wanted = min(wanted, (len(free) + 1) // 2)
     claimed: list[dict] = []
-    if len(mine) < PAGE_SIZE:
+    if wanted > 0:
         claimed, _ = queue.claim(
-            site, moderator, PAGE_SIZE - len(mine), lease_seconds=PAGE_LEASE_SECONDS, where=where
+            site, moderator, wanted, lease_seconds=PAGE_LEASE_SECONDS, where=where
         )
     held = {item["id"] for item in mine}
     items = mine + [item for item in claimed if item["id"] not in held]
+    held.update(item["id"] for item in claimed)
+    items += [item for item in free if item["id"] not in held][: max(0, PAGE_SIZE - len(items))]
     return items + others[: max(0, PAGE_SIZE - len(items))]
+
+
+@bp.post("/sites/<site_name>/release")
+def release(site_name: str):
+    """Give back the caller's leases on the comments named in ``id`` (the page they leave).
+
+    Sent by the queue page as it is left (``navigator.sendBeacon``), with the page's form token.
+    Comments no longer queued, or leased to someone else by now, are passed over.
+
+    :return: ``{"released": N}``.
+    """
+    account = sessions.current_moderator()
+    if account is None:
+        return jsonify({"error": {"code": "unauthorized", "message": "Log in again."}}), 401
+    site = _site_for(account, site_name)
+    queue = get_moderation().queue
+    released = 0
+    for comment_id in request.form.getlist("id")[:MAX_RELEASE]:
+        try:
+            released += queue.release(site.name, comment_id, account.identity)
+        except ApiError:
+            continue
+    return jsonify({"released": released})
 
 
 @bp.post("/sites/<site_name>/decide")
@@ -402,9 +445,12 @@ def decide(site_name: str):
     account = sessions.current_moderator()
     site = _site_for(account, site_name)
     assert account is not None
+    overturn = bool(request.form.get("overturn"))
     if request.form.get("one"):
         action, _, comment_id = request.form["one"].partition("|")
         targets = [comment_id]
+        if overturn and not request.form.get("confirmed"):
+            return _confirm_overturn(account, site, action, comment_id)
     else:
         action = request.form.get("bulk", "")
         targets = request.form.getlist("selected")
@@ -416,7 +462,7 @@ def decide(site_name: str):
                 {
                     "decision": decision,
                     "labels": [label] if label else [],
-                    "overturn": bool(request.form.get("overturn")),
+                    "overturn": overturn,
                 },
                 comment_id,
             )
@@ -428,6 +474,31 @@ def decide(site_name: str):
         flash(f"{done} decision{'s' if done != 1 else ''} recorded.")
     back = request.form.get("back")
     return redirect(_safe_next(back) if back else url_for("ui.queue", site_name=site.name))
+
+
+ACTION_NAMES = {
+    "approve": "Approve",
+    "reject": "Reject",
+    "reject-spam": "Reject as spam",
+    "reject-abuse": "Reject as abuse",
+}
+
+
+def _confirm_overturn(account: Moderator, site: Site, action: str, comment_id: str):
+    """The step between an overturn's button and the overturn: who decided what, and a button
+    that carries the same decision on, confirmed."""
+    item = get_moderation().queue.item(site.name, comment_id)
+    if item is None or action not in ACTION_NAMES:
+        abort(404)
+    return render_template(
+        "overturn.html",
+        account=account,
+        site=site,
+        item=item,
+        action=action,
+        action_name=ACTION_NAMES[action],
+        back=_safe_next(request.form.get("back")),
+    )
 
 
 @bp.get("/sites/<site_name>/history")
@@ -537,6 +608,26 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def status_label(status: str) -> str:
+    """A comment's status as words: ``Pending review`` for ``pending_review``."""
+    return status.replace("_", " ").capitalize()
+
+
+def readable_time(value: str | None) -> str:
+    """A stored ISO-8601 UTC time to the minute, in UTC (``2026-03-12 14:05 UTC``).
+
+    Pages show it until their script puts the reader's local time in its place; the ``<time>``
+    element keeps the exact value in ``datetime``.
+    """
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return value
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def says_nothing_stood_out(reason: str) -> bool:
     """Whether a reason only says that nothing in the comment raised a category's score."""
     return reason.endswith(NOTHING_STOOD_OUT)
@@ -547,6 +638,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["highlight"] = highlight
     app.jinja_env.filters["reveal"] = reveal
+    app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["readable_time"] = readable_time
     app.jinja_env.tests["nothing_stood_out"] = says_nothing_stood_out
     app.jinja_env.globals.update(csrf_token=sessions.csrf_token, top_category=top_category)
     app.after_request(add_security_headers)

@@ -461,3 +461,136 @@ def test_queue_pages_show_an_error_page_when_redis_is_down(scorer):
         assert api.status_code == 503 and api.get_json()["error"]["code"] == "storage_unavailable"
     finally:
         server.cleanup()
+
+
+def test_leaving_a_page_releases_only_the_callers_leases_and_needs_the_token(
+    client, accounts, services, ingest, moderator_key
+):
+    review_everything(services)
+    queue_comments(ingest, 6)
+    other = Moderator(client, moderator_key)
+    theirs = other.claim(limit=1).get_json()["items"][0]["id"]
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    mine = re.findall(
+        r'<article class="card"[^>]*data-id="([^"]+)"[^>]*\n?[^>]*data-mine="1"', html
+    )
+    assert other.get("/queue/stats").get_json()["leased"] == 1 + len(mine) and mine
+    ids = [*mine, theirs, "no-such-comment"]
+    assert client.post("/ui/sites/demo/release", data={"id": ids}).status_code == 403
+    released = client.post(
+        "/ui/sites/demo/release", data={"id": ids, "csrf_token": csrf_of(html)}
+    ).get_json()
+    assert released == {"released": len(mine)}
+    stats = other.get("/queue/stats").get_json()
+    assert stats["leased"] == 1
+    listed = {item["id"]: item["lease_holder"] for item in other.get("/queue").get_json()["items"]}
+    assert listed[theirs].startswith("key:")
+
+
+@pytest.mark.parametrize(("pending", "leased"), [(1, 1), (3, 2), (10, 5), (100, 50)])
+def test_a_page_leases_half_of_a_small_queue(
+    client, accounts, services, ingest, moderator_key, pending, leased
+):
+    review_everything(services)
+    queue_comments(ingest, pending)
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert Moderator(client, moderator_key).get("/queue/stats").get_json()["leased"] == leased
+    # The rest are shown unleased, up to a page.
+    assert len(re.findall(r'<article class="card"', html)) == min(pending, 50)
+
+
+def test_score_meters_use_the_sites_thresholds(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "t1", "text": "hello there"})
+    services.sites.update(
+        "demo",
+        review_thresholds={"spam": 0.3, "abuse": 0.4},
+        reject_thresholds={"spam": 0.8, "abuse": 0.95},
+    )
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    meters = re.findall(r'<label>(spam|abuse) <meter [^>]*low="([^"]+)" high="([^"]+)"', html)
+    assert meters == [("spam", "0.3", "0.8"), ("abuse", "0.4", "0.95")]
+
+
+def test_the_comment_page_has_no_shortcut_hints_and_an_overturn_asks_first(
+    client, accounts, services, ingest
+):
+    review_everything(services)
+    ingest({"id": "o1", "text": "hello there"})
+    log_in(client)
+    page = client.get("/ui/sites/demo/comments/o1").get_data(as_text=True)
+    assert "<kbd>" not in page and "queue.js" not in page
+    assert "<kbd>a</kbd>" in client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    token = csrf_of(page)
+    back = "/ui/sites/demo/comments/o1"
+    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "approve|o1"})
+    assert services.comments.get("demo", "o1")["status"] == "approved"
+    page = client.get(back).get_data(as_text=True)
+    assert 'name="overturn" value="1"' in page
+    ask = client.post(
+        "/ui/sites/demo/decide",
+        data={"csrf_token": token, "one": "reject-abuse|o1", "overturn": "1", "back": back},
+    )
+    assert ask.status_code == 200
+    asked = ask.get_data(as_text=True)
+    assert (
+        "Overturn the decision on #o1?" in asked
+        and "demo@example.org decided it (approve)" in asked
+    )
+    assert "Yes, reject as abuse" in asked and f'<a href="{back}">Cancel</a>' in asked
+    assert services.comments.get("demo", "o1")["status"] == "approved"
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', asked))
+    assert fields == {
+        "csrf_token": token,
+        "one": "reject-abuse|o1",
+        "overturn": "1",
+        "confirmed": "1",
+        "back": back,
+    }
+    done = client.post("/ui/sites/demo/decide", data=fields)
+    assert done.status_code == 302 and done.headers["Location"] == back
+    assert services.comments.get("demo", "o1")["status"] == "rejected"
+
+
+@pytest.mark.parametrize("typed", ["KO", "ko", " Ko-KR "])
+def test_the_language_filter_ignores_case(client, accounts, services, ingest, typed):
+    review_everything(services)
+    ingest({"id": "k1", "text": "좋은 기사 감사합니다", "language": "ko"})
+    ingest({"id": "e1", "text": "Thanks for the article", "language": "en"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue", query_string={"language": typed}).get_data(
+        as_text=True
+    )
+    assert re.findall(r'<article class="card"[^>]*data-id="([^"]+)"', html) == ["k1"]
+    # Korean text is marked as such, so the page's style keeps its words whole.
+    assert '<p class="text" dir="auto" lang="ko">' in html
+
+
+def test_a_filter_that_matches_nothing_says_so_with_a_way_back(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "e1", "text": "Thanks for the article", "language": "en"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue?language=de&order=oldest").get_data(as_text=True)
+    assert "The queue is clear." not in html
+    empty = re.search(r'<p id="empty" class="empty" >(.*?)</p>', html, re.S).group(1)
+    assert "No pending comment matches these filters." in empty
+    assert 'href="/ui/sites/demo/queue?order=oldest">Clear the filters</a>' in empty
+    cleared = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert "No pending comment matches" not in cleared
+
+
+def test_statuses_and_times_read_as_words(client, accounts, services, ingest):
+    review_everything(services)
+    ingest({"id": "s1", "text": "hello there"})
+    log_in(client)
+    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert '<span class="status status-pending_review">Pending review</span>' in html
+    received = services.comments.get("demo", "s1")["received_at"]
+    shown = re.search(rf'<time datetime="{received}">([^<]+)</time>', html).group(1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", shown)
+    assert shown.replace(" UTC", "").replace(" ", "T") == received[:16]
+    # An inline icon: no request for /favicon.ico, which does not exist.
+    assert '<link rel="icon" href="data:image/svg+xml,' in html

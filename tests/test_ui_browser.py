@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,14 @@ def log_in(page, server: str, email: str = "mod@example.org") -> None:
     page.wait_for_selector('#queue[data-keyboard="ready"]', state="attached")
 
 
+def press(page, key: str) -> None:
+    """Press a key as a moderator does: a decision key once the page takes one, which is not
+    while a decision is on its way nor in the moment after a card appeared in place of one."""
+    if key in ("a", "r", "s", "b"):
+        page.wait_for_selector('#queue[data-keys="ready"]', state="attached")
+    page.keyboard.press(key)
+
+
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 780}
 
@@ -126,7 +136,7 @@ def test_a_moderator_clears_three_items_with_the_keyboard(
 
     order = page.eval_on_selector_all(".card", "cards => cards.map(c => c.dataset.id)")
     for expected_left, key in zip((2, 1, 0), ("a", "r", "a"), strict=True):
-        page.keyboard.press(key)
+        press(page, key)
         expect(page.locator(".card:visible")).to_have_count(expected_left)
     page.wait_for_selector("#empty:not([hidden])")
     page.screenshot(path=str(Path(artifacts_dir) / "ui-queue-cleared-360px.png"), full_page=True)
@@ -159,7 +169,7 @@ def test_undo_help_and_pages_in_the_browser(
     expect(page.locator("#help")).to_be_visible()
     page.keyboard.press("?")
     page.keyboard.press("j")
-    page.keyboard.press("r")
+    press(page, "r")
     expect(page.locator(".card:visible")).to_have_count(1)
     page.keyboard.press("u")
     expect(page.locator(".card:visible")).to_have_count(2)
@@ -218,7 +228,7 @@ def test_a_moderator_clears_fifty_mixed_comments_with_the_keyboard_and_the_site_
             card = page.locator(".card.current:visible")
             comment_id = card.get_attribute("data-id")
             key = "r" if comment_id in rejects else "a"
-            page.keyboard.press(key)
+            press(page, key)
             expect(page.locator(".card:visible")).to_have_count(left)
             decided[comment_id] = "reject" if key == "r" else "approve"
         page.wait_for_selector("#empty:not([hidden])")
@@ -306,7 +316,7 @@ def test_clicking_a_cards_text_makes_keys_act_on_it(
     first, _, third = card_ids(page)
     assert current_id(page) == first
     page.locator(f'.card[data-id="{third}"] .text').click()
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator(f'.card[data-id="{third}"]')).to_be_hidden()
     assert decisions(client, moderator_key) == [(third, "approve")]
     # Tabbing into a card's controls does the same.
@@ -320,9 +330,9 @@ def test_s_and_b_reject_as_spam_and_as_abuse(
     queued("k1", "k2")
     page = open_queue(browser, server)
     first, second = card_ids(page)
-    page.keyboard.press("s")
+    press(page, "s")
     expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
-    page.keyboard.press("b")
+    press(page, "b")
     expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
     entries = Moderator(client, moderator_key).get("/audit").get_json()["entries"]
     labels = {e["comment_id"]: (e["decision"], e["labels"]) for e in entries}
@@ -337,9 +347,9 @@ def test_undo_survives_the_reload_after_a_page_is_cleared(
     page = open_queue(browser, server)
     assert page.locator("#queue").get_attribute("data-undo-seconds") == str(UNDO_SECONDS)
     first, second = card_ids(page)
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator(".card:visible")).to_have_count(1)
-    page.keyboard.press("a")
+    press(page, "a")
     # The cleared page reloads with the one comment left. (One card is visible before the
     # reload too, the one being decided: wait for the comment only the reloaded page shows.)
     left = ({"p1", "p2", "p3"} - {first, second}).pop()
@@ -356,7 +366,7 @@ def test_a_failed_undo_can_be_tried_again(server, browser, account, queued, clie
     queued("f1", "f2")
     page = open_queue(browser, server)
     first = current_id(page)
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator(".card:visible")).to_have_count(1)
     page.route("**/undo", lambda route: route.abort(), times=1)
     page.keyboard.press("u")
@@ -376,7 +386,7 @@ def test_a_comment_another_moderator_decided_is_marked_taken_in_plain_words(
     other = Moderator(client, moderator_key)
     let_leases_lapse(services, first)
     assert other.decide(first, "reject", labels=["spam"]).status_code == 200
-    page.keyboard.press("a")
+    press(page, "a")
     taken = page.locator(f'.card[data-id="{first}"]')
     expect(taken).to_have_class("card taken")
     other_name = other.get("/audit").get_json()["entries"][0]["moderator"]
@@ -414,7 +424,7 @@ def test_a_lost_answer_is_checked_before_anything_is_said(
         route.abort()
 
     page.route("**/decision", save_then_lose, times=1)
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
     expect(page.locator("#toast")).to_have_text(f"Approved #{first} — press u to undo")
     assert decisions(client, moderator_key) == [(first, "approve")]
@@ -433,11 +443,11 @@ def test_an_unavailable_service_leaves_the_card_to_try_again(
         ),
         times=1,
     )
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator("#toast")).to_contain_text("unavailable right now; nothing was decided")
     card = page.locator(f'.card[data-id="{first}"]')
     expect(card).to_have_class("card current")
-    page.keyboard.press("a")
+    press(page, "a")
     expect(card).to_be_hidden()
 
 
@@ -448,11 +458,11 @@ def test_an_expired_session_says_so_and_stops_the_keys(
     page = open_queue(browser, server)
     first = current_id(page)
     page.context.clear_cookies()
-    page.keyboard.press("a")
+    press(page, "a")
     expect(page.locator("#toast")).to_have_text("Session expired — log in")
     assert page.locator("#toast a").get_attribute("href").startswith("/ui/login?next=")
     page.keyboard.press("j")
-    page.keyboard.press("a")
+    press(page, "a")
     assert current_id(page) == first
     assert decisions(client, moderator_key) == []
 
@@ -473,7 +483,7 @@ def test_bulk_decisions_report_lost_answers_and_refusals(
     assert Moderator(client, moderator_key).decide(second, "approve").status_code == 200
     page.click('button[name="bulk"][value="approve"]')
     expect(page.locator("#toast")).to_have_text(
-        f"1 decided. Not decided: #{second} was taken by another moderator."
+        f"1 decided — press u to undo. Not decided: #{second} was taken by another moderator."
     )
     expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
     expect(page.locator(f'.card[data-id="{second}"] .taken-note')).to_contain_text(
@@ -490,7 +500,7 @@ def test_the_help_dialog_holds_the_keys_until_closed(
     page.keyboard.press("?")
     expect(page.locator("#help")).to_be_focused()
     for key in ("j", "a", "r", "Tab"):
-        page.keyboard.press(key)
+        press(page, key)
     expect(page.locator("#help-close")).to_be_focused()
     assert current_id(page) == first and decisions(client, moderator_key) == []
     page.keyboard.press("Escape")
@@ -547,3 +557,231 @@ def test_a_run_of_zero_width_spaces_shows_as_one_counted_badge(
     assert badge.count() == 1
     assert badge.inner_text() == "⟨U+200B ×200⟩"
     assert badge.get_attribute("title") == "ZERO WIDTH SPACE, 200 times"
+
+
+def test_u_undoes_a_bulk_decision_whole_and_says_which_could_not_be_undone(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("v1", "v2", "v3", "v4", "v5")
+    page = open_queue(browser, server)
+    first, second, third, fourth, fifth = card_ids(page)
+    toast = page.locator("#toast")
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    page.keyboard.press("x")
+    page.click('button[name="bulk"][value="approve"]')
+    expect(toast).to_have_text("2 decided — press u to undo.")
+    page.keyboard.press("u")
+    expect(toast).to_have_text(f"Undone: 2 decisions; #{second}, #{third} are back in the queue")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_visible()
+    expect(page.locator(f'.card[data-id="{third}"]')).to_be_visible()
+    # The single decision before the bulk one stays: u took back the last action only.
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    expect(page.locator("#pending-count")).to_have_text("4")
+    made = decisions(client, moderator_key)
+    assert made[:3] == [(first, "approve"), (second, "approve"), (third, "approve")]
+    assert sorted(made[3:]) == sorted([(second, "undo"), (third, "undo")])
+
+    # One of a bulk decision's undos is refused: the others are undone, and the toast says which.
+    for card in (fourth, fifth):
+        page.locator(f'.card[data-id="{card}"] input[type="checkbox"]').check()
+    page.click('button[name="bulk"][value="reject"]')
+    expect(toast).to_have_text("2 decided — press u to undo.")
+    refusal = {"error": {"code": "changed", "message": "it changed since."}}
+    page.route(
+        f"**/queue/{fifth}/undo",
+        lambda route: route.fulfill(
+            status=409, content_type="application/json", body=json.dumps(refusal)
+        ),
+    )
+    page.keyboard.press("u")
+    expect(toast).to_have_text(
+        f"Undone: #{fourth} is back in the queue. Not undone: #{fifth}: it changed since."
+    )
+    expect(page.locator(f'.card[data-id="{fourth}"]')).to_be_visible()
+    expect(page.locator(f'.card[data-id="{fifth}"]')).to_be_hidden()
+
+
+def test_a_page_left_with_only_other_moderators_cards_loads_the_next(
+    server, browser, account, queued, client, moderator_key, monkeypatch
+):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 3)
+    queued("g1", "g2", "g3", "g4")
+    claimed = Moderator(client, moderator_key).claim(limit=2).get_json()["items"]
+    held = [item["id"] for item in claimed]
+    page = open_queue(browser, server)
+    shown = card_ids(page)
+    open_ids = [i for i in shown if i not in held]
+    assert len(shown) == 3 and len(open_ids) == 2
+    unseen = (set(held) - set(shown)).pop()
+    for _ in open_ids:
+        press(page, "a")
+    # No card this moderator can decide is left, though another's still is: the queue loads
+    # again, and shows what it holds now.
+    expect(page.locator(f'.card[data-id="{unseen}"]')).to_be_visible()
+    expect(page.locator("#waiting")).to_contain_text(
+        "All 2 comments here are being reviewed by others"
+    )
+
+
+def test_a_queue_held_by_others_says_so_and_loads_again_when_a_lease_ends(
+    server, browser, account, queued, client, moderator_key, services
+):
+    queued("w1", "w2")
+    Moderator(client, moderator_key).claim(limit=2)
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    waiting = page.locator("#waiting")
+    expect(waiting).to_be_visible()
+    assert re.fullmatch(
+        r"All 2 comments here are being reviewed by others; the first is free at "
+        r"\d\d:\d\d(?: [AP]M)? \(your local time\), when the queue loads again by itself\.",
+        waiting.inner_text(),
+    )
+    assert page.locator(".card.current").count() == 0
+    let_leases_lapse(services, "w1", "w2")
+    page.clock.fast_forward("05:02")
+    expect(page.locator(".card.current")).to_have_count(1)
+    expect(waiting).to_be_hidden()
+    assert page.locator(".card[data-leased]").count() == 0
+
+
+def test_leaving_the_queue_gives_its_leases_back(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("q1", "q2", "q3", "q4")
+    page = open_queue(browser, server)
+    moderator = Moderator(client, moderator_key)
+    # A small queue: the page leases half of it and shows the rest unleased.
+    assert page.locator(".card[data-mine]").count() == 2
+    assert visible_cards(page) == 4
+    assert moderator.get("/queue/stats").get_json()["leased"] == 2
+    press(page, "a")
+    # Both counts follow a decision: one fewer pending, and its lease ended with it.
+    expect(page.locator("#leased-count")).to_have_text("1")
+    expect(page.locator("#pending-count")).to_have_text("3")
+    page.goto(f"{server}/ui/sites/demo/history")
+    deadline = time.monotonic() + 10
+    while moderator.get("/queue/stats").get_json()["leased"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stats = moderator.get("/queue/stats").get_json()
+    assert (stats["pending"], stats["leased"]) == (3, 0)
+
+
+def test_decision_keys_wait_while_a_decision_is_on_its_way_and_for_a_new_card(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("d1", "d2", "d3")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    first, second, third = card_ids(page)
+    held = []
+    page.route("**/decision", lambda route: held.append(route), times=1)
+    page.keyboard.press("a")
+    busy = page.locator(f'.card[data-id="{first}"]')
+    expect(busy).to_have_attribute("aria-busy", "true")
+    expect(busy.locator("button.approve")).to_be_disabled()
+    page.keyboard.press("s")
+    page.keyboard.press("j")  # moving still works
+    assert current_id(page) == second
+    page.keyboard.press("b")
+    held[0].continue_()
+    expect(busy).to_be_hidden()
+    # s then b in quick succession: b comes before the next card has been seen, so it is ignored.
+    page.clock.pause_at(datetime.now() + timedelta(minutes=1))
+    page.keyboard.press("s")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    assert current_id(page) == third
+    page.keyboard.press("b")
+    time.sleep(0.5)
+    expect(page.locator(f'.card[data-id="{third}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == [(first, "approve"), (second, "reject")]
+    page.clock.run_for(250)
+    page.keyboard.press("b")
+    expect(page.locator(f'.card[data-id="{third}"]')).to_be_hidden()
+    assert decisions(client, moderator_key)[-1] == (third, "reject")
+
+
+# The contrast ratio (WCAG 2) of an element's text against the background it is drawn on, its
+# ancestors' opacity included.
+CONTRAST = """element => {
+  const rgb = (css) => css.match(/[\\d.]+/g).map(Number);
+  const luminance = ([r, g, b]) => {
+    const linear = (c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  };
+  let opacity = 1;
+  let background = null;
+  for (let node = element; node; node = node.parentElement) {
+    const style = getComputedStyle(node);
+    opacity *= Number(style.opacity);
+    const color = rgb(style.backgroundColor);
+    if (!background && (color.length === 3 || color[3] > 0)) background = color.slice(0, 3);
+  }
+  background = background || [255, 255, 255];
+  const text = rgb(getComputedStyle(element).color).slice(0, 3)
+    .map((c, i) => c * opacity + background[i] * (1 - opacity));
+  const [light, dark] = [luminance(text), luminance(background)].sort((a, b) => b - a);
+  return (light + 0.05) / (dark + 0.05);
+}"""
+
+
+def test_a_card_another_moderator_holds_keeps_its_lock_line_and_reasons_readable(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("l1", "l2", "l3")
+    claimed = Moderator(client, moderator_key).claim(limit=1).get_json()["items"][0]["id"]
+    page = open_queue(browser, server)
+    held = page.locator(f'.card[data-id="{claimed}"]')
+    assert "current" not in held.get_attribute("class")
+    for part in (held.locator(".lease"), held.locator(".reasons li").first):
+        assert part.evaluate(CONTRAST) >= 4.5
+    # It still looks apart from the cards this moderator can decide.
+    free = page.locator(f'.card[data-id="{current_id(page)}"]')
+    assert held.evaluate("c => getComputedStyle(c).backgroundColor") != free.evaluate(
+        "c => getComputedStyle(c).backgroundColor"
+    )
+
+
+def test_times_show_in_the_moderators_time_zone_with_the_exact_time_kept(
+    server, browser, account, queued, services
+):
+    queued("z1")
+    received = services.comments.get("demo", "z1")["received_at"]
+    page = browser.new_page(viewport=DESKTOP, timezone_id="Asia/Seoul", locale="en-GB")
+    log_in(page, server)
+    time_element = page.locator(f'.card[data-id="z1"] time[datetime="{received}"]')
+    expected = page.evaluate(
+        "iso => new Date(iso).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})",
+        received,
+    )
+    seoul = datetime.fromisoformat(received.replace("Z", "+00:00")) + timedelta(hours=9)
+    assert expected == seoul.strftime("%H:%M")
+    expect(time_element).to_contain_text(expected)
+    expect(time_element).to_have_attribute("title", received)
+    page.goto(f"{server}/ui/sites/demo/comments/z1")
+    expect(page.locator(f'time[datetime="{received}"]')).to_contain_text(expected)
+
+
+def test_the_toast_leaves_the_next_cards_buttons_clear_on_a_phone(
+    server, browser, account, services, ingest
+):
+    review_everything(services)
+    for index in range(4):
+        text = "\n".join(f"Point {line} on the budget ({index})." for line in range(9))
+        assert ingest({"id": f"p{index}", "text": text}).status_code == 200
+    page = open_queue(browser, server, viewport=PHONE)
+    for _ in range(2):
+        press(page, "j")
+    press(page, "a")
+    toast = page.locator("#toast")
+    expect(toast).to_be_visible()
+    page.wait_for_timeout(300)  # the next card scrolls into view
+    box = toast.bounding_box()
+    for button in page.locator(".card.current .actions button").all():
+        other = button.bounding_box()
+        assert other["y"] + other["height"] <= box["y"] or other["y"] >= box["y"] + box["height"]

@@ -1,6 +1,6 @@
 // Keyboard-driven review queue: j/k move, a approve, r reject, x select, u undo, ? help.
 // Decisions go to the JSON API with the session cookie and the page's CSRF token; the form's
-// buttons keep working without this script.
+// buttons keep working without this script. Leaving the page gives its unfinished leases back.
 (function () {
   "use strict";
   const form = document.getElementById("queue");
@@ -11,15 +11,27 @@
   const help = document.getElementById("help");
   const helpClose = document.getElementById("help-close");
   const empty = document.getElementById("empty");
+  const waiting = document.getElementById("waiting");
   // The server's undo window, so the page never offers an undo the server would refuse.
   const UNDO_MS = Number(form.dataset.undoSeconds) * 1000;
   const COUNTS_MS = 15000;
+  // A decision key counts only once the card it would act on has been shown this long, so a
+  // quick double press never decides a card that appeared between the two presses.
+  const STEADY_MS = 200;
   // The last decision survives the reload that follows clearing a full page, so u still works.
   const UNDO_KEY = "modq.undo." + site;
   const NOTICE_KEY = "modq.notice." + site;
   const UNAVAILABLE = "The service is unavailable right now; nothing was decided. Try again in a moment.";
   let current = null;
+  // The last action's decided comment ids (one, or a bulk decision's), for u.
   let last = loadUndo();
+  let inFlight = 0;
+  let steadyFrom = 0;
+  // Whether this moderator decided anything on this page: only then does a page without an open
+  // card load the queue again (a page that opens with none would otherwise reload for ever).
+  let worked = false;
+  let freeTimer = null;
+  let steadyTimer = null;
   let undoing = false;
   let sessionOver = false;
   let toastTimer = null;
@@ -38,7 +50,7 @@
 
   // Whether j/k stop on the card: not decided or held by another moderator.
   function isOpen(card) {
-    return !card.classList.contains("taken") && !leasedToAnother(card);
+    return !card.hidden && !card.classList.contains("taken") && !leasedToAnother(card);
   }
 
   function clock(iso) {
@@ -61,8 +73,12 @@
     toastTimer = setTimeout(() => { toast.hidden = true; }, UNDO_MS);
   }
 
-  function makeCurrent(card, moveFocus) {
+  function makeCurrent(card, moveFocus, appeared) {
     form.querySelectorAll(".card.current").forEach((c) => c.classList.remove("current"));
+    if (appeared && card && card !== current) {
+      steadyFrom = Date.now() + STEADY_MS;
+      markKeys();
+    }
     current = card || null;
     if (!current) return;
     current.classList.add("current");
@@ -83,15 +99,37 @@
     return null;
   }
 
-  // After cards left the list: focus `next`, or, once none is shown, say so and fetch the next page.
+  function reloadQueue() {
+    // The toast would be lost with the page: the reloaded page shows it again.
+    if (!toast.hidden && !toast.querySelector("a")) {
+      try { sessionStorage.setItem(NOTICE_KEY, toast.textContent); } catch (error) { /* no notice */ }
+    }
+    window.location.reload();
+  }
+
+  // After cards left the list or were taken: focus `next` (the card that has just appeared in
+  // place of the one decided); once no card is left that this moderator can decide, load the
+  // queue again if there may be more, or say why there is nothing to do.
   function settle(next) {
-    if (cards().length) {
-      makeCurrent(next || nextOpen(null, 1), true);
+    const open = cards().filter(isOpen);
+    clearTimeout(freeTimer);
+    waiting.hidden = true;
+    if (open.length) {
+      empty.hidden = true;
+      makeCurrent(next && isOpen(next) ? next : open[0], true, worked);
       return;
     }
     makeCurrent(null);
-    empty.hidden = false;
-    if (form.dataset.full === "yes") window.location.reload();
+    if (worked && form.dataset.more === "yes") { reloadQueue(); return; }
+    const held = cards().filter((c) => !c.classList.contains("taken") && leasedToAnother(c));
+    if (!held.length) { empty.hidden = false; return; }
+    const first = Math.min(...held.map((c) => Date.parse(c.dataset.leaseUntil)));
+    waiting.textContent = (held.length === 1
+      ? "The one comment here is being reviewed by " + held[0].dataset.leased + "; it is free at "
+      : "All " + held.length + " comments here are being reviewed by others; the first is free at ") +
+      clock(new Date(first).toISOString()) + " (your local time), when the queue loads again by itself.";
+    waiting.hidden = false;
+    freeTimer = setTimeout(() => window.location.reload(), Math.max(0, first - Date.now()) + 1000);
   }
 
   function request(method, url, body) {
@@ -131,9 +169,15 @@
     show("Session expired — ", { href: form.dataset.login, text: "log in" });
   }
 
-  function adjustPending(delta) {
-    const pending = document.getElementById("pending-count");
-    if (pending) pending.textContent = String(Math.max(0, Number(pending.textContent) + delta));
+  function adjustCount(id, delta) {
+    const count = document.getElementById(id);
+    if (count) count.textContent = String(Math.max(0, Number(count.textContent) + delta));
+  }
+
+  // A decision takes the comment out of the pending ones, and ends this moderator's lease on it.
+  function countDecided(list, delta) {
+    adjustCount("pending-count", delta * list.length);
+    adjustCount("leased-count", delta * list.filter((c) => c.dataset.mine && !c.dataset.undone).length);
   }
 
   function markTaken(card, message, quiet) {
@@ -145,7 +189,7 @@
     card.setAttribute("aria-label", "Comment #" + card.dataset.id + ": " + message);
     if (quiet) return;
     show("#" + card.dataset.id + ": " + message);
-    if (card === current && next) makeCurrent(next, true);
+    if (card === current) settle(next);
   }
 
   // Another moderator got there first: find out who, and say so in plain words.
@@ -171,8 +215,9 @@
   function decided(card, decision) {
     const next = nextOpen(card, 1) || nextOpen(card, -1);
     card.hidden = true;
-    rememberUndo(card.dataset.id);
-    adjustPending(-1);
+    worked = true;
+    rememberUndo([card.dataset.id]);
+    countDecided([card], -1);
     show((decision === "approve" ? "Approved" : "Rejected") + " #" + card.dataset.id +
          " — press u to undo");
     settle(next);
@@ -197,6 +242,29 @@
     }, () => show(unsure + " Check #" + id + " again once the connection is back."));
   }
 
+  function setBusy(card, busy) {
+    inFlight += busy ? 1 : -1;
+    card.classList.toggle("busy", busy);
+    if (busy) { card.dataset.busy = "1"; card.setAttribute("aria-busy", "true"); }
+    else { delete card.dataset.busy; card.removeAttribute("aria-busy"); }
+    card.querySelectorAll(".actions button").forEach((button) => { button.disabled = busy; });
+    markKeys();
+  }
+
+  // Whether a decision key may act now: nothing is being decided, and the card it would act on
+  // has been in view long enough to have been seen.
+  function keysSteady() {
+    return inFlight === 0 && Date.now() >= steadyFrom;
+  }
+
+  // The form says whether decision keys act now (data-keys="ready") or are held ("wait").
+  function markKeys() {
+    clearTimeout(steadyTimer);
+    form.dataset.keys = keysSteady() ? "ready" : "wait";
+    const wait = steadyFrom - Date.now();
+    if (inFlight === 0 && wait > 0) steadyTimer = setTimeout(markKeys, wait);
+  }
+
   function decide(card, decision, label) {
     if (!card || card.dataset.busy) return;
     if (!isOpen(card)) {
@@ -205,11 +273,11 @@
       return;
     }
     const labels = decision === "reject" ? [label || card.dataset.top] : [];
-    card.dataset.busy = "1";
+    setBusy(card, true);
     api("/queue/" + encodeURIComponent(card.dataset.id) + "/decision",
         { decision: decision, labels: labels })
       .then((result) => {
-        delete card.dataset.busy;
+        setBusy(card, false);
         const code = errorCode(result);
         if (result.ok) decided(card, decision);
         else if (sessionEnded(result)) endSession();
@@ -218,7 +286,7 @@
         else if (result.status >= 500) recheck(card, decision);
         else show(errorMessage(result, "The decision failed."));
       }, () => {
-        delete card.dataset.busy;
+        setBusy(card, false);
         recheck(card, decision);
       });
   }
@@ -226,13 +294,13 @@
   function loadUndo() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(UNDO_KEY));
-      if (saved && Date.now() - saved.at <= UNDO_MS) return saved;
+      if (saved && Array.isArray(saved.ids) && Date.now() - saved.at <= UNDO_MS) return saved;
     } catch (error) { /* storage unavailable or garbled: nothing to undo */ }
     return null;
   }
 
-  function rememberUndo(id) {
-    last = { id: id, at: Date.now() };
+  function rememberUndo(ids, at) {
+    last = { ids: ids, at: at || Date.now() };
     try { sessionStorage.setItem(UNDO_KEY, JSON.stringify(last)); } catch (error) { /* kept in memory */ }
   }
 
@@ -241,48 +309,75 @@
     try { sessionStorage.removeItem(UNDO_KEY); } catch (error) { /* nothing stored */ }
   }
 
-  function restore(id) {
-    const message = "Undone: #" + id + " is back in the queue";
-    const card = form.querySelector('.card[data-id="' + CSS.escape(id) + '"]');
-    if (!card) {
-      // Decided on a page since reloaded: load the queue again to show it.
+  function ids(list) {
+    return list.map((id) => "#" + id).join(", ");
+  }
+
+  // Undone comments back on the page (or, decided on a page since reloaded, the queue loaded
+  // again to show them), with `message` said once they are.
+  function restore(undone, message) {
+    const found = undone.map((id) => form.querySelector('.card[data-id="' + CSS.escape(id) + '"]'));
+    if (found.some((card) => !card)) {
       try { sessionStorage.setItem(NOTICE_KEY, message); } catch (error) { /* no notice then */ }
       window.location.reload();
       return;
     }
-    card.hidden = false;
-    empty.hidden = true;
-    adjustPending(1);
+    found.forEach((card) => { card.hidden = false; card.dataset.undone = "1"; });
+    countDecided(found, 1);
     show(message);
-    makeCurrent(card, true);
+    settle(found[0]);
   }
 
+  // What undoing said, in one line: what came back, what did not and why, what to try again.
+  function undoMessage(undone, refused, retry) {
+    const parts = [];
+    if (undone.length === 1) parts.push("Undone: #" + undone[0] + " is back in the queue");
+    else if (undone.length) parts.push("Undone: " + undone.length + " decisions; " + ids(undone) + " are back in the queue");
+    refused.forEach((r) => parts.push("Not undone: #" + r.id + ": " + r.message));
+    if (retry.length) {
+      parts.push("Undo failed for " + ids(retry) + ": no answer from the server. Press u to try again.");
+    }
+    return parts.join(". ").replace(/\.\./g, ".");
+  }
+
+  // Undo the last action: one decision, or each decision of a bulk one (through the undo of
+  // each). Those the server did not answer stay to be tried again with u.
   function undo() {
     if (!last || Date.now() - last.at > UNDO_MS) { forgetUndo(); show("Nothing to undo."); return; }
     if (undoing) return;
     const pending = last;
     undoing = true;
-    api("/queue/" + encodeURIComponent(pending.id) + "/undo").then((result) => {
-      undoing = false;
-      if (result.ok) { forgetUndo(); restore(pending.id); return; }
-      if (sessionEnded(result)) { endSession(); return; }
-      if (result.status >= 500) { show("Undo failed: the server is unavailable. Press u to try again."); return; }
-      forgetUndo();
-      show(errorMessage(result, "Undo failed."));
-    }, () => {
-      undoing = false;
-      show("Undo failed: no answer from the server. Press u to try again.");
-    });
+    Promise.all(pending.ids.map((id) => api("/queue/" + encodeURIComponent(id) + "/undo").then(
+      (result) => ({ id: id, result: result }), () => ({ id: id, result: null }))))
+      .then((outcomes) => {
+        undoing = false;
+        if (outcomes.some((o) => o.result && sessionEnded(o.result))) {
+          rememberUndo(outcomes.filter((o) => !(o.result && o.result.ok)).map((o) => o.id), pending.at);
+          endSession();
+          return;
+        }
+        const undone = outcomes.filter((o) => o.result && o.result.ok).map((o) => o.id);
+        const retry = outcomes.filter((o) => !o.result || o.result.status >= 500).map((o) => o.id);
+        const refused = outcomes.filter((o) => o.result && !o.result.ok && o.result.status < 500)
+          .map((o) => ({ id: o.id, message: errorMessage(o.result, "undo failed.") }));
+        if (retry.length) rememberUndo(retry, pending.at); else forgetUndo();
+        const message = undoMessage(undone, refused, retry);
+        if (undone.length) restore(undone, message); else show(message);
+      });
   }
 
   function bulk(decision) {
     const selected = cards().filter((c) => checkbox(c).checked);
     if (!selected.length) { show("Select comments first (x)."); return; }
+    if (inFlight) return;
     const decisions = selected.map((c) => ({
       comment_id: c.dataset.id, decision: decision,
       labels: decision === "reject" ? [c.dataset.top] : [],
     }));
+    selected.forEach((card) => setBusy(card, true));
+    const answered = () => selected.forEach((card) => setBusy(card, false));
     api("/queue/decisions", { decisions: decisions }).then((result) => {
+      answered();
       if (sessionEnded(result)) { endSession(); return; }
       if (!result.ok) {
         show(result.status >= 500
@@ -290,14 +385,14 @@
           : errorMessage(result, "The bulk decision failed; nothing was decided."));
         return;
       }
-      let done = 0;
+      const done = [];
       const refused = [];
       (result.data.results || []).forEach((outcome, i) => {
         const card = selected[i];
         if (!outcome.error) {
           card.hidden = true;
           checkbox(card).checked = false;
-          done += 1;
+          done.push(card);
         } else if (outcome.error.code === "already_decided" || outcome.error.code === "leased") {
           checkbox(card).checked = false;
           explainTaken(card, true);
@@ -306,11 +401,19 @@
           refused.push("#" + card.dataset.id + ": " + outcome.error.message);
         }
       });
-      adjustPending(-done);
-      show(done + " decided." + (refused.length ? " Not decided: " + refused.join(" ") : ""));
-      settle(current && !current.hidden && isOpen(current) ? current : null);
-    }, () => show("No answer from the server: some selected decisions may have been saved. " +
-                  "Reload the page to see which."));
+      if (done.length) {
+        worked = true;
+        rememberUndo(done.map((card) => card.dataset.id));
+        countDecided(done, -1);
+      }
+      show(done.length + " decided" + (done.length ? " — press u to undo." : ".") +
+           (refused.length ? " Not decided: " + refused.join(" ") : ""));
+      settle(current && isOpen(current) ? current : null);
+    }, () => {
+      answered();
+      show("No answer from the server: some selected decisions may have been saved. " +
+           "Reload the page to see which.");
+    });
   }
 
   function openHelp() {
@@ -359,6 +462,11 @@
       return;
     }
     const card = current && !current.hidden ? current : null;
+    if ("arsb".includes(event.key) && !keysSteady()) {
+      // A decision is on its way, or the card has only just appeared: the key is not for it.
+      event.preventDefault();
+      return;
+    }
     switch (event.key) {
       case "j": { const next = nextOpen(card, 1); if (next) makeCurrent(next, true); break; }
       case "k": { const previous = nextOpen(card, -1); if (previous) makeCurrent(previous, true); break; }
@@ -388,9 +496,18 @@
     }, () => { /* the next poll tries again */ });
   }
 
-  form.querySelectorAll(".lease time").forEach((time) => {
-    time.textContent = clock(time.getAttribute("datetime"));
+  // Leaving the page gives back the leases on the comments it still holds, so another moderator
+  // need not wait for them to run out. A beacon outlives the page; the form token comes along.
+  window.addEventListener("pagehide", () => {
+    const held = cards().filter((c) => c.dataset.mine && isOpen(c));
+    if (!held.length || sessionOver) return;
+    const body = new FormData();
+    body.append("csrf_token", csrf);
+    held.forEach((card) => body.append("id", card.dataset.id));
+    navigator.sendBeacon(form.dataset.release, body);
   });
+  // A page restored from the back-forward cache gave its leases back as it was left.
+  window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
   setInterval(refreshCounts, COUNTS_MS);
   try {
     const notice = sessionStorage.getItem(NOTICE_KEY);
@@ -398,6 +515,7 @@
     if (notice) show(notice);
   } catch (error) { /* no notice */ }
   settle(nextOpen(null, 1));
+  markKeys();
   // Marks the page as listening for keys: a key pressed before this point is not seen.
   form.dataset.keyboard = "ready";
 })();
