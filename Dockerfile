@@ -27,7 +27,10 @@ RUN pip install . \
     && python -c "from model.scorer import load_default_model; print(load_default_model().version)" \
     && rm -rf /src
 
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin modq
+# /app is the user's home and working directory, so that `docker compose exec modq modq labels
+# export --out FILE` or `modq train --out DIR` can write there.
+RUN useradd --system --uid 10001 --user-group --home-dir /app --create-home \
+        --shell /usr/sbin/nologin modq
 WORKDIR /app
 USER modq
 

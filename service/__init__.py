@@ -59,6 +59,7 @@ def create_app(
     services = Services.build(settings, scorer, connection)
     app.extensions["modq"] = services
     services.models.start()  # the models promoted in the registry, switched to without restart
+    health.warn_if_redis_evicts(services.redis)
 
     logs.init_app(app)
     metrics.init_app(app)

@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import logging
+
 import redis
 from flask import Blueprint, jsonify
 
 from service.extensions import get_services
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger("modq.health")
+
+
+def evicting_policies(connection: redis.Redis) -> set[str]:
+    """The ``maxmemory-policy`` of Redis when it is not ``noeviction`` (one per node of a
+    cluster); empty when it is, or when Redis does not say (unreachable, CONFIG disabled)."""
+    try:
+        answer = connection.config_get("maxmemory-policy")
+    except redis.exceptions.RedisError:
+        return set()
+    answers = (
+        answer.values() if answer and isinstance(next(iter(answer.values())), dict) else [answer]
+    )
+    found = {str(a.get("maxmemory-policy", "noeviction")) for a in answers if isinstance(a, dict)}
+    return found - {"noeviction"}
+
+
+def warn_if_redis_evicts(connection: redis.Redis) -> None:
+    """Say at start when Redis may evict keys: modq's keys are its data, not a cache."""
+    policies = evicting_policies(connection)
+    if policies:
+        log.warning(
+            "redis maxmemory-policy is %s: a full Redis will evict queued comments, labels and "
+            "models; set it to noeviction (README, Persistence)",
+            ", ".join(sorted(policies)),
+        )
 
 
 @bp.get("/healthz")

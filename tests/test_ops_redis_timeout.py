@@ -120,3 +120,21 @@ def test_every_cluster_node_client_carries_it(one_node_cluster):
         timeouts_of(n.redis_connection) == dict.fromkeys(TIMEOUTS, 0.7) for n in limiter_nodes
     )
     cluster.close()
+
+
+@pytest.mark.parametrize(("policy", "warned"), [("allkeys-lru", True), ("noeviction", False)])
+def test_a_redis_that_may_evict_modqs_keys_is_named_at_start(
+    settings, scorer, redis_client, caplog, policy, warned
+):
+    from service import create_app
+
+    redis_client.config_set("maxmemory-policy", policy)
+    try:
+        with caplog.at_level("WARNING", logger="modq.health"):
+            create_app(settings, scorer=scorer)
+    finally:
+        redis_client.config_set("maxmemory-policy", "noeviction")
+    said = [r.getMessage() for r in caplog.records if "maxmemory-policy" in r.getMessage()]
+    assert bool(said) is warned
+    if warned:
+        assert "allkeys-lru" in said[0] and "noeviction" in said[0]
