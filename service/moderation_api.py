@@ -34,6 +34,7 @@ from service.payloads import (
     is_unicode_text,
     json_body,
     json_value,
+    primary_language,
     string_field,
 )
 from service.queue import (
@@ -149,9 +150,11 @@ def _optional_str(
 
 def queue_filter(source: dict) -> QueueFilter:
     """The filters and order of a listing or claim, from query args or a JSON body."""
+    language = _optional_str(source, "language")
     where = QueueFilter(
         category=_optional_str(source, "category"),
-        language=_optional_str(source, "language"),
+        # Intake keeps a comment's primary language tag in lower case ("ko" for "KO-kr").
+        language=primary_language(language) if language else None,
         article_id=_optional_str(source, "article_id"),
         order=_optional_str(source, "order") or "urgent",
     )

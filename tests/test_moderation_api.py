@@ -67,6 +67,7 @@ def test_queue_orders_and_filters(alice, services, ingest, queued):
     queue_comments(ingest, 2, prefix="ko", language="ko", article_id="a2")
     korean = alice.get("/queue", language="ko").get_json()["items"]
     assert sorted(i["id"] for i in korean) == ["ko0", "ko1"]
+    assert alice.get("/queue", language="KO-kr").get_json()["items"] == korean
     by_article = alice.get("/queue", article_id="a2").get_json()["items"]
     assert sorted(i["id"] for i in by_article) == ["ko0", "ko1"]
     assert len(alice.get("/queue", limit=2).get_json()["items"]) == 2
