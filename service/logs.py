@@ -36,7 +36,8 @@ MAX_USER_AGENT_CHARS = 200
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON object with time, level, logger, message and request id."""
+    """Formats a record as one JSON object with time, level, logger, message, process id and
+    request id."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -44,6 +45,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which gunicorn worker (or the master) said it
         }
         request_id = getattr(record, "request_id", None)
         if request_id is None and has_request_context():

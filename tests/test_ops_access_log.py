@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 
 import pytest
 
@@ -56,6 +57,7 @@ def test_each_request_logs_the_client_address_and_user_agent(client, ingest_key,
     assert line["path"] == "/v1/comments" and line["status"] == 200 and line["site"] == "demo"
     assert line["remote_addr"] == "127.0.0.1"
     assert line["user_agent"] == "news-backend/3.2 (+ops)"
+    assert line["pid"] == os.getpid()  # which worker served it
     logged = json.dumps(line)
     assert ingest_key not in logged and TEXT not in logged
 
