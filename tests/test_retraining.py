@@ -597,6 +597,18 @@ def test_the_gate_refuses_when_it_has_nothing_to_judge_on(
     assert registry.active("demo") == version
 
 
+def test_a_refusal_says_how_much_was_lost_where_and_on_how_many_labels():
+    from training.evaluate import GateCell, GateResult
+
+    worse = GateCell("abuse", "ko", 94, 45, 0.881, 0.898, 0.85, 0.852, "worse")
+    refusal = GateResult([worse]).refusal("model A")
+    assert refusal.startswith(
+        "worse than model A on abuse/ko (ROC-AUC 0.881 against 0.898, -0.017; 94 labels, "
+        "45 positive)"
+    )
+    assert "allows a loss of 0.01" in refusal
+
+
 def gate_cell(verdict: str, n: int = 40, category: str = "spam", language: str = "all"):
     from training.evaluate import GateCell
 

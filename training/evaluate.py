@@ -176,6 +176,25 @@ class GateCell:
     active_pr_auc: float | None
     verdict: str  # "better", "same", "worse" or "too few"
 
+    def loss(self) -> str:
+        """What the candidate lost here, in words: the measure it lost most on."""
+        losses = [
+            (active - candidate, name, candidate, active)
+            for name, candidate, active in (
+                ("ROC-AUC", self.candidate_roc_auc, self.active_roc_auc),
+                ("PR-AUC", self.candidate_pr_auc, self.active_pr_auc),
+            )
+            if candidate is not None and active is not None
+        ]
+        where = f"{self.category}/{self.language}"
+        if not losses:
+            return where
+        lost, name, candidate, active = max(losses)
+        return (
+            f"{where} ({name} {candidate:.3f} against {active:.3f}, -{lost:.3f}; "
+            f"{self.n} labels, {self.positives} positive)"
+        )
+
 
 @dataclass(frozen=True)
 class GateResult:
@@ -217,8 +236,11 @@ class GateResult:
                 f"in {HOLDOUT_BUCKETS} is held out)"
             )
         if self.worse:
-            return f"worse than {active} on " + ", ".join(
-                f"{cell.category}/{cell.language}" for cell in self.worse
+            return (
+                f"worse than {active} on "
+                + "; ".join(cell.loss() for cell in self.worse)
+                + f" (the gate allows a loss of {GATE_TOLERANCE} in a cell; on a cell of a few "
+                "dozen labels a loss this size may be chance: more labels tell)"
             )
         return None
 
