@@ -235,10 +235,21 @@ def create_comments():
         )
     results: list[dict | None] = [None] * len(comments)
     checked: list[tuple[int, CommentIn, str]] = []
+    first_with_id: dict[str, int] = {}
     for index, raw in enumerate(comments):
         where = f"comments[{index}]."
         try:
             comment = parse_comment(raw, where)
+            if comment.id in first_with_id:
+                # Two texts for one id in one request: which should stand is the client's to
+                # say, and a retry of the same text needs no second copy.
+                raise InvalidRequest(
+                    f"Field '{where}id' repeats the id of comments[{first_with_id[comment.id]}]; "
+                    "send each comment once per batch (an edit in a later request).",
+                    code="duplicate_id",
+                    field=f"{where}id",
+                )
+            first_with_id[comment.id] = index
             checked.append((index, comment, checked_text(site, comment, where)))
         except ApiError as error:
             results[index] = item_error(raw, error)

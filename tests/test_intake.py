@@ -136,6 +136,21 @@ def test_batch_scores_each_in_order_and_reports_bad_items(ingest, services):
     assert again[0] == results[0]
 
 
+def test_an_id_twice_in_one_batch_is_refused_after_its_first(ingest, services):
+    comments = [
+        {"id": "d1", "text": PLAIN_EN},
+        {"id": "d2", "text": PLAIN_KO},
+        {"id": "d1", "text": SPAM_EN},
+        {"id": "d1", "text": PLAIN_EN},
+    ]
+    results = ingest({"comments": comments}, path="/v1/comments/batch").get_json()["results"]
+    assert [r.get("status_code") for r in results] == [None, None, 400, 400]
+    assert results[2]["id"] == "d1" and results[2]["error"]["code"] == "duplicate_id"
+    assert results[2]["error"]["field"] == "comments[2].id"
+    assert "comments[0]" in results[2]["error"]["message"]
+    assert services.comments.get("demo", "d1")["text"] == PLAIN_EN
+
+
 @pytest.mark.parametrize(
     ("body", "status", "size"),
     [({"comments": []}, 400, 0), ({"comments": "x"}, 400, 0), ({}, 400, 0)],
