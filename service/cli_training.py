@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 SITE_WEIGHT = 3.0  # a site label weighs this many public ones when training with --site
 IMPORT_BATCH = 1000
+# Fewer labels than this of either class in a category: a suggested threshold is flagged as
+# resting on too few to be stable.
+FEW_FOR_THRESHOLDS = 30
 
 
 class LabelFileError(click.ClickException):
@@ -783,6 +786,11 @@ def thresholds_suggest(obj: CommandContext, site_name: str, precision: float) ->
             )
             options.append(f"--{kind}-threshold {category}={threshold}")
         click.echo(f"{category}: " + "; ".join(parts))
+        if min(result["positives"], result["n"] - result["positives"]) < FEW_FOR_THRESHOLDS:
+            click.echo(
+                f"  ({result['positives']} positive of {result['n']}: thresholds from so few "
+                "labels move a lot with the next ones; check them again as decisions come in)"
+            )
     if options:
         click.echo(f"Apply with: modq sites update {site.name} " + " ".join(options))
 

@@ -726,9 +726,33 @@ def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
     lines = result.output.splitlines()
     spam = next(line for line in lines if line.startswith("spam:"))
     assert "review at" in spam and "precision" in spam and "recall" in spam
+    assert "move a lot" not in result.output  # 40 of each category: enough to go on
     assert lines[-1].startswith("Apply with: modq sites update demo --review-threshold spam=")
     result = modq("thresholds", "suggest", "--site", "nosuch", "--precision", "0.9")
     assert result.exit_code == 1
+
+
+def test_thresholds_suggested_from_few_labels_say_so(modq, services, site):
+    store = services.labels
+    for i, (text, kind) in enumerate(site_comments(45)):  # 15 of each kind
+        labels = {"spam": int(kind == "spam"), "abuse": int(kind == "abuse")}
+        store.record(
+            store.example(
+                site="demo",
+                text=text,
+                labels=labels,
+                decided_at="2026-01-01T00:00:00.000Z",
+                source="moderator",
+                language="en",
+                comment_id=f"f{i}",
+            )
+        )
+    result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    spam = next(line for line in lines if line.startswith("spam:"))
+    note = lines[lines.index(spam) + 1]
+    assert note.startswith("  (15 positive of 45:") and "move a lot" in note
 
 
 def test_models_commands_explain_unknown_versions(modq, site):
