@@ -64,14 +64,18 @@ class LabelStore:
     ) -> dict:
         """A labeled example in the export format (``labels`` holds 0 or 1 per category).
 
-        ``community_id`` (the community a platform's feedback came from) is kept only when given.
+        Only the categories ``labels`` names are kept: a category a label source says nothing of
+        (Perspective feedback on TOXICITY only, a history imported with an abuse column only)
+        stays unknown, and training and evaluation leave the example out of that category's head
+        instead of counting it as a clean comment. ``community_id`` (the community a platform's
+        feedback came from) is kept only when given.
         """
         example = {
             "comment_id": comment_id,
             "site": site,
             "text": text,
             "language": language,
-            "labels": {c: int(bool(labels.get(c, 0))) for c in LABEL_CATEGORIES},
+            "labels": {c: int(bool(labels[c])) for c in LABEL_CATEGORIES if c in labels},
             "decided_at": decided_at,
             "source": source,
             "author_hash": author_hash,

@@ -261,7 +261,8 @@ _PERSPECTIVE_LANGUAGES = {
 _PERSPECTIVE_COMMON = {"security": [{"bearer": []}, {"perspectiveKey": []}]}
 _PERSPECTIVE_ERRORS = {
     "400": _google_error(
-        "INVALID_ARGUMENT: a bad request (Perspective's message), or an "
+        "INVALID_ARGUMENT: a bad request (Perspective's message), a body over "
+        "`MODQ_MAX_BODY_BYTES` (COMMENT_TOO_LONG), or an "
         "unknown `key` ('API key not valid. Please pass a valid API key.')."
     ),
     "401": _google_error("UNAUTHENTICATED: an unknown key in the Authorization header."),
@@ -276,7 +277,6 @@ _PERSPECTIVE_ERRORS = {
             "Allow": {"description": "Always `POST`.", "schema": {"type": "string"}},
         },
     },
-    "413": _google_error("RESOURCE_EXHAUSTED: the body is over `MODQ_MAX_BODY_BYTES`."),
     "415": _google_error("UNIMPLEMENTED: a `Content-Type` other than JSON."),
     "429": {
         **_google_error(

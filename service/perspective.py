@@ -31,7 +31,7 @@ from service.extensions import get_services
 from service.intake import limit_rates
 from service.labels import LabelStore
 from service.payloads import json_body, primary_language
-from service.perspective_spans import span_results
+from service.perspective_spans import in_utf16_units, span_results
 from service.ratelimits import RateLimited
 from service.sites import Site, utcnow
 
@@ -69,7 +69,8 @@ _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 # - 405 is UNIMPLEMENTED, which is what grpc-gateway answers for a path served under another
 #   HTTP method;
 # - 413 is RESOURCE_EXHAUSTED, which is what gRPC answers for a message over the server's size
-#   limit;
+#   limit (the Perspective methods answer an over-size body as COMMENT_TOO_LONG instead, since
+#   Google's clients retry on RESOURCE_EXHAUSTED);
 # - 415 is UNIMPLEMENTED, because the method is not served for a body of that type, as 405 says
 #   it is not served for that HTTP method.
 # INVALID_ARGUMENT would say "fix the field", but a 405, 413 or 415 has no bad field, and clients
@@ -161,9 +162,13 @@ def handle_error(error: Exception):
     if isinstance(error, HTTPException):
         status = error.code or 500
         if status == 413:
+            # A body this large holds a comment far over the 20 KiB Perspective takes: answered as
+            # that, since RESOURCE_EXHAUSTED tells Google's clients to retry later.
             limit = request.max_content_length
-            message = f"Request payload size exceeds the limit: {limit} bytes."
-            return PerspectiveError(413, message).response()
+            return invalid_argument(
+                f"Comment text too long (the request body is over {limit} bytes).",
+                "COMMENT_TOO_LONG",
+            ).response()
         return PerspectiveError(status, error.description or "").response()
     if isinstance(error, redis.exceptions.RedisError):
         log.error("redis unavailable: %s", error.__class__.__name__)
@@ -190,7 +195,8 @@ def analyze_comment():
     body = request_body()
     text = comment_text(body)
     check_context(body)
-    requested = requested_attributes(body)
+    drop_unsupported = bool(_optional(body, "dropUnsupportedAttributes", bool, "TYPE_BOOL"))
+    requested = requested_attributes(body, drop_unsupported)
     _optional(body, "doNotStore", bool, "TYPE_BOOL")
     _optional(body, "spanAnnotations", bool, "TYPE_BOOL")
     _optional(body, "communityId", str, "TYPE_STRING")
@@ -201,12 +207,20 @@ def analyze_comment():
 
     cleaned = strip_invisible(text)
     detected = detect_language(cleaned)
-    check_language_support(next(iter(requested)), languages, detected)
+    if requested:
+        try:
+            check_language_support(next(iter(requested)), languages, detected)
+        except PerspectiveError:
+            if not drop_unsupported:
+                raise
+            requested = {}  # no attribute is supported in this language: all are dropped
 
     scorer = get_services().scorer_for(site.name)
     language = primary_language(languages[0]) if languages else detected
     summary = scorer.score(cleaned, language)
-    spans = span_results(scorer, text, language, summary) if body.get("spanAnnotations") else None
+    spans = None
+    if body.get("spanAnnotations"):
+        spans = in_utf16_units(text, span_results(scorer, text, language, summary))
 
     scores: dict = {}
     for name, threshold in requested.items():
@@ -308,7 +322,11 @@ def authenticated_site() -> Site:
     parameter 400 INVALID_ARGUMENT (reason API_KEY_INVALID), a bad bearer credential
     401 UNAUTHENTICATED, a key of another role 403 PERMISSION_DENIED.
     """
-    query_key = request.args.get("key", "").strip()
+    # Google's front end takes the key in ``?key=`` or in the X-Goog-Api-Key header (which
+    # Google's client libraries send when given an API key).
+    query_key = (
+        request.args.get("key", "").strip() or request.headers.get("X-Goog-Api-Key", "").strip()
+    )
     header = request.headers.get("Authorization")
     bearer = None
     if header is not None:
@@ -381,7 +399,8 @@ def _unauthenticated(detail: str) -> PerspectiveError:
 
 
 def request_body() -> dict:
-    """The JSON object sent; an empty body is an empty request, as in protobuf."""
+    """The JSON object sent, its field names in the camelCase this module reads; an empty body is
+    an empty request, as in protobuf."""
     if not request.get_data(cache=True):
         return {}
     body = json_body()
@@ -391,7 +410,50 @@ def request_body() -> dict:
         raise invalid_argument(
             "Invalid JSON payload received. A string holds a lone UTF-16 surrogate escape."
         ) from None
-    return body
+    return camel_case_fields(body)
+
+
+# Fields whose values are maps keyed by attribute name: their keys ("SEVERE_TOXICITY") are data,
+# not field names, and stay as sent.
+_ATTRIBUTE_MAPS = frozenset({"requestedAttributes", "attributeScores"})
+
+
+def camel_case_fields(message: dict, where: str = "") -> dict:
+    """``message`` with snake_case field names (``requested_attributes``) in camelCase.
+
+    Google's JSON parser takes a proto field under either name, and clients generated from the
+    proto (or written by hand from its docs) send the snake_case one; read only as camelCase,
+    such a field would be silently ignored.
+
+    :raise 400: one field sent under both names.
+    """
+    fields: dict = {}
+    for name, value in message.items():
+        head, *rest = name.split("_")
+        camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+        if camel in fields:
+            raise invalid_argument(
+                f"Invalid JSON payload received. Field '{where}{camel}' is given twice "
+                f"(also as '{where}{name}')."
+            )
+        if camel in _ATTRIBUTE_MAPS and isinstance(value, dict):
+            value = {
+                attribute: camel_case_fields(options, f"{where}{camel}.{attribute}.")
+                if isinstance(options, dict)
+                else options
+                for attribute, options in value.items()
+            }
+        elif isinstance(value, dict):
+            value = camel_case_fields(value, f"{where}{camel}.")
+        elif isinstance(value, list):
+            value = [
+                camel_case_fields(item, f"{where}{camel}[{index}].")
+                if isinstance(item, dict)
+                else item
+                for index, item in enumerate(value)
+            ]
+        fields[camel] = value
+    return fields
 
 
 def comment_text(body: dict) -> str:
@@ -422,8 +484,12 @@ def check_context(body: dict) -> None:
         )
 
 
-def requested_attributes(body: dict) -> dict[str, float | None]:
-    """Attribute name as requested -> its ``scoreThreshold``, in request order."""
+def requested_attributes(body: dict, drop_unsupported: bool = False) -> dict[str, float | None]:
+    """Attribute name as requested -> its ``scoreThreshold``, in request order.
+
+    :param drop_unsupported: ``dropUnsupportedAttributes``: attributes modq does not score are
+        left out (the answer may then hold none) instead of refused.
+    """
     requested = _optional(body, "requestedAttributes", dict, "TYPE_MESSAGE")
     if not requested:
         raise invalid_argument("Missing requested_attributes", "NO_REQUESTED_ATTRIBUTES")
@@ -433,6 +499,8 @@ def requested_attributes(body: dict) -> dict[str, float | None]:
     spelled: dict[str, str] = {}
     for name, options in requested.items():
         if name.upper() not in ATTRIBUTES:
+            if drop_unsupported:
+                continue
             raise invalid_argument(f"Unknown requested attribute: {name}")
         first = spelled.setdefault(name.upper(), name)
         if first != name:

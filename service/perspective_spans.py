@@ -3,6 +3,8 @@ scored on its own, and no more than ``MAX_SPANS`` of them per attribute."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import regex
 
 from model.scorer import Scorer, ScoreResult
@@ -21,10 +23,8 @@ MAX_SPANS = 100
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(begin, end)`` of each sentence of ``text``, in code points, whitespace trimmed.
-
-    Python indexes strings by code point, which is how Perspective counts span offsets.
-    """
+    """``(begin, end)`` of each sentence of ``text``, in code points (Python's string indexes),
+    whitespace trimmed; :func:`in_utf16_units` turns them into the offsets Perspective sends."""
     spans: list[tuple[int, int]] = []
     start = 0
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
@@ -76,3 +76,22 @@ def span_results(
         (begin, end, scorer.score(strip_invisible(text[begin:end]), language))
         for begin, end in spans
     ]
+
+
+def in_utf16_units(
+    text: str, spans: list[tuple[int, int, ScoreResult]]
+) -> list[tuple[int, int, ScoreResult]]:
+    """``spans`` with their code-point offsets turned into UTF-16 code units.
+
+    Perspective's span offsets are "the UTF-16 codepoint range", which is how JavaScript, Java
+    and .NET index a string: a character outside the Basic Multilingual Plane (most emoji) is two
+    units there and one code point in Python, so every offset after one moves up by one.
+    """
+    astral = [index for index, char in enumerate(text) if ord(char) > 0xFFFF]
+    if not astral:
+        return spans
+
+    def units(offset: int) -> int:
+        return offset + bisect_left(astral, offset)
+
+    return [(units(begin), units(end), result) for begin, end, result in spans]

@@ -228,17 +228,73 @@ def test_span_annotations_score_each_sentence_with_code_point_offsets(analyze):
     assert [(s["begin"], s["end"]) for s in scores["SPAM"]["spanScores"]] == [(0, 31), (32, 56)]
 
 
-def test_span_offsets_count_code_points_not_utf16_units(analyze):
-    text = "👍🏽 좋은 기사네요.\n" + ABUSE_KO
+def utf16_slice(text: str, begin: int, end: int) -> str:
+    """``text[begin:end]`` as JavaScript's ``slice`` reads it: offsets in UTF-16 code units."""
+    return text.encode("utf-16-le")[2 * begin : 2 * end].decode("utf-16-le")
+
+
+def test_span_offsets_count_utf16_units_as_perspective_does(analyze):
+    text = "👍🏽 좋은 기사네요.\n" + ABUSE_KO + " 😀 Great work 😀😀! You are a stupid idiot."
     body = {
         "comment": {"text": text},
         "spanAnnotations": True,
         "requestedAttributes": {"TOXICITY": {}},
     }
     spans = analyze(body).get_json()["attributeScores"]["TOXICITY"]["spanScores"]
-    assert [text[s["begin"] : s["end"]] for s in spans] == ["👍🏽 좋은 기사네요.", ABUSE_KO]
-    assert spans[1]["begin"] == len("👍🏽 좋은 기사네요.\n")  # 2 code points for the emoji, not 4
-    assert spans[1]["score"]["value"] > spans[0]["score"]["value"]
+    assert [utf16_slice(text, s["begin"], s["end"]) for s in spans] == [
+        "👍🏽 좋은 기사네요.",
+        ABUSE_KO + " 😀 Great work 😀😀!",
+        "You are a stupid idiot.",
+    ]
+    # The emoji with its skin tone is 2 code points and 4 UTF-16 units.
+    assert spans[1]["begin"] == len("👍🏽 좋은 기사네요.\n") + 2
+    assert spans[2]["score"]["value"] > spans[0]["score"]["value"]
+
+
+def test_snake_case_field_names_are_read_as_protobuf_json_reads_them(analyze):
+    body = {
+        "comment": {"text": ABUSE_EN},
+        "requested_attributes": {"SEVERE_TOXICITY": {"score_type": "PROBABILITY"}, "SPAM": {}},
+        "span_annotations": True,
+        "client_token": "t-1",
+        "do_not_store": True,
+    }
+    answer = analyze(body).get_json()
+    assert set(answer["attributeScores"]) == {"SEVERE_TOXICITY", "SPAM"}
+    assert "spanScores" in answer["attributeScores"]["SPAM"]
+    assert answer["clientToken"] == "t-1"
+    threshold = {"comment": {"text": PLAIN_EN}}
+    threshold["requested_attributes"] = {"TOXICITY": {"score_threshold": 0.99}}
+    assert "attributeScores" not in analyze(threshold).get_json()
+    both = {**body, "requestedAttributes": {"TOXICITY": {}}}
+    response = analyze(both)
+    assert response.status_code == 400
+    assert "'requestedAttributes' is given twice" in response.get_json()["error"]["message"]
+
+
+def test_drop_unsupported_attributes_leaves_out_what_modq_does_not_score(analyze):
+    requested = {"TOXICITY": {}, "SEXUALLY_EXPLICIT": {}, "FLIRTATION": {}}
+    refused = analyze({"comment": {"text": ABUSE_EN}, "requestedAttributes": requested})
+    assert refused.status_code == 400
+    body = {
+        "comment": {"text": ABUSE_EN},
+        "requestedAttributes": requested,
+        "dropUnsupportedAttributes": True,
+    }
+    assert set(analyze(body).get_json()["attributeScores"]) == {"TOXICITY"}
+    french = {**body, "comment": {"text": "Quel article, merci."}, "languages": ["fr"]}
+    answer = analyze(french)
+    assert answer.status_code == 200 and "attributeScores" not in answer.get_json()
+    assert answer.get_json()["languages"] == ["fr"]
+
+
+def test_the_key_may_come_in_googles_api_key_header(client, ingest_key):
+    response = client.post(
+        "/perspective/v1alpha1/comments:analyze",
+        json=coral_analyze_body(PLAIN_EN),
+        headers={"X-Goog-Api-Key": ingest_key},
+    )
+    assert response.status_code == 200, response.get_json()
 
 
 def test_without_span_annotations_there_are_no_span_scores(analyze):
@@ -488,14 +544,16 @@ def test_malformed_json_is_invalid_argument(client, ingest_key, raw):
 
 
 @pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
-def test_oversized_body_is_413_resource_exhausted(client, ingest_key, operation):
+def test_oversized_body_is_a_comment_too_long_not_a_quota(client, ingest_key, operation):
+    # RESOURCE_EXHAUSTED would tell Google's clients to retry; the comment can never fit.
     body = json.dumps(coral_analyze_body("a" * 270_000))
     response = client.post(
         coral_url(operation, ingest_key), data=body, content_type="application/json"
     )
-    error = google_error(response, 413, "RESOURCE_EXHAUSTED")
+    error = google_error(response, 400, "INVALID_ARGUMENT")
     limit = client.application.config["MAX_CONTENT_LENGTH"]
-    assert error["message"] == f"Request payload size exceeds the limit: {limit} bytes."
+    assert error["message"] == f"Comment text too long (the request body is over {limit} bytes)."
+    assert error["details"][0]["errorType"] == "COMMENT_TOO_LONG"
 
 
 @pytest.mark.parametrize("operation", ["comments:analyze", "comments:suggestscore"])
@@ -628,7 +686,7 @@ def test_coral_feedback_becomes_a_labeled_example(suggest, services, status, abu
     assert response.get_json() == {"clientToken": "comment:c-100"}  # what Coral checks
     example = examples(services)["c-100"]
     assert example["comment_id"] == "perspective:c-100"
-    assert example["labels"] == {"spam": 0, "abuse": abuse}
+    assert example["labels"] == {"abuse": abuse}  # a rejection may be spam: left unknown
     assert example["source"] == "perspective_feedback"
     assert example["site"] == "demo" and example["text"] == ABUSE_EN
     assert example["community_id"] == "Coral:https://news.example"
@@ -657,7 +715,7 @@ def test_older_coral_feedback_naming_the_decision_is_understood(suggest, service
 def test_spam_feedback_labels_spam(suggest, services):
     body = coral_suggest_body(SPAM_EN, "c-spam", "DELETED", model="SPAM")
     suggest(body)
-    assert examples(services)["c-spam"]["labels"] == {"spam": 1, "abuse": 0}
+    assert examples(services)["c-spam"]["labels"] == {"spam": 1}  # SPAM says nothing of abuse
 
 
 def test_perspective_docs_feedback_example_without_coral_token(suggest, services):
@@ -835,13 +893,14 @@ def openapi(client) -> dict:
 def test_openapi_document_describes_the_perspective_methods(openapi, operation):
     post = openapi["paths"][f"/perspective/v1alpha1/{operation}"]["post"]
     responses = post["responses"]
-    assert {"200", "400", "401", "403", "404", "405", "413", "415", "429", "503"} <= set(responses)
+    assert {"200", "400", "401", "403", "404", "405", "415", "429", "503"} <= set(responses)
+    assert "413" not in responses  # an over-size body is a COMMENT_TOO_LONG 400
+    assert "COMMENT_TOO_LONG" in responses["400"]["description"]
     assert "Allow" in responses["405"]["headers"]
     assert "Retry-After" in responses["429"]["headers"]
     for status, grpc in [
         ("404", "NOT_FOUND"),
         ("405", "UNIMPLEMENTED"),
-        ("413", "RESOURCE_EXHAUSTED"),
         ("429", "RESOURCE_EXHAUSTED"),
     ]:
         assert responses[status]["description"].startswith(grpc)
