@@ -18,6 +18,7 @@ for that comment (a replayed dead letter, or two events that raced). Every attem
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -26,6 +27,7 @@ import logging
 import math
 import os
 import secrets
+import socket
 import threading
 import time
 import weakref
@@ -217,9 +219,14 @@ def event_for(
 
 
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
-    """POST ``body`` once, following no redirect; every socket operation is bounded by ``timeout``.
+    """POST ``body`` once, following no redirect, within ``timeout`` seconds in all.
+
+    Each socket operation is bounded by ``timeout``, and so is the whole attempt: a receiver that
+    sends its answer a few bytes at a time would otherwise hold the delivery (and, past the
+    event's hold, see it delivered twice) for as long as it likes.
 
     :return: the HTTP status.
+    :raise TimeoutError: no status line and headers within ``timeout``.
     """
     parts = urlsplit(url)
     connection_class = (
@@ -227,12 +234,34 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> int:
     )
     connection = connection_class(parts.hostname, parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    expired = threading.Event()
+
+    def cut_off() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read or write returns at once
+
+    deadline = threading.Timer(timeout, cut_off)
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
-        response.read(64 * 1024)
+        if expired.is_set():  # cut off while reading the headers, which then end early
+            raise TimeoutError(f"no answer within {timeout:g} s")
+        # Its status is the answer; the body is read (and cut short at the deadline) only so
+        # that the connection closes cleanly.
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read(64 * 1024)
         return response.status
+    except (OSError, http.client.HTTPException) as error:
+        if expired.is_set():
+            raise TimeoutError(f"no answer within {timeout:g} s") from error
+        raise
     finally:
+        deadline.cancel()
         connection.close()
 
 

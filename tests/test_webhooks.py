@@ -390,3 +390,37 @@ def test_webhooks_purge_deletes_dead_letters_by_age_or_id(
     assert modq("webhooks", "dead-letters", "--site", "demo").output == ""
     # The outbox itself is untouched: nothing is waiting to be sent again.
     assert services.redis.hlen(services.keys.webhook_events("demo")) == 0
+
+
+def test_a_receiver_dripping_its_answer_is_cut_off_at_the_timeout():
+    """Each socket operation within the timeout is not enough: the whole attempt is bounded."""
+    import socket
+
+    from service.webhooks import post
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            while not stop.wait(0.2):  # a header line every 0.2 s, never the end of them
+                try:
+                    connection.sendall(b"X-Slow: yes\r\n")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(TimeoutError, match="no answer within 1 s"):
+            post(f"http://127.0.0.1:{server.getsockname()[1]}/hook", b"{}", {}, timeout=1.0)
+    finally:
+        stop.set()
+        server.close()
+    assert time.monotonic() - started < 3  # per read alone, it would run until stopped
