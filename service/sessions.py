@@ -26,6 +26,7 @@ import hmac
 import logging
 import secrets
 import threading
+import time
 from datetime import timedelta
 
 import redis
@@ -41,9 +42,19 @@ log = logging.getLogger(__name__)
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SESSION_ID_FIELD = "session_id"
-SESSION_LIFETIME = timedelta(hours=12)
+SESSION_LIFETIME = timedelta(hours=12)  # since the session's last request
+# Since the login, however busy the session: a cookie taken from a moderator's browser and kept
+# in use stops working at the latest this long after they logged in.
+SESSION_MAX_AGE = timedelta(days=7)
+SESSION_STARTED_FIELD = "started"
 LOGIN_WINDOW_SECONDS = 15 * 60
-MAX_FAILURES_PER_EMAIL = 5
+# Failed logins within LOGIN_WINDOW_SECONDS: for one email from one address (what guessing
+# from one place gets), for one email from anywhere (guessing spread over many addresses), and
+# from one address whatever the email. Counting an email's first failures per address means that
+# someone who only knows a moderator's email cannot lock them out from their own address: that
+# takes MAX_FAILURES_PER_EMAIL failures, more than one address may make.
+MAX_FAILURES_PER_EMAIL_AT_ADDRESS = 5
+MAX_FAILURES_PER_EMAIL = 50
 MAX_FAILURES_PER_ADDRESS = 30
 
 
@@ -133,10 +144,22 @@ def current_moderator() -> Moderator | None:
         email = session.get("moderator")
         session_id = session.get(SESSION_ID_FIELD)
         account = None
-        if email and session_id and _session_holder(str(session_id)) == email:
+        if email and session_id and _too_old():
+            _end_session(str(session_id))
+        elif email and session_id and _session_holder(str(session_id)) == email:
             account = moderator_store().get(email)
         g.moderator_account = account if account is not None and account.active else None
     return g.moderator_account
+
+
+def _too_old() -> bool:
+    """Whether this session began more than ``SESSION_MAX_AGE`` ago. A session from before
+    sessions recorded their start is given one now."""
+    started = session.get(SESSION_STARTED_FIELD)
+    if not isinstance(started, int | float):
+        session[SESSION_STARTED_FIELD] = time.time()
+        return False
+    return time.time() - started > SESSION_MAX_AGE.total_seconds()
 
 
 def log_in(moderator: Moderator) -> None:
@@ -151,6 +174,7 @@ def log_in(moderator: Moderator) -> None:
     session.permanent = True
     session["moderator"] = moderator.email
     session[SESSION_ID_FIELD] = session_id
+    session[SESSION_STARTED_FIELD] = time.time()
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     g.moderator_account = moderator
 
@@ -198,10 +222,14 @@ return 0
 
 
 def _failure_counters(email: str) -> list[tuple[str, int]]:
+    """(key, limit) of the counters a login attempt for ``email`` from here counts in; the
+    address's last."""
     keys = get_services().keys
+    address = client_address()
     return [
+        (keys.login_failures(f"email-at:{address}:{email}"), MAX_FAILURES_PER_EMAIL_AT_ADDRESS),
         (keys.login_failures(f"email:{email}"), MAX_FAILURES_PER_EMAIL),
-        (keys.login_failures(f"address:{client_address()}"), MAX_FAILURES_PER_ADDRESS),
+        (keys.login_failures(f"address:{address}"), MAX_FAILURES_PER_ADDRESS),
     ]
 
 
@@ -238,6 +266,6 @@ def count_login_attempt(email: str) -> int | None:
 
 def login_succeeded(email: str) -> None:
     """Clear the email's failures and take back this attempt from the address's count."""
-    email_key, address_key = (key for key, _ in _failure_counters(email))
-    get_services().redis.delete(email_key)
+    *email_keys, address_key = (key for key, _ in _failure_counters(email))
+    get_services().redis.delete(*email_keys)
     _uncount([address_key])

@@ -84,6 +84,27 @@ def test_failed_logins_are_rate_limited(client, accounts):
     assert int(limited.headers["Retry-After"]) > 0
 
 
+def test_failures_from_one_address_do_not_lock_the_moderator_out_elsewhere(app, accounts):
+    attacker, moderator = app.test_client(), app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    moderator.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    for _ in range(5):
+        assert log_in(attacker, password="wrong password!").status_code == 401
+    assert log_in(attacker).status_code == 429
+    assert log_in(moderator).status_code == 302
+
+
+def test_failures_spread_over_addresses_lock_the_email(app, accounts, monkeypatch):
+    monkeypatch.setattr(sessions, "MAX_FAILURES_PER_EMAIL", 8)
+    for index in range(8):
+        guesser = app.test_client()
+        guesser.environ_base["REMOTE_ADDR"] = f"203.0.113.{index}"
+        assert log_in(guesser, password="wrong password!").status_code == 401
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert log_in(elsewhere).status_code == 429
+
+
 def login_page(client) -> str:
     return client.get("/ui/login").get_data(as_text=True)
 
@@ -103,6 +124,18 @@ def test_a_copied_cookie_stops_working_at_logout(app, client, accounts, services
     assert claim.status_code == 401
     page = replay.get("/ui/sites/demo/queue")
     assert page.status_code == 302 and page.headers["Location"].startswith("/ui/login")
+
+
+def test_a_session_in_use_still_ends_a_week_after_its_login(client, accounts):
+    log_in(client)
+    assert client.get("/v1/sites/demo/queue/stats").status_code == 200
+    with client.session_transaction() as cookie:
+        cookie["started"] -= sessions.SESSION_MAX_AGE.total_seconds() + 60
+    assert client.get("/v1/sites/demo/queue/stats").status_code == 401
+    # Ended on the server too: putting the start back does not bring it back.
+    with client.session_transaction() as cookie:
+        cookie["started"] += sessions.SESSION_MAX_AGE.total_seconds() + 60
+    assert client.get("/v1/sites/demo/queue/stats").status_code == 401
 
 
 def test_logging_out_ends_only_that_session(app, accounts, redis_client):
