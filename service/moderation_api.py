@@ -98,6 +98,7 @@ def moderator_for(site_name: str) -> tuple[Caller, Site]:
         key, site = authenticate(secret, "moderator")
         if key.site != site_name:
             raise Forbidden(f"Key {key.id} belongs to another site; it cannot act on this one.")
+        g.site = site  # for the access log, as intake's keys set it
         return Caller(f"key:{key.id}", admin=False, by_key=True), site
     account = current_moderator()
     if account is None:
@@ -109,6 +110,7 @@ def moderator_for(site_name: str) -> tuple[Caller, Site]:
     site = get_services().sites.get(site_name)
     if site is None:
         raise NotFound(f"No site called {site_name!r}.")
+    g.site = site
     return Caller(account.identity, admin=account.admin), site
 
 

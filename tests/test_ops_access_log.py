@@ -62,6 +62,15 @@ def test_each_request_logs_the_client_address_and_user_agent(client, ingest_key,
     assert ingest_key not in logged and TEXT not in logged
 
 
+def test_a_moderator_keys_requests_log_their_site_too(client, moderator_key, access_lines):
+    response = client.get(
+        "/v1/sites/demo/queue/stats", headers={"Authorization": f"Bearer {moderator_key}"}
+    )
+    assert response.status_code == 200
+    [line] = access_lines()
+    assert line["site"] == "demo"
+
+
 def test_a_long_user_agent_is_cut_and_a_missing_one_left_out(client, access_lines):
     client.get("/healthz", headers={"User-Agent": "x" * 5000})
     client.get("/healthz", headers={"User-Agent": ""})
