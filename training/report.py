@@ -114,8 +114,29 @@ def _plots(section: EvaluationSection, folder: Path) -> list[str]:
         bins_table = table.get("bins", [])
         cal_ax.plot([0, 1], [0, 1], color="grey", linestyle=":")
         cal_ax.plot(
-            [b["mean_score"] for b in bins_table], [b["observed"] for b in bins_table], marker="o"
+            [b["mean_score"] for b in bins_table],
+            [b["observed"] for b in bins_table],
+            color="tab:blue",
+            zorder=1,
         )
+        # Each bin's point sized by, and labeled with, how many comments it holds: a bin of three
+        # comments says little about calibration, and should not look as solid as one of 300.
+        counts = np.asarray([b["n"] for b in bins_table], dtype=float)
+        cal_ax.scatter(
+            [b["mean_score"] for b in bins_table],
+            [b["observed"] for b in bins_table],
+            s=12 + 188 * np.sqrt(counts / counts.max()) if len(counts) else 12,
+            color="tab:blue",
+            zorder=2,
+        )
+        for b in bins_table:
+            cal_ax.annotate(
+                str(b["n"]),
+                (b["mean_score"], b["observed"]),
+                textcoords="offset points",
+                xytext=(5, -10),
+                fontsize=7,
+            )
         cal_ax.set(
             title=f"{category}: reliability (Brier {table.get('brier', 0):.4f})",
             xlabel="mean score in bin",
