@@ -251,8 +251,8 @@ def site_options(command: Callable) -> Callable:
             "--campaign-copies",
             type=int,
             metavar="N",
-            help="Copies of one text within the hour that count as a spam campaign "
-            "(default 3; 0 turns it off).",
+            help="Copies of one text within the campaign window (the current and the "
+            "previous hour-long slot) that count as a spam campaign (default 3; 0 turns it off).",
         ),
         click.option(
             "--retention-days",

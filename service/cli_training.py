@@ -614,7 +614,8 @@ def models_promote(obj: CommandContext, version: str, site_name: str | None, for
 
     The gate scores both models on a fixed validation set (the site's held-out labels; for
     every site, a public sample plus all sites' held-out labels) and refuses if the candidate
-    loses ROC-AUC or PR-AUC in any category and language, or if no category and language has
+    loses more than 0.01 ROC-AUC or PR-AUC in any category and language (with 5 or more labels
+    of each class), or if no category and language has
     enough labels of each class to judge it on. Every server switches within seconds, without a
     restart.
     """

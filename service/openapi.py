@@ -96,7 +96,7 @@ _COMMENT_IN = {
         "language": {
             "type": ["string", "null"],
             "maxLength": 16,
-            "description": "ISO 639-1 code; detected when absent.",
+            "description": "A language tag (`en`, `EN`, `en-US`, `ko-KR`); its primary language is kept. Detected when absent.",
         },
         "metadata": {
             "type": ["object", "null"],
@@ -1230,6 +1230,14 @@ def document() -> dict:
                                 ),
                             },
                             **_ERRORS,
+                            "400": _error(
+                                "The body is not a JSON object with 'comments' holding 1 to 100 "
+                                "comments, or the batch is larger than a rate limit ever allows "
+                                "at once (`batch_over_rate_limit`, with `limit`). A bad comment "
+                                "(a missing or wrongly typed field, an id repeated from an "
+                                "earlier item: `duplicate_id`) is an error entry in `results` "
+                                "(200), not a 400."
+                            ),
                             "429": _RATE_LIMITED,
                         },
                     }

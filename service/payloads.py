@@ -231,8 +231,8 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
     if language is not None and language.strip():
         if not _LANGUAGE_TAG_RE.fullmatch(language.strip()):
             raise InvalidRequest(
-                f"Field '{where}language' is {language!r}, not a language code; send an ISO "
-                "639-1 code such as 'en' or 'ko', or leave it out to have it detected.",
+                f"Field '{where}language' is {language!r}, not a language tag; send one such "
+                "as 'en', 'ko' or 'en-US', or leave it out to have it detected.",
                 field=f"{where}language",
             )
         language = primary_language(language)
