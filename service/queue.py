@@ -556,11 +556,15 @@ class ReviewQueue:
             "labels": list(decision.labels),
             "note": decision.note,
         }
-        if all(previous.get(name, "") == value for name, value in asked.items()):
+        same = all(
+            previous.get(name, "") == value for name, value in asked.items() if name != "labels"
+        )
+        if same and set(previous.get("labels", [])) == set(decision.labels):
             return {
                 "id": record["id"],
                 "site": site.name,
                 **asked,
+                "labels": previous.get("labels", []),  # as recorded, in the order first sent
                 "status": record["status"],
                 "at": previous["at"],
                 "replayed": True,

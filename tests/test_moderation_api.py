@@ -233,6 +233,11 @@ def test_a_repeated_decision_is_answered_as_the_first_and_written_once(alice, bo
     for field in ("id", "decision", "status", "labels", "note", "moderator", "at"):
         assert replayed[field] == first.get_json()[field], field
     assert [e["decision"] for e in alice.get("/audit").get_json()["entries"]] == ["reject"]
+    # The same labels in another order are the same decision.
+    assert alice.decide(queued[4], "reject", labels=["spam", "abuse"]).status_code == 200
+    again_reordered = alice.decide(queued[4], "reject", labels=["abuse", "spam"]).get_json()
+    assert again_reordered["replayed"] is True
+    assert again_reordered["labels"] == ["spam", "abuse"]
     # Anything else is a new decision: another moderator, or other labels.
     assert bob.decide(queued[0], "reject", labels=["spam"], note="advert").status_code == 409
     assert alice.decide(queued[0], "reject", labels=["abuse"]).status_code == 409
@@ -244,7 +249,7 @@ def test_a_repeated_decision_is_answered_as_the_first_and_written_once(alice, bo
     ]
     repeat = alice.post("/queue/decisions", bulk).get_json()["results"]
     assert [r.get("replayed") for r in repeat] == [True, True]
-    assert len(alice.get("/audit").get_json()["entries"]) == 3
+    assert len(alice.get("/audit").get_json()["entries"]) == 4
 
 
 def test_a_bulk_item_with_an_unusable_id_fails_alone(alice, queued):
