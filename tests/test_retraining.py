@@ -700,16 +700,10 @@ def test_training_warns_about_one_sided_or_thin_labels(labels, warned):
 # --- thresholds ----------------------------------------------------------------------------------
 
 
-def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
+def record_decisions(services, comments: list[tuple[str, str]]) -> None:
+    """Store (text, kind) pairs as moderators' decisions on site demo."""
     store = services.labels
-    for i, (text, kind) in enumerate(
-        site_comments(90)
-        + [
-            ("BUY CHEAP WATCHES NOW at www.cheap-watches.example click here!!!", "spam"),
-            ("You are an idiot and everyone here hates you.", "abuse"),
-        ]
-        * 10
-    ):
+    for i, (text, kind) in enumerate(comments):
         store.record(
             store.example(
                 site="demo",
@@ -721,6 +715,14 @@ def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
                 comment_id=f"t{i}",
             )
         )
+
+
+def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
+    obvious = [
+        ("BUY CHEAP WATCHES NOW at www.cheap-watches.example click here!!!", "spam"),
+        ("You are an idiot and everyone here hates you.", "abuse"),
+    ]
+    record_decisions(services, site_comments(90) + obvious * 10)
     result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -733,20 +735,7 @@ def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
 
 
 def test_thresholds_suggested_from_few_labels_say_so(modq, services, site):
-    store = services.labels
-    for i, (text, kind) in enumerate(site_comments(45)):  # 15 of each kind
-        labels = {"spam": int(kind == "spam"), "abuse": int(kind == "abuse")}
-        store.record(
-            store.example(
-                site="demo",
-                text=text,
-                labels=labels,
-                decided_at="2026-01-01T00:00:00.000Z",
-                source="moderator",
-                language="en",
-                comment_id=f"f{i}",
-            )
-        )
+    record_decisions(services, site_comments(45))  # 15 of each kind
     result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

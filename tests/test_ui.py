@@ -105,6 +105,14 @@ def test_failures_spread_over_addresses_lock_the_email(app, accounts, monkeypatc
     assert log_in(elsewhere).status_code == 429
 
 
+def queue_page(client, services, ingest, comment: dict) -> str:
+    """The queue page's HTML once ``comment`` is in review and the demo moderator is logged in."""
+    review_everything(services)
+    ingest(comment)
+    log_in(client)
+    return client.get("/ui/sites/demo/queue").get_data(as_text=True)
+
+
 def login_page(client) -> str:
     return client.get("/ui/login").get_data(as_text=True)
 
@@ -242,20 +250,19 @@ def test_control_characters_in_next_fall_back_to_the_home_page(client, accounts,
 
 
 def test_comment_markup_is_shown_as_text(client, accounts, services, ingest):
-    review_everything(services)
-    ingest({"id": "x1", "text": '<script>alert(1)</script><img src=x onerror="alert(2)">'})
-    log_in(client)
-    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    html = queue_page(
+        client,
+        services,
+        ingest,
+        {"id": "x1", "text": '<script>alert(1)</script><img src=x onerror="alert(2)">'},
+    )
     text = re.sub(r"</?mark[^>]*>", "", re.search(r'<p class="text"[^>]*>(.*?)</p>', html).group(1))
     assert text.startswith("&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x")
     assert "<img src=x" not in html and "<script>alert" not in html
 
 
 def test_a_card_lists_a_reason_for_each_score(client, accounts, services, ingest):
-    review_everything(services)
-    ingest({"id": "r1", "text": "You are an idiot"})
-    log_in(client)
-    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    html = queue_page(client, services, ingest, {"id": "r1", "text": "You are an idiot"})
     reasons = re.search(r'<ul class="reasons">(.*?)</ul>', html).group(1)
     assert "<li>abuse: &#34;idiot&#34;</li>" in reasons
     # A low score's reason is shown, quieter than the ones that flagged the comment.
@@ -401,10 +408,12 @@ def test_signal_marks_come_from_the_highlights_when_they_carry_them():
 
 
 def test_marks_name_their_category_in_text(client, accounts, services, ingest):
-    review_everything(services)
-    ingest({"id": "h1", "text": "Call 010-1234-5678 on KakaoTalk for cheap loans!!!"})
-    log_in(client)
-    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    html = queue_page(
+        client,
+        services,
+        ingest,
+        {"id": "h1", "text": "Call 010-1234-5678 on KakaoTalk for cheap loans!!!"},
+    )
     # The phone number is a term and a signal; either way it is marked and named as spam.
     assert re.search(
         r'<mark class="hl-spam" title="(spam term|spam signal: phone number)">010-1234-5678'
@@ -449,10 +458,7 @@ def test_a_run_of_invisible_characters_is_one_badge_with_its_count():
 
 
 def test_cards_are_named_and_the_undo_window_is_the_servers(client, accounts, services, ingest):
-    review_everything(services)
-    ingest({"id": "n1", "text": "hello there"})
-    log_in(client)
-    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    html = queue_page(client, services, ingest, {"id": "n1", "text": "hello there"})
     assert 'aria-label="Comment #n1"' in html
     assert '<span class="sr">select comment n1</span>' in html
     assert f'data-undo-seconds="{UNDO_SECONDS}"' in html
@@ -616,10 +622,7 @@ def test_a_filter_that_matches_nothing_says_so_with_a_way_back(client, accounts,
 
 
 def test_statuses_and_times_read_as_words(client, accounts, services, ingest):
-    review_everything(services)
-    ingest({"id": "s1", "text": "hello there"})
-    log_in(client)
-    html = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    html = queue_page(client, services, ingest, {"id": "s1", "text": "hello there"})
     assert '<span class="status status-pending_review">Pending review</span>' in html
     received = services.comments.get("demo", "s1")["received_at"]
     shown = re.search(rf'<time datetime="{received}">([^<]+)</time>', html).group(1)
