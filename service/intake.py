@@ -239,17 +239,19 @@ def create_comments():
     for index, raw in enumerate(comments):
         where = f"comments[{index}]."
         try:
-            comment = parse_comment(raw, where)
-            if comment.id in first_with_id:
-                # Two texts for one id in one request: which should stand is the client's to
-                # say, and a retry of the same text needs no second copy.
+            item_id = echoed_id(raw, "id")
+            if item_id is not None and item_id in first_with_id:
+                # Two items for one id in one request, valid or not: which should stand is the
+                # client's to say, and a retry of the same text needs no second copy.
                 raise InvalidRequest(
-                    f"Field '{where}id' repeats the id of comments[{first_with_id[comment.id]}]; "
+                    f"Field '{where}id' repeats the id of comments[{first_with_id[item_id]}]; "
                     "send each comment once per batch (an edit in a later request).",
                     code="duplicate_id",
                     field=f"{where}id",
                 )
-            first_with_id[comment.id] = index
+            if item_id is not None:
+                first_with_id[item_id] = index
+            comment = parse_comment(raw, where)
             checked.append((index, comment, checked_text(site, comment, where)))
         except ApiError as error:
             results[index] = item_error(raw, error)
@@ -294,7 +296,8 @@ def limit_batch_rates(
 
     :return: the comments still to score and store.
     :raise 400: more comments than a limit ever allows at once; retrying cannot help.
-    :raise 429: a limit is reached and none of the comments is a stored retry.
+    :raise 429: a limit is reached, none of the comments is a stored retry and no item of the
+        batch was refused on its own.
     """
     largest = largest_batch(site.rate_limits) if site.rate_limits else None
     if largest is not None and len(checked) > largest[0]:
@@ -312,7 +315,9 @@ def limit_batch_rates(
         return checked
     except RateLimited:
         stored = stored_retries(site, [comment for _, comment, _ in checked])
-        if not any(stored):
+        # The whole batch is one 429 only when that loses nothing: no stored result to give
+        # back and no item already refused on its own (its error says more than the 429).
+        if not any(stored) and all(result is None for result in results):
             raise
     fresh = []
     for item, record in zip(checked, stored, strict=True):

@@ -31,6 +31,7 @@ from service.moderators import ModeratorStore
 from service.payloads import (
     MAX_ID_LENGTH,
     echoed_id,
+    is_language_tag,
     is_unicode_text,
     json_body,
     json_value,
@@ -153,6 +154,11 @@ def _optional_str(
 def queue_filter(source: dict) -> QueueFilter:
     """The filters and order of a listing or claim, from query args or a JSON body."""
     language = _optional_str(source, "language")
+    if language is not None and not is_language_tag(language):
+        raise InvalidRequest(
+            f"'language' is {language!r}, not a language tag such as 'en' or 'ko'.",
+            field="language",
+        )
     where = QueueFilter(
         category=_optional_str(source, "category"),
         # Intake keeps a comment's primary language tag in lower case ("ko" for "KO-kr").
@@ -172,15 +178,18 @@ def parse_decision(body: object, comment_id: str | None = None, where: str = "")
     if not isinstance(body, dict):
         raise InvalidRequest(f"'{where.rstrip('.') or 'body'}' must be an object.")
     if comment_id is None:
-        comment_id = body.get("comment_id", body.get("id"))
-        if (
-            not isinstance(comment_id, str)
-            or not comment_id
-            or len(comment_id) > MAX_ID_LENGTH
-            or not is_unicode_text(comment_id)
-        ):
+        comment_id = body.get("comment_id")
+        if comment_id is None:
+            comment_id = body.get("id")
+        if not isinstance(comment_id, str) or not comment_id:
             raise InvalidRequest(
                 f"Field '{where}comment_id' is required: the comment's id.",
+                field=f"{where}comment_id",
+            )
+        if len(comment_id) > MAX_ID_LENGTH or not is_unicode_text(comment_id):
+            raise InvalidRequest(
+                f"Field '{where}comment_id' must be text of at most {MAX_ID_LENGTH} characters, "
+                "as the comment's id was sent.",
                 field=f"{where}comment_id",
             )
     decision = body.get("decision")
@@ -304,9 +313,9 @@ def decide_many(site_name: str):
     for index, raw in enumerate(_bulk_items()):
         where = f"decisions[{index}]."
         try:
+            decision = parse_decision(raw, where=where)  # its own error first: a retry won't fix it
             if unavailable is not None:
                 raise StorageUnavailable(unavailable)
-            decision = parse_decision(raw, where=where)
             results.append(get_moderation().queue.decide(site, caller.moderator, decision))
         except redis.exceptions.RedisError as error:
             unavailable = storage_failure(error)

@@ -252,13 +252,16 @@ _PERSPECTIVE_LANGUAGES = {
         "pattern": _PERSPECTIVE_LANGUAGE_PATTERN,
         "description": "A language code whose primary subtag is `en` or `ko`, in any case and "
         "with any region (`en`, `EN`, `en-US`, `en_GB`, `ko-KR`). Another language gets 400 "
-        "INVALID_ARGUMENT (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE).",
+        "INVALID_ARGUMENT (LANGUAGE_NOT_SUPPORTED_BY_ATTRIBUTE), or, with "
+        "`dropUnsupportedAttributes`, an answer without `attributeScores`.",
         "examples": ["en", "ko", "en-US"],
     },
 }
 # The ingest key goes in `?key=`, as Perspective clients send it, or in a bearer header; one of
 # the two is required (no key is 403 PERMISSION_DENIED).
-_PERSPECTIVE_COMMON = {"security": [{"bearer": []}, {"perspectiveKey": []}]}
+_PERSPECTIVE_COMMON = {
+    "security": [{"bearer": []}, {"perspectiveKey": []}, {"perspectiveKeyHeader": []}]
+}
 _PERSPECTIVE_ERRORS = {
     "400": _google_error(
         "INVALID_ARGUMENT: a bad request (Perspective's message), a body over "
@@ -334,10 +337,18 @@ _PERSPECTIVE_PATHS = {
                                 "attribute: neighbouring short sentences are scored together, so "
                                 "the spans still cover every sentence.",
                             },
+                            "dropUnsupportedAttributes": {
+                                "type": "boolean",
+                                "description": "Leave out attributes modq does not score (and, "
+                                "in a language it does not score, all of them) instead of "
+                                "refusing the request.",
+                            },
                             "clientToken": {"type": "string", "description": "Echoed back."},
                             "communityId": {"type": "string"},
                             "sessionId": {"type": "string"},
                         },
+                        "description": "Field names are read in both of protobuf's JSON forms "
+                        "(`requestedAttributes` or `requested_attributes`).",
                     }
                 ),
             },
@@ -361,7 +372,9 @@ _PERSPECTIVE_PATHS = {
                                                     "properties": {
                                                         "begin": {
                                                             "type": "integer",
-                                                            "description": "Offset in code points.",
+                                                            "description": "Offset in UTF-16 code units, as "
+                                                            "Perspective's (JavaScript's string "
+                                                            "index).",
                                                         },
                                                         "end": {"type": "integer"},
                                                         "score": _PERSPECTIVE_SCORE,
@@ -637,7 +650,12 @@ _FILTER_PARAMS = [
     _query("article_id", {"type": "string"}),
     _query("order", {"type": "string", "enum": ["urgent", "oldest", "uncertain"]}),
 ]
-_CONFLICT = {"409": _error("Leased to another moderator, or already decided by one.")}
+_CONFLICT = {
+    "409": _error(
+        "Leased to another moderator (`lease_holder`, `lease_expires_at`), or already decided by "
+        "one (`decided`)."
+    )
+}
 _MODERATION_PATHS = {
     "/v1/sites/{site}/queue": {
         "get": _moderation_op(
@@ -735,7 +753,10 @@ _MODERATION_PATHS = {
                 ),
             },
             params=[_COMMENT],
-            extra=_CONFLICT,
+            extra={
+                "404": _error("The comment is not in the review queue (decided, or no such id)."),
+                "409": _error("Leased to another moderator (`lease_holder`, `lease_expires_at`)."),
+            },
         )
     },
     "/v1/sites/{site}/queue/{comment_id}/decision": {
@@ -1141,6 +1162,13 @@ def document() -> dict:
                     "description": "A modq ingest key in `?key=`, where Perspective clients put "
                     "theirs. Taken by the /perspective/v1alpha1 methods only.",
                 },
+                "perspectiveKeyHeader": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Goog-Api-Key",
+                    "description": "The same key in Google's header, as Google's client "
+                    "libraries send it. Taken by the /perspective/v1alpha1 methods only.",
+                },
             },
             "schemas": {
                 "Error": {
@@ -1275,7 +1303,34 @@ def document() -> dict:
                         "security": [],
                         "summary": "Readiness: Redis reachable and a model loaded.",
                         "responses": {
-                            "200": {"description": "Ready."},
+                            "200": {
+                                "description": "Ready: `status` is `ok`, or `degraded` when a "
+                                "site's assigned model could not be loaded and another scores it "
+                                "meanwhile (`checks.site_models` names them).",
+                                **_json(
+                                    {
+                                        "type": "object",
+                                        "required": ["status", "checks"],
+                                        "properties": {
+                                            "status": {
+                                                "type": "string",
+                                                "enum": ["ok", "degraded"],
+                                            },
+                                            "checks": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "model": {"type": "string"},
+                                                    "redis": {"type": "string"},
+                                                    "site_models": {
+                                                        "type": "object",
+                                                        "additionalProperties": {"type": "string"},
+                                                    },
+                                                },
+                                            },
+                                        },
+                                    }
+                                ),
+                            },
                             "503": {"description": "Not ready; the body says what."},
                         },
                     }

@@ -51,7 +51,8 @@ def _bounded_int(text: str) -> int:
     # Python refuses to read integers of over 4,300 digits with a message about its own
     # settings; no field here takes a number anywhere near this long.
     if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise ValueError(f"a number of {len(text)} digits is longer than any field takes")
+        digits = len(text.lstrip("-"))
+        raise ValueError(f"a number of {digits} digits is longer than any field takes")
     return int(text)
 
 
@@ -193,6 +194,11 @@ def is_unicode_text(value: str) -> bool:
     return True
 
 
+def is_language_tag(value: str) -> bool:
+    """Whether ``value`` reads as a language tag ("en", "EN", "en-US", "en_GB", "zh-Hant-TW")."""
+    return _LANGUAGE_TAG_RE.fullmatch(value.strip()) is not None
+
+
 def primary_language(code: str) -> str:
     """``en`` for ``en``, ``EN``, ``en-US`` or ``en_GB``."""
     return code.strip().replace("_", "-").split("-")[0].lower()
@@ -229,7 +235,7 @@ def parse_comment(body: object, where: str = "") -> CommentIn:
     article_id = string_field(body, "article_id", where, required=False, max_length=MAX_ID_LENGTH)
     language = string_field(body, "language", where, required=False, max_length=MAX_LANGUAGE_LENGTH)
     if language is not None and language.strip():
-        if not _LANGUAGE_TAG_RE.fullmatch(language.strip()):
+        if not is_language_tag(language):
             raise InvalidRequest(
                 f"Field '{where}language' is {language!r}, not a language tag; send one such "
                 "as 'en', 'ko' or 'en-US', or leave it out to have it detected.",

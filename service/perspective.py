@@ -219,7 +219,7 @@ def analyze_comment():
     language = primary_language(languages[0]) if languages else detected
     summary = scorer.score(cleaned, language)
     spans = None
-    if body.get("spanAnnotations"):
+    if body.get("spanAnnotations") and requested:
         spans = in_utf16_units(text, span_results(scorer, text, language, summary))
 
     scores: dict = {}
@@ -428,14 +428,16 @@ def camel_case_fields(message: dict, where: str = "") -> dict:
     :raise 400: one field sent under both names.
     """
     fields: dict = {}
+    sent_as: dict[str, str] = {}
     for name, value in message.items():
         head, *rest = name.split("_")
         camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
         if camel in fields:
             raise invalid_argument(
                 f"Invalid JSON payload received. Field '{where}{camel}' is given twice "
-                f"(also as '{where}{name}')."
+                f"(as '{where}{sent_as[camel]}' and as '{where}{name}')."
             )
+        sent_as[camel] = name
         if camel in _ATTRIBUTE_MAPS and isinstance(value, dict):
             value = {
                 attribute: camel_case_fields(options, f"{where}{camel}.{attribute}.")

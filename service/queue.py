@@ -62,12 +62,12 @@ return claimed
 """
 
 # KEYS: leases, lease-holders. ARGV: comment id, moderator, now.
-# Returns 1 released, 0 not leased, or the other holder's name.
+# Returns 1 released, 0 not leased, or {the other holder's name, the lease's expiry}.
 _RELEASE_SCRIPT = """
 local expires = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not expires or tonumber(expires) <= tonumber(ARGV[3]) then return 0 end
 local holder = redis.call('HGET', KEYS[2], ARGV[1])
-if holder and holder ~= ARGV[2] then return holder end
+if holder and holder ~= ARGV[2] then return {holder, expires} end
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 return 1
@@ -148,7 +148,7 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
 local count = redis.call('HLEN', KEYS[3])
 if added == 0 then return {0, count, 0} end
-redis.call('HINCRBY', KEYS[4], 'reports', 1)
+if ARGV[9] == '1' then redis.call('HINCRBY', KEYS[4], 'reports', 1) end
 if ARGV[2] == '' then return {1, count, 0} end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 local score = tonumber(ARGV[5]) + tonumber(ARGV[6]) * count
@@ -375,7 +375,12 @@ class ReviewQueue:
                 ),
                 key=lambda r: r["at"],
             )
-            history = {as_text(k): int(v) for k, v in answers[2 * index + 1].items()}
+            # An authorless comment has no history: all such comments share no author.
+            history = (
+                {as_text(k): int(v) for k, v in answers[2 * index + 1].items()}
+                if (record.get("author") or {}).get("id")
+                else {}
+            )
             holder, expiry = leases.get(record["id"], (None, None))
             items.append(
                 {
@@ -500,11 +505,13 @@ class ReviewQueue:
             keys=[self.keys.leases(site), self.keys.lease_holders(site)],
             args=[comment_id, moderator, time.time()],
         )
-        if isinstance(outcome, bytes | str):
+        if isinstance(outcome, list):
+            holder, until = as_text(outcome[0]), iso(float(outcome[1]))
             raise Conflict(
-                f"Comment {comment_id!r} is leased to {as_text(outcome)}.",
+                f"Comment {comment_id!r} is leased to {holder} until {until}.",
                 code="leased",
-                lease_holder=as_text(outcome),
+                lease_holder=holder,
+                lease_expires_at=until,
             )
         return outcome == 1
 
@@ -559,7 +566,9 @@ class ReviewQueue:
         same = all(
             previous.get(name, "") == value for name, value in asked.items() if name != "labels"
         )
-        if same and set(previous.get("labels", [])) == set(decision.labels):
+        if same and {label.casefold() for label in previous.get("labels", [])} == {
+            label.casefold() for label in decision.labels
+        }:
             return {
                 "id": record["id"],
                 "site": site.name,
@@ -820,6 +829,7 @@ class ReviewQueue:
                     REPORT_BOOST,
                     comment_id,
                     time.time(),
+                    "1" if author_id else "0",  # an authorless comment has no history to count in
                 ],
             )
             if added == -1:

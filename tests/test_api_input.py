@@ -347,6 +347,11 @@ def test_a_comment_that_can_never_be_stored_gets_its_422_and_is_not_counted(inge
     # At the limit, a text that can never be stored is still told so, not to come back later.
     assert ingest({"id": "e3", "text": "x" * 300}).status_code == 422
     assert ingest({"id": "new", "text": PLAIN_EN}).status_code == 429
+    # In a batch too: its refused items keep their own errors beside the others' 429s.
+    batch = {"comments": [{"id": "n1", "text": PLAIN_EN}, {"id": "n2", "text": ""}]}
+    answer = ingest(batch, path="/v1/comments/batch")
+    assert answer.status_code == 200
+    assert [r["status_code"] for r in answer.get_json()["results"]] == [429, 422]
 
 
 def test_a_batch_retry_over_the_limit_gets_its_stored_results(ingest, services):

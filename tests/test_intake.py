@@ -149,6 +149,21 @@ def test_an_id_twice_in_one_batch_is_refused_after_its_first(ingest, services):
     assert results[2]["error"]["field"] == "comments[2].id"
     assert "comments[0]" in results[2]["error"]["message"]
     assert services.comments.get("demo", "d1")["text"] == PLAIN_EN
+    # Whether the first item was valid or not, a repeat of its id is refused.
+    invalid_first = [
+        {"id": "d3", "text": PLAIN_EN, "language": "!!"},
+        {"id": "d3", "text": PLAIN_EN},
+        {"id": "d4", "text": ""},
+        {"id": "d4", "text": PLAIN_EN},
+    ]
+    results = ingest({"comments": invalid_first}, path="/v1/comments/batch").get_json()["results"]
+    assert [r["error"]["code"] for r in results] == [
+        "invalid_request",
+        "duplicate_id",
+        "text_empty",
+        "duplicate_id",
+    ]
+    assert services.comments.get("demo", "d3") is None
 
 
 @pytest.mark.parametrize(

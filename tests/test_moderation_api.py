@@ -68,6 +68,7 @@ def test_queue_orders_and_filters(alice, services, ingest, queued):
     korean = alice.get("/queue", language="ko").get_json()["items"]
     assert sorted(i["id"] for i in korean) == ["ko0", "ko1"]
     assert alice.get("/queue", language="KO-kr").get_json()["items"] == korean
+    assert alice.get("/queue", language="!!").status_code == 400
     by_article = alice.get("/queue", article_id="a2").get_json()["items"]
     assert sorted(i["id"] for i in by_article) == ["ko0", "ko1"]
     assert len(alice.get("/queue", limit=2).get_json()["items"]) == 2
@@ -131,6 +132,9 @@ def test_decision_on_an_item_leased_to_someone_else_is_refused(
     error = refused.get_json()["error"]
     assert error["code"] == "leased" and error["lease_holder"] == claimed["moderator"]
     assert parse_time(error["lease_expires_at"]) > time.time()
+    release = bob.post(f"/queue/{target}/release").get_json()["error"]
+    assert release["lease_holder"] == claimed["moderator"]
+    assert release["lease_expires_at"] == error["lease_expires_at"]
     accepted = alice.decide(target, "reject", labels=["spam"], note="link farm")
     assert accepted.status_code == 200
     body = accepted.get_json()
@@ -238,6 +242,7 @@ def test_a_repeated_decision_is_answered_as_the_first_and_written_once(alice, bo
     again_reordered = alice.decide(queued[4], "reject", labels=["abuse", "spam"]).get_json()
     assert again_reordered["replayed"] is True
     assert again_reordered["labels"] == ["spam", "abuse"]
+    assert alice.decide(queued[4], "reject", labels=["Abuse", "SPAM"]).get_json()["replayed"]
     # Anything else is a new decision: another moderator, or other labels.
     assert bob.decide(queued[0], "reject", labels=["spam"], note="advert").status_code == 409
     assert alice.decide(queued[0], "reject", labels=["abuse"]).status_code == 409
@@ -271,6 +276,15 @@ def test_a_bulk_item_with_an_unusable_id_fails_alone(alice, queued):
     assert bad_id["error"]["field"] == "decisions[1].comment_id"
     assert bad_note["id"] == queued[1] and bad_note["error"]["field"] == "decisions[2].note"
     assert "surrogate" in bad_note["error"]["message"]
+    odd = [
+        {"comment_id": None, "id": queued[2], "decision": "approve"},
+        {"comment_id": "x" * 300, "decision": "approve"},
+    ]
+    by_id, too_long = alice.post("/queue/decisions", odd).get_json()["results"]
+    assert by_id["id"] == queued[2] and by_id["status"] == "approved"
+    assert (
+        too_long["status_code"] == 400 and "at most 256 characters" in too_long["error"]["message"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -305,10 +319,15 @@ def test_bulk_decisions_stop_at_a_redis_refusal_and_keep_what_was_decided(
 
     monkeypatch.setattr(queue, "decide", decide_then_fill_redis)
     bulk = {"decisions": [{"comment_id": c, "decision": "approve"} for c in queued[:3]]}
+    invalid = {"comment_id": queued[3], "decision": "maybe"}
     try:
-        results = alice.post("/queue/decisions", bulk).get_json()["results"]
+        results = alice.post(
+            "/queue/decisions", {"decisions": [*bulk["decisions"], invalid]}
+        ).get_json()["results"]
     finally:
         redis_client.config_set("maxmemory", "0")
+    assert results[3]["status_code"] == 400  # its own error: sending it again would not help
+    results = results[:3]
     assert results[0]["status"] == "approved"
     for result in results[1:]:
         assert result["status_code"] == 503

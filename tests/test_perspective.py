@@ -912,9 +912,15 @@ def test_openapi_document_says_a_key_is_required_in_the_query_or_a_bearer_header
 ):
     # An empty requirement ({}) would say anonymous calls are allowed; they get 403.
     post = openapi["paths"][f"/perspective/v1alpha1/{operation}"]["post"]
-    assert post["security"] == [{"bearer": []}, {"perspectiveKey": []}]
+    assert post["security"] == [
+        {"bearer": []},
+        {"perspectiveKey": []},
+        {"perspectiveKeyHeader": []},
+    ]
     scheme = openapi["components"]["securitySchemes"]["perspectiveKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "query", "key")
+    header = openapi["components"]["securitySchemes"]["perspectiveKeyHeader"]
+    assert (header["type"], header["in"], header["name"]) == ("apiKey", "header", "X-Goog-Api-Key")
     # The key is described once, by the scheme, not again as a parameter.
     assert not any(p["name"] == "key" for p in post.get("parameters", []))
 

@@ -119,3 +119,20 @@ def test_reports_need_an_ingest_key_of_the_comments_site(
     assert report(client, other, "a", "r").status_code == 404
     assert report(client, ingest_key, "nope", "r").status_code == 404
     assert services.comments.get("demo", "a")["status"] == "approved"
+
+
+def test_reports_on_authorless_comments_count_in_no_authors_history(
+    client, ingest, ingest_key, moderator_key, services
+):
+    services.sites.update(
+        "demo",
+        review_thresholds={"spam": 1.0, "abuse": 1.0},
+        reject_thresholds={"spam": 1.0, "abuse": 1.0},
+    )
+    for comment_id in ("x", "y"):
+        ingest({"id": comment_id, "text": f"A comment without an author {comment_id}"})
+        assert report(client, ingest_key, comment_id, "reader-1").status_code == 200
+    items = Moderator(client, moderator_key).get("/queue").get_json()["items"]
+    assert sorted(i["id"] for i in items) == ["x", "y"]
+    assert all(i["author_history"] == {"approved": 0, "rejected": 0, "reports": 0} for i in items)
+    assert not services.redis.exists(services.keys.author("demo", ""))
