@@ -113,6 +113,10 @@ class RedisKeys:
         """Counter of recent failed logins for one email or client address (``email:...``)."""
         return f"{self.prefix}:login-failures:{scope}"
 
+    def queue_page(self, site: str, moderator: str) -> str:
+        """The token of the queue page a moderator opened last on a site (its leases' owner)."""
+        return self._site(site, f"queue-page:{moderator}")
+
     def lease_holders(self, site: str) -> str:
         """Hash of leased comment id to the moderator holding the lease (beside ``leases``)."""
         return self._site(site, "lease-holders")

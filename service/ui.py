@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+import secrets
 import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -370,6 +371,15 @@ def queue(site_name: str):
         flash(error.message)
         where = QueueFilter()
     items = page_items(moderation.queue, site, account.identity, where)
+    # This page now holds the moderator's leases: a page they leave gives its leases back only
+    # if no later page of theirs lists them (a reload's new page is served before the old page's
+    # leave beacon arrives).
+    page_token = secrets.token_urlsafe(12)
+    get_services().redis.set(
+        get_services().keys.queue_page(site.name, account.identity),
+        page_token,
+        ex=PAGE_LEASE_SECONDS,
+    )
     stats = moderation.queue.stats(site.name)
     decidable = sum(1 for item in items if item["lease_holder"] in (None, account.identity))
     return render_template(
@@ -384,6 +394,7 @@ def queue(site_name: str):
         # comments pending beyond those the moderator can decide here.
         more=len(items) >= PAGE_SIZE or stats["pending"] > decidable,
         undo_seconds=UNDO_SECONDS,
+        page_token=page_token,
     )
 
 
@@ -420,8 +431,10 @@ def page_items(queue: ReviewQueue, site: Site, moderator: str, where: QueueFilte
 def release(site_name: str):
     """Give back the caller's leases on the comments named in ``id`` (the page they leave).
 
-    Sent by the queue page as it is left (``navigator.sendBeacon``), with the page's form token.
-    Comments no longer queued, or leased to someone else by now, are passed over.
+    Sent by the queue page as it is left (``navigator.sendBeacon``), with the page's form token
+    and its ``page`` token. Nothing is given back when the caller has opened a queue page since
+    (a reload, another tab): that page lists the same leases as theirs. Comments no longer
+    queued, or leased to someone else by now, are passed over.
 
     :return: ``{"released": N}``.
     """
@@ -429,6 +442,9 @@ def release(site_name: str):
     if account is None:
         return jsonify({"error": {"code": "unauthorized", "message": "Log in again."}}), 401
     site = _site_for(account, site_name)
+    latest = get_services().redis.get(get_services().keys.queue_page(site.name, account.identity))
+    if latest is not None and latest.decode() != request.form.get("page", ""):
+        return jsonify({"released": 0})
     queue = get_moderation().queue
     released = 0
     for comment_id in request.form.getlist("id")[:MAX_RELEASE]:

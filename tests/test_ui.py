@@ -520,11 +520,35 @@ def test_leaving_a_page_releases_only_the_callers_leases_and_needs_the_token(
     released = client.post(
         "/ui/sites/demo/release", data={"id": ids, "csrf_token": csrf_of(html)}
     ).get_json()
+    assert released == {"released": 0}  # no page token: a later page may list them
+    page = re.search(r'data-page="([^"]+)"', html).group(1)
+    released = client.post(
+        "/ui/sites/demo/release", data={"id": ids, "csrf_token": csrf_of(html), "page": page}
+    ).get_json()
     assert released == {"released": len(mine)}
     stats = other.get("/queue/stats").get_json()
     assert stats["leased"] == 1
     listed = {item["id"]: item["lease_holder"] for item in other.get("/queue").get_json()["items"]}
     assert listed[theirs].startswith("key:")
+
+
+def test_a_reloaded_page_keeps_the_leases_its_old_page_gives_back(
+    client, accounts, services, ingest, moderator_key
+):
+    review_everything(services)
+    queue_comments(ingest, 6)
+    log_in(client)
+    old = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    mine = re.findall(r'data-id="([^"]+)"[^>]*\n?[^>]*data-mine="1"', old)
+    # The reload's page is served first; the old page's leave beacon arrives after it.
+    new = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    beacon = {"id": mine, "csrf_token": csrf_of(old)}
+    beacon["page"] = re.search(r'data-page="([^"]+)"', old).group(1)
+    assert client.post("/ui/sites/demo/release", data=beacon).get_json() == {"released": 0}
+    listed = Moderator(client, moderator_key).get("/queue").get_json()["items"]
+    holders = {item["id"]: item["lease_holder"] for item in listed}
+    assert mine and all(holders[comment_id] == "demo@example.org" for comment_id in mine)
+    assert re.search(r'data-page="([^"]+)"', new).group(1) != beacon["page"]
 
 
 @pytest.mark.parametrize(("pending", "leased"), [(1, 1), (3, 2), (10, 5), (100, 50)])

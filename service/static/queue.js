@@ -503,6 +503,7 @@
     if (!held.length || sessionOver) return;
     const body = new FormData();
     body.append("csrf_token", csrf);
+    body.append("page", form.dataset.page);  // ignored once a later page of ours lists them
     held.forEach((card) => body.append("id", card.dataset.id));
     navigator.sendBeacon(form.dataset.release, body);
   });
