@@ -467,6 +467,10 @@ def decide(site_name: str):
         targets = [comment_id]
         if overturn and not request.form.get("confirmed"):
             return _confirm_overturn(account, site, action, comment_id)
+        if overturn and _replaced(site, comment_id) != request.form.get("replaces", ""):
+            # Decided again since the moderator was asked: ask again, about what stands now.
+            flash("The decision changed since you were asked; this is the one that stands now.")
+            return _confirm_overturn(account, site, action, comment_id)
     else:
         action = request.form.get("bulk", "")
         targets = request.form.getlist("selected")
@@ -498,6 +502,12 @@ ACTION_NAMES = {
     "reject-spam": "Reject as spam",
     "reject-abuse": "Reject as abuse",
 }
+
+
+def _replaced(site: Site, comment_id: str) -> str:
+    """What an overturn of the comment would replace: its decision's time, '' if none."""
+    item = get_moderation().queue.item(site.name, comment_id)
+    return ((item or {}).get("moderation") or {}).get("at", "")
 
 
 def _confirm_overturn(account: Moderator, site: Site, action: str, comment_id: str):

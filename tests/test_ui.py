@@ -606,16 +606,42 @@ def test_the_comment_page_has_no_shortcut_hints_and_an_overturn_asks_first(
     assert "Yes, reject as abuse" in asked and f'<a href="{back}">Cancel</a>' in asked
     assert services.comments.get("demo", "o1")["status"] == "approved"
     fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', asked))
+    approved_at = services.comments.get("demo", "o1")["moderation"]["at"]
     assert fields == {
         "csrf_token": token,
         "one": "reject-abuse|o1",
         "overturn": "1",
         "confirmed": "1",
+        "replaces": approved_at,
         "back": back,
     }
     done = client.post("/ui/sites/demo/decide", data=fields)
     assert done.status_code == 302 and done.headers["Location"] == back
     assert services.comments.get("demo", "o1")["status"] == "rejected"
+
+
+def test_an_overturn_asks_again_when_the_decision_changed_meanwhile(
+    client, accounts, services, ingest, moderator_key
+):
+    review_everything(services)
+    ingest({"id": "o2", "text": "hello there"})
+    log_in(client)
+    token = csrf_of(client.get("/ui/sites/demo/comments/o2").get_data(as_text=True))
+    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "reject-abuse|o2"})
+    asked = client.post(
+        "/ui/sites/demo/decide",
+        data={"csrf_token": token, "one": "approve|o2", "overturn": "1"},
+    ).get_data(as_text=True)
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', asked))
+    # Another moderator overturns it first, to a rejection as spam.
+    other = Moderator(client, moderator_key)
+    changed = other.decide("o2", "reject", labels=["spam"], overturn=True)
+    assert changed.status_code == 200
+    again = client.post("/ui/sites/demo/decide", data=fields)
+    assert again.status_code == 200  # asked again, not overturned
+    page = again.get_data(as_text=True)
+    assert "The decision changed since you were asked" in page and "(reject: spam)" in page
+    assert services.comments.get("demo", "o2")["moderation"]["labels"] == ["spam"]
 
 
 @pytest.mark.parametrize("typed", ["KO", "ko", " Ko-KR "])
