@@ -474,6 +474,8 @@ def decide(site_name: str):
     else:
         action = request.form.get("bulk", "")
         targets = request.form.getlist("selected")
+        if not targets:
+            flash("Select comments first: tick their boxes, then the button.")
     decision, _, label = action.partition("-")
     done = 0
     for comment_id in targets:
@@ -486,8 +488,11 @@ def decide(site_name: str):
                 },
                 comment_id,
             )
-            get_moderation().queue.decide(site, account.identity, parsed)
-            done += 1
+            answer = get_moderation().queue.decide(site, account.identity, parsed)
+            if answer.get("replayed"):
+                flash(f"#{comment_id} already carries that decision of yours; nothing changed.")
+            else:
+                done += 1
         except ApiError as error:
             flash(error.message)
     if done:

@@ -680,3 +680,19 @@ def test_statuses_and_times_read_as_words(client, accounts, services, ingest):
     assert shown.replace(" UTC", "").replace(" ", "T") == received[:16]
     # An inline icon: no request for /favicon.ico, which does not exist.
     assert '<link rel="icon" href="data:image/svg+xml,' in html
+
+
+def test_the_forms_say_when_nothing_was_selected_or_nothing_changed(
+    client, accounts, services, ingest
+):
+    review_everything(services)
+    ingest({"id": "f1", "text": "hello there"})
+    log_in(client)
+    token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
+    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "bulk": "approve"})
+    page = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert "Select comments first" in page
+    for _ in range(2):
+        client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "approve|f1"})
+    page = client.get("/ui/sites/demo/queue").get_data(as_text=True)
+    assert "#f1 already carries that decision of yours; nothing changed." in page
