@@ -683,7 +683,7 @@ def test_decision_keys_wait_while_a_decision_is_on_its_way_and_for_a_new_card(
     first, second, third = card_ids(page)
     held = []
     page.route("**/decision", lambda route: held.append(route), times=1)
-    page.keyboard.press("a")
+    press(page, "a")
     busy = page.locator(f'.card[data-id="{first}"]')
     expect(busy).to_have_attribute("aria-busy", "true")
     expect(busy.locator("button.approve")).to_be_disabled()
@@ -787,3 +787,51 @@ def test_the_toast_leaves_the_next_cards_buttons_clear_on_a_phone(
     for button in page.locator(".card.current .actions button").all():
         other = button.bounding_box()
         assert other["y"] + other["height"] <= box["y"] or other["y"] >= box["y"] + box["height"]
+
+
+def test_a_decision_key_right_after_the_page_loads_waits_for_the_first_card_to_be_seen(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("y1", "y2")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    # Time stands still from before the page loads: the first card has not been shown 200 ms.
+    page.clock.pause_at(datetime.now() + timedelta(minutes=1))
+    log_in(page, server)
+    first = current_id(page)
+    page.keyboard.press("a")
+    time.sleep(0.5)
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == []
+    page.clock.run_for(250)
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    assert decisions(client, moderator_key) == [(first, "approve")]
+
+
+def test_a_decision_key_waits_for_the_card_that_replaced_a_taken_one(
+    server, browser, account, queued, client, moderator_key, services
+):
+    queued("t1", "t2", "t3")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    first, second, _ = card_ids(page)
+    other = Moderator(client, moderator_key)
+    let_leases_lapse(services, first)
+    assert other.decide(first, "reject", labels=["spam"]).status_code == 200
+    page.wait_for_selector('#queue[data-keys="ready"]', state="attached")
+    page.clock.pause_at(datetime.now() + timedelta(minutes=1))
+    # The first a of the page finds the card taken; the keys move on to the next one, which
+    # a second a at once must not decide.
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_have_class(re.compile(r"\btaken\b"))
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("a")
+    time.sleep(0.5)
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == [(first, "reject")]
+    page.clock.run_for(250)
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    assert decisions(client, moderator_key)[-1] == (second, "approve")

@@ -73,6 +73,8 @@
     toastTimer = setTimeout(() => { toast.hidden = true; }, UNDO_MS);
   }
 
+  // `appeared`: the card comes up by itself (page load, a decision, a taken card), not by the
+  // moderator moving to it, so decision keys wait until it has been seen.
   function makeCurrent(card, moveFocus, appeared) {
     form.querySelectorAll(".card.current").forEach((c) => c.classList.remove("current"));
     if (appeared && card && card !== current) {
@@ -116,7 +118,7 @@
     waiting.hidden = true;
     if (open.length) {
       empty.hidden = true;
-      makeCurrent(next && isOpen(next) ? next : open[0], true, worked);
+      makeCurrent(next && isOpen(next) ? next : open[0], true, true);
       return;
     }
     makeCurrent(null);
