@@ -835,3 +835,25 @@ def test_a_decision_key_waits_for_the_card_that_replaced_a_taken_one(
     page.keyboard.press("a")
     expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
     assert decisions(client, moderator_key)[-1] == (second, "approve")
+
+
+def test_u_while_a_decision_is_being_saved_says_so_and_undoes_nothing(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("i1", "i2", "i3")
+    page = open_queue(browser, server)
+    first, second, _ = card_ids(page)
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    held = []
+    page.route("**/decision", lambda route: held.append(route), times=1)
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_attribute("aria-busy", "true")
+    page.keyboard.press("u")
+    toast = page.locator("#toast")
+    expect(toast).to_have_text("A decision is still being saved; press u again in a moment.")
+    held[0].continue_()
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    expect(toast).to_have_text(f"Approved #{second} — press u to undo")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    assert decisions(client, moderator_key) == [(first, "approve"), (second, "approve")]

@@ -345,6 +345,8 @@
   // Undo the last action: one decision, or each decision of a bulk one (through the undo of
   // each). Those the server did not answer stay to be tried again with u.
   function undo() {
+    // The decision on its way is not yet the last one: undoing now would take back the one before.
+    if (inFlight) { show("A decision is still being saved; press u again in a moment."); return; }
     if (!last || Date.now() - last.at > UNDO_MS) { forgetUndo(); show("Nothing to undo."); return; }
     if (undoing) return;
     const pending = last;
