@@ -857,3 +857,30 @@ def test_u_while_a_decision_is_being_saved_says_so_and_undoes_nothing(
     expect(toast).to_have_text(f"Approved #{second} — press u to undo")
     expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
     assert decisions(client, moderator_key) == [(first, "approve"), (second, "approve")]
+
+
+def test_a_bulk_decision_with_cards_taken_by_others_loads_the_next_page_and_says_it_once(
+    server, browser, account, queued, client, moderator_key, services, monkeypatch
+):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 8)
+    queued(*(f"q{index}" for index in range(9)))
+    page = open_queue(browser, server)
+    shown = card_ids(page)
+    assert len(shown) == 8
+    unseen = ({f"q{index}" for index in range(9)} - set(shown)).pop()
+    other = Moderator(client, moderator_key)
+    taken = shown[1:8]
+    let_leases_lapse(services, *taken)
+    for comment_id in taken:
+        assert other.decide(comment_id, "approve").status_code == 200
+    for comment_id in shown:
+        page.locator(f'.card[data-id="{comment_id}"] input[type="checkbox"]').check()
+    page.click('button[name="bulk"][value="approve"]')
+    # Nothing on the page is left to decide: the queue loads again with the one comment left,
+    # and the toast said who took the rest in one line, carried over the reload.
+    expect(page.locator(f'.card[data-id="{unseen}"]')).to_be_visible()
+    listed = ", ".join(f"#{comment_id}" for comment_id in taken[:5])
+    expect(page.locator("#toast")).to_have_text(
+        f"1 decided — press u to undo. Not decided: 7 were taken by other moderators: "
+        f"{listed} (and 2 more)."
+    )

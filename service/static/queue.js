@@ -194,10 +194,11 @@
     if (card === current) settle(next);
   }
 
-  // Another moderator got there first: find out who, and say so in plain words.
+  // Another moderator got there first: find out who, and say so in plain words. Resolves once
+  // the card is marked.
   function explainTaken(card, quiet) {
     const id = card.dataset.id;
-    itemState(id).then((result) => {
+    return itemState(id).then((result) => {
       const state = result.ok ? result.data : {};
       if (state.status && state.status !== "pending_review") {
         markTaken(card, "Already decided by " + (state.decided_by || "another moderator") + ".", quiet);
@@ -370,6 +371,14 @@
       });
   }
 
+  // The comments of a bulk decision others had taken, in one line however many they were.
+  function takenSummary(taken) {
+    if (taken.length === 1) return "#" + taken[0] + " was taken by another moderator.";
+    const named = ids(taken.slice(0, 5));
+    const rest = taken.length > 5 ? " (and " + (taken.length - 5) + " more)" : "";
+    return taken.length + " were taken by other moderators: " + named + rest + ".";
+  }
+
   function bulk(decision) {
     const selected = cards().filter((c) => checkbox(c).checked);
     if (!selected.length) { show("Select comments first (x)."); return; }
@@ -391,6 +400,8 @@
       }
       const done = [];
       const refused = [];
+      const taken = [];
+      const explained = [];
       (result.data.results || []).forEach((outcome, i) => {
         const card = selected[i];
         if (!outcome.error) {
@@ -399,8 +410,8 @@
           done.push(card);
         } else if (outcome.error.code === "already_decided" || outcome.error.code === "leased") {
           checkbox(card).checked = false;
-          explainTaken(card, true);
-          refused.push("#" + card.dataset.id + " was taken by another moderator.");
+          explained.push(explainTaken(card, true));
+          taken.push(card.dataset.id);
         } else {
           refused.push("#" + card.dataset.id + ": " + outcome.error.message);
         }
@@ -410,9 +421,11 @@
         rememberUndo(done.map((card) => card.dataset.id));
         countDecided(done, -1);
       }
+      if (taken.length) refused.unshift(takenSummary(taken));
       show(done.length + " decided" + (done.length ? " — press u to undo." : ".") +
            (refused.length ? " Not decided: " + refused.join(" ") : ""));
-      settle(current && isOpen(current) ? current : null);
+      // Only once the refused cards are marked taken does the page know what is left to decide.
+      Promise.all(explained).then(() => settle(current && isOpen(current) ? current : null));
     }, () => {
       answered();
       show("No answer from the server: some selected decisions may have been saved. " +
