@@ -884,3 +884,35 @@ def test_a_bulk_decision_with_cards_taken_by_others_loads_the_next_page_and_says
         f"1 decided — press u to undo. Not decided: 7 were taken by other moderators: "
         f"{listed} (and 2 more)."
     )
+
+
+def test_a_page_whose_last_card_another_moderator_holds_waits_for_it_and_never_says_clear(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("h1", "h2")
+    page = open_queue(browser, server)
+    first, second = card_ids(page)
+    # Another moderator leases the comment this page shows but did not lease.
+    claimed = Moderator(client, moderator_key).claim(limit=2).get_json()["items"]
+    assert [item["id"] for item in claimed] == [second]
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_class(re.compile(r"\btaken\b"))
+    expect(page.locator("#waiting")).to_contain_text("The one comment here is being reviewed by ")
+    expect(page.locator("#empty")).to_be_hidden()
+
+
+def test_a_cleared_page_loads_comments_the_counts_refresh_found(
+    server, browser, account, queued, ingest
+):
+    queued("r1")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    assert ingest({"id": "r2", "text": "Another comment on the budget."}).status_code == 200
+    page.clock.fast_forward("00:16")
+    expect(page.locator("#pending-count")).to_have_text("2")
+    press(page, "a")
+    expect(page.locator('.card[data-id="r2"]')).to_be_visible()
+    expect(page.locator("#empty")).to_be_hidden()

@@ -122,9 +122,20 @@
       return;
     }
     makeCurrent(null);
-    if (worked && form.dataset.more === "yes") { reloadQueue(); return; }
-    const held = cards().filter((c) => !c.classList.contains("taken") && leasedToAnother(c));
-    if (!held.length) { empty.hidden = false; return; }
+    // Held by another moderator, whether the page knew it when it loaded or learnt it since.
+    const held = cards().filter(leasedToAnother);
+    const elsewhere = pendingElsewhere(held);
+    if (worked && (form.dataset.more === "yes" || elsewhere)) { reloadQueue(); return; }
+    if (!held.length && !elsewhere) { empty.hidden = false; return; }
+    empty.hidden = true;
+    if (!held.length) {
+      // The counts say comments are pending that this page does not show (or that others took
+      // and the counts have not caught up with): the next refresh of the counts decides.
+      waiting.textContent = "Other comments are still pending; the queue loads again by itself " +
+        "once the counts show one for you.";
+      waiting.hidden = false;
+      return;
+    }
     const first = Math.min(...held.map((c) => Date.parse(c.dataset.leaseUntil)));
     waiting.textContent = (held.length === 1
       ? "The one comment here is being reviewed by " + held[0].dataset.leased + "; it is free at "
@@ -132,6 +143,15 @@
       clock(new Date(first).toISOString()) + " (your local time), when the queue loads again by itself.";
     waiting.hidden = false;
     freeTimer = setTimeout(() => window.location.reload(), Math.max(0, first - Date.now()) + 1000);
+  }
+
+  // Whether the latest pending count (the page's, kept up to date by decisions and the counts
+  // refresh) holds comments beyond the `held` ones on this page. A filtered page's count is
+  // the whole site's, so it says nothing about what the filters would show.
+  function pendingElsewhere(held) {
+    const params = new URLSearchParams(window.location.search);
+    if (["category", "language", "article_id"].some((name) => params.get(name))) return false;
+    return Number(document.getElementById("pending-count").textContent) > held.length;
   }
 
   function request(method, url, body) {
@@ -510,6 +530,10 @@
       document.getElementById("decided-count").textContent = String(stats.decisions_last_hour);
       document.getElementById("oldest-age").textContent = stats.oldest_age_seconds === null
         ? "nothing waiting" : "oldest " + stats.oldest_age_seconds + " s";
+      // A page with nothing left to decide loads again once the counts show comments it lacks.
+      if (!cards().some(isOpen)) {
+        if (pendingElsewhere(cards().filter(leasedToAnother))) reloadQueue(); else settle(null);
+      }
     }, () => { /* the next poll tries again */ });
   }
 
