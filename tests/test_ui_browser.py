@@ -916,3 +916,19 @@ def test_a_cleared_page_loads_comments_the_counts_refresh_found(
     press(page, "a")
     expect(page.locator('.card[data-id="r2"]')).to_be_visible()
     expect(page.locator("#empty")).to_be_hidden()
+
+
+def test_the_toast_is_a_live_region_kept_in_the_layout_and_only_its_text_changes(
+    server, browser, account, queued
+):
+    queued("v1", "v2")
+    page = open_queue(browser, server)
+    toast = page.locator("#toast")
+    # Present to assistive technology before anything is said, with nothing to show.
+    assert toast.evaluate("t => !t.hidden && getComputedStyle(t).display !== 'none'")
+    assert toast.get_attribute("aria-live") == "polite"
+    expect(toast).to_have_text("")
+    press(page, "a")
+    expect(toast).to_be_visible()
+    expect(toast).to_contain_text("Approved #")
+    assert toast.evaluate("t => !t.hidden && t.getBoundingClientRect().width > 100")

@@ -59,9 +59,10 @@
   }
 
   function show(message, link) {
+    // The live region stays in the layout and only its text changes: a region shown and filled
+    // in one step is often not announced. Empty, the stylesheet keeps it out of sight.
     toast.textContent = message;
     clearTimeout(toastTimer);
-    toast.hidden = false;
     if (link) {
       const anchor = document.createElement("a");
       anchor.href = link.href;
@@ -70,7 +71,7 @@
       anchor.focus();
       return;
     }
-    toastTimer = setTimeout(() => { toast.hidden = true; }, UNDO_MS);
+    toastTimer = setTimeout(() => { toast.textContent = ""; }, UNDO_MS);
   }
 
   // `appeared`: the card comes up by itself (page load, a decision, a taken card), not by the
@@ -103,7 +104,7 @@
 
   function reloadQueue() {
     // The toast would be lost with the page: the reloaded page shows it again.
-    if (!toast.hidden && !toast.querySelector("a")) {
+    if (toast.textContent && !toast.querySelector("a")) {
       try { sessionStorage.setItem(NOTICE_KEY, toast.textContent); } catch (error) { /* no notice */ }
     }
     window.location.reload();
@@ -550,6 +551,9 @@
   // A page restored from the back-forward cache gave its leases back as it was left.
   window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
   setInterval(refreshCounts, COUNTS_MS);
+  // The page arrives with the toast hidden for readers without this script; from here on it is
+  // an always-present live region.
+  toast.hidden = false;
   try {
     const notice = sessionStorage.getItem(NOTICE_KEY);
     sessionStorage.removeItem(NOTICE_KEY);
