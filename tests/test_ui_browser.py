@@ -683,7 +683,7 @@ def test_decision_keys_wait_while_a_decision_is_on_its_way_and_for_a_new_card(
     first, second, third = card_ids(page)
     held = []
     page.route("**/decision", lambda route: held.append(route), times=1)
-    page.keyboard.press("a")
+    press(page, "a")
     busy = page.locator(f'.card[data-id="{first}"]')
     expect(busy).to_have_attribute("aria-busy", "true")
     expect(busy.locator("button.approve")).to_be_disabled()
@@ -787,3 +787,148 @@ def test_the_toast_leaves_the_next_cards_buttons_clear_on_a_phone(
     for button in page.locator(".card.current .actions button").all():
         other = button.bounding_box()
         assert other["y"] + other["height"] <= box["y"] or other["y"] >= box["y"] + box["height"]
+
+
+def test_a_decision_key_right_after_the_page_loads_waits_for_the_first_card_to_be_seen(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("y1", "y2")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    # Time stands still from before the page loads: the first card has not been shown 200 ms.
+    page.clock.pause_at(datetime.now() + timedelta(minutes=1))
+    log_in(page, server)
+    first = current_id(page)
+    page.keyboard.press("a")
+    time.sleep(0.5)
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == []
+    page.clock.run_for(250)
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    assert decisions(client, moderator_key) == [(first, "approve")]
+
+
+def test_a_decision_key_waits_for_the_card_that_replaced_a_taken_one(
+    server, browser, account, queued, client, moderator_key, services
+):
+    queued("t1", "t2", "t3")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    first, second, _ = card_ids(page)
+    other = Moderator(client, moderator_key)
+    let_leases_lapse(services, first)
+    assert other.decide(first, "reject", labels=["spam"]).status_code == 200
+    page.wait_for_selector('#queue[data-keys="ready"]', state="attached")
+    page.clock.pause_at(datetime.now() + timedelta(minutes=1))
+    # The first a of the page finds the card taken; the keys move on to the next one, which
+    # a second a at once must not decide.
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_have_class(re.compile(r"\btaken\b"))
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("a")
+    time.sleep(0.5)
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_visible()
+    assert decisions(client, moderator_key) == [(first, "reject")]
+    page.clock.run_for(250)
+    page.keyboard.press("a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    assert decisions(client, moderator_key)[-1] == (second, "approve")
+
+
+def test_u_while_a_decision_is_being_saved_says_so_and_undoes_nothing(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("i1", "i2", "i3")
+    page = open_queue(browser, server)
+    first, second, _ = card_ids(page)
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    held = []
+    page.route("**/decision", lambda route: held.append(route), times=1)
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_attribute("aria-busy", "true")
+    page.keyboard.press("u")
+    toast = page.locator("#toast")
+    expect(toast).to_have_text("A decision is still being saved; press u again in a moment.")
+    held[0].continue_()
+    expect(page.locator(f'.card[data-id="{second}"]')).to_be_hidden()
+    expect(toast).to_have_text(f"Approved #{second} — press u to undo")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    assert decisions(client, moderator_key) == [(first, "approve"), (second, "approve")]
+
+
+def test_a_bulk_decision_with_cards_taken_by_others_loads_the_next_page_and_says_it_once(
+    server, browser, account, queued, client, moderator_key, services, monkeypatch
+):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 8)
+    queued(*(f"q{index}" for index in range(9)))
+    page = open_queue(browser, server)
+    shown = card_ids(page)
+    assert len(shown) == 8
+    unseen = ({f"q{index}" for index in range(9)} - set(shown)).pop()
+    other = Moderator(client, moderator_key)
+    taken = shown[1:8]
+    let_leases_lapse(services, *taken)
+    for comment_id in taken:
+        assert other.decide(comment_id, "approve").status_code == 200
+    for comment_id in shown:
+        page.locator(f'.card[data-id="{comment_id}"] input[type="checkbox"]').check()
+    page.click('button[name="bulk"][value="approve"]')
+    # Nothing on the page is left to decide: the queue loads again with the one comment left,
+    # and the toast said who took the rest in one line, carried over the reload.
+    expect(page.locator(f'.card[data-id="{unseen}"]')).to_be_visible()
+    listed = ", ".join(f"#{comment_id}" for comment_id in taken[:5])
+    expect(page.locator("#toast")).to_have_text(
+        f"1 decided — press u to undo. Not decided: 7 were taken by other moderators: "
+        f"{listed} (and 2 more)."
+    )
+
+
+def test_a_page_whose_last_card_another_moderator_holds_waits_for_it_and_never_says_clear(
+    server, browser, account, queued, client, moderator_key
+):
+    queued("h1", "h2")
+    page = open_queue(browser, server)
+    first, second = card_ids(page)
+    # Another moderator leases the comment this page shows but did not lease.
+    claimed = Moderator(client, moderator_key).claim(limit=2).get_json()["items"]
+    assert [item["id"] for item in claimed] == [second]
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{first}"]')).to_be_hidden()
+    press(page, "a")
+    expect(page.locator(f'.card[data-id="{second}"]')).to_have_class(re.compile(r"\btaken\b"))
+    expect(page.locator("#waiting")).to_contain_text("The one comment here is being reviewed by ")
+    expect(page.locator("#empty")).to_be_hidden()
+
+
+def test_a_cleared_page_loads_comments_the_counts_refresh_found(
+    server, browser, account, queued, ingest
+):
+    queued("r1")
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    assert ingest({"id": "r2", "text": "Another comment on the budget."}).status_code == 200
+    page.clock.fast_forward("00:16")
+    expect(page.locator("#pending-count")).to_have_text("2")
+    press(page, "a")
+    expect(page.locator('.card[data-id="r2"]')).to_be_visible()
+    expect(page.locator("#empty")).to_be_hidden()
+
+
+def test_the_toast_is_a_live_region_kept_in_the_layout_and_only_its_text_changes(
+    server, browser, account, queued
+):
+    queued("v1", "v2")
+    page = open_queue(browser, server)
+    toast = page.locator("#toast")
+    # Present to assistive technology before anything is said, with nothing to show.
+    assert toast.evaluate("t => !t.hidden && getComputedStyle(t).display !== 'none'")
+    assert toast.get_attribute("aria-live") == "polite"
+    expect(toast).to_have_text("")
+    press(page, "a")
+    expect(toast).to_be_visible()
+    expect(toast).to_contain_text("Approved #")
+    assert toast.evaluate("t => !t.hidden && t.getBoundingClientRect().width > 100")

@@ -59,9 +59,10 @@
   }
 
   function show(message, link) {
+    // The live region stays in the layout and only its text changes: a region shown and filled
+    // in one step is often not announced. Empty, the stylesheet keeps it out of sight.
     toast.textContent = message;
     clearTimeout(toastTimer);
-    toast.hidden = false;
     if (link) {
       const anchor = document.createElement("a");
       anchor.href = link.href;
@@ -70,9 +71,11 @@
       anchor.focus();
       return;
     }
-    toastTimer = setTimeout(() => { toast.hidden = true; }, UNDO_MS);
+    toastTimer = setTimeout(() => { toast.textContent = ""; }, UNDO_MS);
   }
 
+  // `appeared`: the card comes up by itself (page load, a decision, a taken card), not by the
+  // moderator moving to it, so decision keys wait until it has been seen.
   function makeCurrent(card, moveFocus, appeared) {
     form.querySelectorAll(".card.current").forEach((c) => c.classList.remove("current"));
     if (appeared && card && card !== current) {
@@ -101,7 +104,7 @@
 
   function reloadQueue() {
     // The toast would be lost with the page: the reloaded page shows it again.
-    if (!toast.hidden && !toast.querySelector("a")) {
+    if (toast.textContent && !toast.querySelector("a")) {
       try { sessionStorage.setItem(NOTICE_KEY, toast.textContent); } catch (error) { /* no notice */ }
     }
     window.location.reload();
@@ -116,13 +119,24 @@
     waiting.hidden = true;
     if (open.length) {
       empty.hidden = true;
-      makeCurrent(next && isOpen(next) ? next : open[0], true, worked);
+      makeCurrent(next && isOpen(next) ? next : open[0], true, true);
       return;
     }
     makeCurrent(null);
-    if (worked && form.dataset.more === "yes") { reloadQueue(); return; }
-    const held = cards().filter((c) => !c.classList.contains("taken") && leasedToAnother(c));
-    if (!held.length) { empty.hidden = false; return; }
+    // Held by another moderator, whether the page knew it when it loaded or learnt it since.
+    const held = cards().filter(leasedToAnother);
+    const elsewhere = pendingElsewhere(held);
+    if (worked && (form.dataset.more === "yes" || elsewhere)) { reloadQueue(); return; }
+    if (!held.length && !elsewhere) { empty.hidden = false; return; }
+    empty.hidden = true;
+    if (!held.length) {
+      // The counts say comments are pending that this page does not show (or that others took
+      // and the counts have not caught up with): the next refresh of the counts decides.
+      waiting.textContent = "Other comments are still pending; the queue loads again by itself " +
+        "once the counts show one for you.";
+      waiting.hidden = false;
+      return;
+    }
     const first = Math.min(...held.map((c) => Date.parse(c.dataset.leaseUntil)));
     waiting.textContent = (held.length === 1
       ? "The one comment here is being reviewed by " + held[0].dataset.leased + "; it is free at "
@@ -130,6 +144,15 @@
       clock(new Date(first).toISOString()) + " (your local time), when the queue loads again by itself.";
     waiting.hidden = false;
     freeTimer = setTimeout(() => window.location.reload(), Math.max(0, first - Date.now()) + 1000);
+  }
+
+  // Whether the latest pending count (the page's, kept up to date by decisions and the counts
+  // refresh) holds comments beyond the `held` ones on this page. A filtered page's count is
+  // the whole site's, so it says nothing about what the filters would show.
+  function pendingElsewhere(held) {
+    const params = new URLSearchParams(window.location.search);
+    if (["category", "language", "article_id"].some((name) => params.get(name))) return false;
+    return Number(document.getElementById("pending-count").textContent) > held.length;
   }
 
   function request(method, url, body) {
@@ -192,10 +215,11 @@
     if (card === current) settle(next);
   }
 
-  // Another moderator got there first: find out who, and say so in plain words.
+  // Another moderator got there first: find out who, and say so in plain words. Resolves once
+  // the card is marked.
   function explainTaken(card, quiet) {
     const id = card.dataset.id;
-    itemState(id).then((result) => {
+    return itemState(id).then((result) => {
       const state = result.ok ? result.data : {};
       if (state.status && state.status !== "pending_review") {
         markTaken(card, "Already decided by " + (state.decided_by || "another moderator") + ".", quiet);
@@ -343,6 +367,8 @@
   // Undo the last action: one decision, or each decision of a bulk one (through the undo of
   // each). Those the server did not answer stay to be tried again with u.
   function undo() {
+    // The decision on its way is not yet the last one: undoing now would take back the one before.
+    if (inFlight) { show("A decision is still being saved; press u again in a moment."); return; }
     if (!last || Date.now() - last.at > UNDO_MS) { forgetUndo(); show("Nothing to undo."); return; }
     if (undoing) return;
     const pending = last;
@@ -366,6 +392,14 @@
       });
   }
 
+  // The comments of a bulk decision others had taken, in one line however many they were.
+  function takenSummary(taken) {
+    if (taken.length === 1) return "#" + taken[0] + " was taken by another moderator.";
+    const named = ids(taken.slice(0, 5));
+    const rest = taken.length > 5 ? " (and " + (taken.length - 5) + " more)" : "";
+    return taken.length + " were taken by other moderators: " + named + rest + ".";
+  }
+
   function bulk(decision) {
     const selected = cards().filter((c) => checkbox(c).checked);
     if (!selected.length) { show("Select comments first (x)."); return; }
@@ -387,6 +421,8 @@
       }
       const done = [];
       const refused = [];
+      const taken = [];
+      const explained = [];
       (result.data.results || []).forEach((outcome, i) => {
         const card = selected[i];
         if (!outcome.error) {
@@ -395,8 +431,8 @@
           done.push(card);
         } else if (outcome.error.code === "already_decided" || outcome.error.code === "leased") {
           checkbox(card).checked = false;
-          explainTaken(card, true);
-          refused.push("#" + card.dataset.id + " was taken by another moderator.");
+          explained.push(explainTaken(card, true));
+          taken.push(card.dataset.id);
         } else {
           refused.push("#" + card.dataset.id + ": " + outcome.error.message);
         }
@@ -406,9 +442,11 @@
         rememberUndo(done.map((card) => card.dataset.id));
         countDecided(done, -1);
       }
+      if (taken.length) refused.unshift(takenSummary(taken));
       show(done.length + " decided" + (done.length ? " — press u to undo." : ".") +
            (refused.length ? " Not decided: " + refused.join(" ") : ""));
-      settle(current && isOpen(current) ? current : null);
+      // Only once the refused cards are marked taken does the page know what is left to decide.
+      Promise.all(explained).then(() => settle(current && isOpen(current) ? current : null));
     }, () => {
       answered();
       show("No answer from the server: some selected decisions may have been saved. " +
@@ -493,6 +531,10 @@
       document.getElementById("decided-count").textContent = String(stats.decisions_last_hour);
       document.getElementById("oldest-age").textContent = stats.oldest_age_seconds === null
         ? "nothing waiting" : "oldest " + stats.oldest_age_seconds + " s";
+      // A page with nothing left to decide loads again once the counts show comments it lacks.
+      if (!cards().some(isOpen)) {
+        if (pendingElsewhere(cards().filter(leasedToAnother))) reloadQueue(); else settle(null);
+      }
     }, () => { /* the next poll tries again */ });
   }
 
@@ -510,6 +552,9 @@
   // A page restored from the back-forward cache gave its leases back as it was left.
   window.addEventListener("pageshow", (event) => { if (event.persisted) window.location.reload(); });
   setInterval(refreshCounts, COUNTS_MS);
+  // The page arrives with the toast hidden for readers without this script; from here on it is
+  // an always-present live region.
+  toast.hidden = false;
   try {
     const notice = sessionStorage.getItem(NOTICE_KEY);
     sessionStorage.removeItem(NOTICE_KEY);
