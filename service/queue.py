@@ -375,7 +375,7 @@ class ReviewQueue:
                 ),
                 key=lambda r: r["at"],
             )
-            # An authorless comment has no history: all such comments share no author.
+            # A comment without an author id has no history (such comments share no author).
             history = (
                 {as_text(k): int(v) for k, v in answers[2 * index + 1].items()}
                 if (record.get("author") or {}).get("id")
