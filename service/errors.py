@@ -37,6 +37,10 @@ class ApiError(Exception):
         error.update(self.details)
         return {"error": error}
 
+    def item(self, item_id: str | None) -> dict:
+        """This error as one entry of a batch's results: the item's id, the error, its status."""
+        return {"id": item_id, **self.body(), "status_code": self.status}
+
 
 class InvalidRequest(ApiError):
     status = 400

@@ -281,8 +281,7 @@ def create_comments():
 
 def item_error(raw: object, error: ApiError) -> dict:
     """One batch item's error, with its id when it has a usable one."""
-    item_id = raw.id if isinstance(raw, CommentIn) else echoed_id(raw, "id")
-    return {"id": item_id, **error.body(), "status_code": error.status}
+    return error.item(raw.id if isinstance(raw, CommentIn) else echoed_id(raw, "id"))
 
 
 def limit_batch_rates(

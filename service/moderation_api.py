@@ -328,7 +328,7 @@ def decide_many(site_name: str):
 
 
 def _item_error(raw: object, error: ApiError) -> dict:
-    return {"id": echoed_id(raw, "comment_id", "id"), **error.body(), "status_code": error.status}
+    return error.item(echoed_id(raw, "comment_id", "id"))
 
 
 @bp.get("/audit")

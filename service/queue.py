@@ -557,23 +557,17 @@ class ReviewQueue:
         previous = record.get("moderation")
         if not previous or record["status"] == "pending_review":
             return None
-        asked = {
-            "moderator": moderator,
-            "decision": decision.decision,
-            "labels": list(decision.labels),
-            "note": decision.note,
-        }
-        same = all(
-            previous.get(name, "") == value for name, value in asked.items() if name != "labels"
-        )
-        if same and {label.casefold() for label in previous.get("labels", [])} == {
+        asked = {"moderator": moderator, "decision": decision.decision, "note": decision.note}
+        labels = previous.get("labels", [])  # as recorded, in the order first sent
+        same_labels = {label.casefold() for label in labels} == {
             label.casefold() for label in decision.labels
-        }:
+        }
+        if same_labels and all(previous.get(name, "") == value for name, value in asked.items()):
             return {
                 "id": record["id"],
                 "site": site.name,
                 **asked,
-                "labels": previous.get("labels", []),  # as recorded, in the order first sent
+                "labels": labels,
                 "status": record["status"],
                 "at": previous["at"],
                 "replayed": True,

@@ -511,8 +511,8 @@ ACTION_NAMES = {
 
 def _replaced(site: Site, comment_id: str) -> str:
     """What an overturn of the comment would replace: its decision's time, '' if none."""
-    item = get_moderation().queue.item(site.name, comment_id)
-    return ((item or {}).get("moderation") or {}).get("at", "")
+    record = get_services().comments.get(site.name, comment_id)
+    return ((record or {}).get("moderation") or {}).get("at", "")
 
 
 def _confirm_overturn(account: Moderator, site: Site, action: str, comment_id: str):

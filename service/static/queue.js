@@ -150,8 +150,7 @@
   // refresh) holds comments beyond the `held` ones on this page. A filtered page's count is
   // the whole site's, so it says nothing about what the filters would show.
   function pendingElsewhere(held) {
-    const params = new URLSearchParams(window.location.search);
-    if (["category", "language", "article_id"].some((name) => params.get(name))) return false;
+    if (form.dataset.filtered === "yes") return false;
     return Number(document.getElementById("pending-count").textContent) > held.length;
   }
 
