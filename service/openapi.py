@@ -447,6 +447,33 @@ _PERSPECTIVE_PATHS = {
             },
         }
     },
+    "/perspective/$discovery/rest": {
+        "get": {
+            "operationId": "perspectiveDiscoveryDocument",
+            "tags": ["perspective"],
+            "summary": "The discovery document of the two Perspective methods, rooted at this "
+            "server, for clients built with Google's API client library (`discovery.build(..., "
+            "discoveryServiceUrl='http://HOST:8000/perspective/$discovery/rest?version=v1alpha1')`)."
+            " Needs no key.",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "version",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "default": "v1alpha1"},
+                    "description": "Only v1alpha1.",
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "A REST description (`discovery#restDescription`).",
+                    **_json({"type": "object", "required": ["rootUrl", "resources"]}),
+                },
+                "404": _google_error("NOT_FOUND: another version."),
+            },
+        }
+    },
 }
 # --- end of Perspective API compatibility ---------------------------------------------------
 

@@ -31,14 +31,17 @@ from service.extensions import get_services
 from service.intake import limit_rates
 from service.labels import LabelStore
 from service.payloads import json_body, primary_language
+from service.perspective_discovery import VERSION, discovery_document
 from service.perspective_spans import in_utf16_units, span_results
 from service.ratelimits import RateLimited
 from service.sites import Site, utcnow
 
 log = logging.getLogger(__name__)
 
-PREFIX = "/perspective/v1alpha1"
+PREFIX = f"/perspective/{VERSION}"
 bp = Blueprint("perspective", __name__, url_prefix=PREFIX)
+# The discovery document lies beside the version, where Google's lies beside its APIs.
+discovery = Blueprint("perspective_discovery", __name__)
 
 SUPPORTED_LANGUAGES = ("en", "ko")
 # Perspective's documented limit on comment.text ("Comment text too long.").
@@ -145,11 +148,13 @@ def invalid_argument(
 
 
 def init_app(app: Flask) -> None:
-    """Serve the Perspective methods on ``app``."""
+    """Serve the Perspective methods and their discovery document on ``app``."""
     app.register_blueprint(bp)
+    app.register_blueprint(discovery)
 
 
 @bp.errorhandler(Exception)
+@discovery.errorhandler(Exception)
 def handle_error(error: Exception):
     """Answer every failure under the prefix in Google's error shape, never as HTML."""
     if isinstance(error, PerspectiveError):
@@ -296,6 +301,21 @@ def suggest_comment_score():
     )
     services.labels.record(example)
     return jsonify({"clientToken": client_token} if client_token is not None else {})
+
+
+@discovery.get("/perspective/$discovery/rest")
+def discovery_rest():
+    """The methods' discovery document (``?version=v1alpha1``, the default), for clients built with
+    Google's API client library (``discovery.build(..., discoveryServiceUrl=...)``).
+
+    :raise 404: another version.
+    """
+    version = request.args.get("version", VERSION)
+    if version != VERSION:
+        raise PerspectiveError(
+            404, f"No discovery document for version {version!r}; modq serves {VERSION!r}."
+        )
+    return jsonify(discovery_document(f"{request.url_root}perspective/"))
 
 
 @bp.route("", defaults={"rest": ""}, methods=_ALL_METHODS)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
+from werkzeug.serving import make_server
 
 from service import create_app
 from service.config import Settings
@@ -89,6 +91,17 @@ def app(settings: Settings, scorer, redis_client):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def server(app) -> Iterator[str]:
+    """The app served over HTTP on a free port, for clients that open their own connections (a
+    browser, Google's API client library); its base URL."""
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import jsonschema_rs
 import pytest
+from googleapiclient import discovery
+from googleapiclient.errors import HttpError
 
 from service import create_app
 from service.config import Settings
@@ -935,3 +937,62 @@ def test_openapi_languages_admit_the_codes_the_service_scores(openapi, analyze):
         assert analyze(coral_analyze_body(PLAIN_EN, code)).status_code == 200, code
     for code in ("fr", "es-ES", "eng", "kor", "", "e"):
         assert not validator.is_valid([code]), code
+
+
+def test_a_client_built_by_googles_library_from_the_discovery_document_calls_modq(
+    server, ingest_key
+):
+    # Perspective's own Python sample, with only discoveryServiceUrl changed.
+    client = discovery.build(
+        "commentanalyzer",
+        "v1alpha1",
+        developerKey=ingest_key,
+        discoveryServiceUrl=f"{server}/perspective/$discovery/rest?version=v1alpha1",
+        static_discovery=False,
+        cache_discovery=False,
+    )
+    comments = client.comments()
+
+    def toxicity(text: str) -> float:
+        body = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}}
+        answer = comments.analyze(body=body).execute()
+        assert answer["detectedLanguages"] == ["en"]
+        return answer["attributeScores"]["TOXICITY"]["summaryScore"]["value"]
+
+    assert (
+        toxicity("You are a pathetic idiot, shut up")
+        > 0.5
+        > toxicity("Thanks for the thorough reporting on the council vote.")
+    )
+    suggestion = {
+        "comment": {"text": "Go back where you came from, loser"},
+        "attributeScores": {"TOXICITY": {"summaryScore": {"value": 1}}},
+        "clientToken": "comment:c-17",
+    }
+    assert comments.suggestscore(body=suggestion).execute() == {"clientToken": "comment:c-17"}
+    with pytest.raises(HttpError) as refused:
+        comments.analyze(body={"comment": {"text": "hi"}, "requestedAttributes": {}}).execute()
+    assert refused.value.status_code == 400
+
+
+def test_the_discovery_document_roots_the_methods_at_the_address_asked(client):
+    document = client.get(
+        "/perspective/$discovery/rest?version=v1alpha1", base_url="https://modq.example.org"
+    ).get_json()
+    assert document["rootUrl"] == "https://modq.example.org/perspective/"
+    methods = document["resources"]["comments"]["methods"]
+    assert {name: method["path"] for name, method in methods.items()} == {
+        "analyze": "v1alpha1/comments:analyze",
+        "suggestscore": "v1alpha1/comments:suggestscore",
+    }
+    assert client.get("/perspective/$discovery/rest").get_json() == {
+        **document,
+        "rootUrl": "http://localhost/perspective/",
+        "baseUrl": "http://localhost/perspective/",
+    }
+
+
+def test_a_discovery_document_of_another_version_is_404_not_found(client):
+    response = client.get("/perspective/$discovery/rest?version=v1")
+    error = google_error(response, 404, "NOT_FOUND")
+    assert "v1alpha1" in error["message"]

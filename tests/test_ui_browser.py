@@ -14,14 +14,12 @@ import json
 import os
 import re
 import shutil
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
 
 from service import ui
 from service.moderation_api import get_moderation
@@ -56,15 +54,6 @@ pytestmark = pytest.mark.skipif(
     reason="no Chromium binary on this machine "
     "(install the distribution's chromium package or set MODQ_CHROMIUM)",
 )
-
-
-@pytest.fixture
-def server(app):
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
 
 
 @pytest.fixture
