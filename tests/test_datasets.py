@@ -317,6 +317,31 @@ def test_held_out_sets_are_read_as_their_authors_publish_them(tmp_path) -> None:
     ]
 
 
+def test_civil_comments_are_read_from_jigsaw_s_train_csv_or_an_excerpt_of_it(tmp_path) -> None:
+    published = tmp_path / "train.csv"
+    published.write_text(
+        "id,target,comment_text,severe_toxicity,publication_id,article_id\n"
+        "59848,0.0,\"This is so cool, well done!\",0.0,2,2006\n"  # Civil's own announcement
+        "59856,0.89,haha you guys are a bunch of losers.,0.02,2,2006\n"
+        "239001,0.0,Tax the landlords then,0.0,6,26795\n"
+        "239002,0.8936170212765957,You are an idiot and a liar,0.2,6,26795\n"
+        '240750,0.5,"A ""quoted""\nsecond line, exactly half the raters",0.0,13,36937\n'
+        "240751,0.49,Not quite toxic enough,0.0,,33231\n"
+        "240752,0.97,You're an idiot.,0.0,111,32846\n"  # the demo article
+        "240753,0.0,   ,0.0,6,33231\n"
+        '240754,0.0,"a last line cut sho',  # an excerpt of whole lines ends in a partial one
+        encoding="utf-8",
+    )
+    assert import_held_out(civil_comments=published, out_dir=tmp_path) == {"civil_comments": 4}
+    read = load_examples(tmp_path, ["civil_comments"])
+    assert [(e.text, e.category, e.label, e.language, e.group) for e in read] == [
+        ("Tax the landlords then", "abuse", 0, "en", "publication 6"),
+        ("You are an idiot and a liar", "abuse", 1, "en", "publication 6"),
+        ('A "quoted"\nsecond line, exactly half the raters', "abuse", 1, "en", "publication 13"),
+        ("Not quite toxic enough", "abuse", 0, "en", "publication unknown"),
+    ]
+
+
 def test_kmhas_splits_are_trained_on_without_the_held_out_comments(tmp_path) -> None:
     held_out_text = next(e.text for e in load_held_out() if e.source == "kmhas")
     beep = load_examples(sources=["korean_hate_speech"])[1].text

@@ -52,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     held_out.add_argument("--sms", type=Path, help="the SMS Spam Collection file")
     held_out.add_argument("--kmhas", type=Path, help="a K-MHaS split, e.g. kmhas_test.txt")
+    held_out.add_argument(
+        "--civil-comments",
+        type=Path,
+        help="Civil Comments: Jigsaw's train.csv, or an excerpt of its first lines",
+    )
     vectors = commands.add_parser(
         "word-vectors", help="rebuild training/data/word_vectors.npz (needs the [vectors] extra)"
     )
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 
-        for source, rows in import_held_out(args.sms, args.kmhas).items():
+        for source, rows in import_held_out(args.sms, args.kmhas, args.civil_comments).items():
             log(f"{source}: {rows} rows")
     elif args.command == "import-data":
         from training.datasets import import_raw

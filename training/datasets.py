@@ -53,6 +53,9 @@ HELD_OUT: dict[str, tuple[str, str]] = {
     # Korean news comments: an excerpt of the test split of K-MHaS, whose other comments are
     # trained on (``kmhas_train``).
     "kmhas": ("abuse", "ko"),
+    # English news comments: reader comments of news sites on the Civil Comments platform, none
+    # of which any training set comes from.
+    "civil_comments": ("abuse", "en"),
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
 _CATEGORY_LANGUAGE = {**SOURCES, **HELD_OUT}  # every set this module reads or writes
@@ -195,7 +198,10 @@ def _other_korean_sets(source: str) -> _NearDuplicates:
 
 
 def import_held_out(
-    sms: Path | None = None, kmhas: Path | None = None, out_dir: Path | None = None
+    sms: Path | None = None,
+    kmhas: Path | None = None,
+    civil_comments: Path | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, int]:
     """Convert the held-out sets, as their authors publish them, to ``training/data/held_out/``.
 
@@ -203,6 +209,12 @@ def import_held_out(
         label ``ham`` or ``spam``, as in the file ``SMSSpamCollection``.
     :param kmhas: a K-MHaS split (Lee et al. 2022, Korean news comments): ``document<TAB>label``
         lines as in ``data/kmhas_test.txt``; label ``8`` is "not hate speech", any other is hate.
+    :param civil_comments: Civil Comments as Jigsaw's "Unintended Bias in Toxicity
+        Classification" ``train.csv`` holds it (columns ``id``, ``target``, ``comment_text``,
+        ..., ``publication_id``), or an excerpt of its whole lines from the start (a last line
+        cut short is skipped). ``target``, the share of raters who found the comment toxic, of
+        0.5 or more is abuse, as the release's own evaluation reads it. The comments on Civil's
+        own pages (``CIVIL_OWN_PUBLICATIONS``) are left out: they are not a news site's.
     :return: rows written per source.
     """
     out_dir = Path(out_dir or HELD_OUT_DIR)
@@ -211,6 +223,9 @@ def import_held_out(
         written["sms_spam"] = _write_source("sms_spam", _read_sms(Path(sms)), out_dir)
     if kmhas is not None:
         written["kmhas"] = _write_source("kmhas", _read_kmhas(Path(kmhas)), out_dir)
+    if civil_comments is not None:
+        rows = _read_civil_comments(Path(civil_comments))
+        written["civil_comments"] = _write_source("civil_comments", rows, out_dir)
     return written
 
 
@@ -336,6 +351,28 @@ def _read_sms(path: Path) -> Iterator[Row]:
             label, sep, text = line.rstrip("\n").partition("\t")
             if sep and label in ("ham", "spam") and text.strip():
                 yield text, int(label == "spam"), "sms"
+
+
+# Publications of Civil Comments that are the platform's own pages, not a news site's: its launch
+# announcement (2) and a demo article ("Star Wars vs Star Trek", 111), where the first users
+# posted test comments ("testing purposes: you are an idiot").
+CIVIL_OWN_PUBLICATIONS = frozenset({"2", "111"})
+
+
+def _read_civil_comments(path: Path) -> Iterator[Row]:
+    with path.open(encoding="utf-8", newline="") as file:
+        reader = csv.reader(file)
+        header = next(reader)
+        column = {name: index for index, name in enumerate(header)}
+        for row in reader:
+            if len(row) != len(header):
+                continue  # the last line of an excerpt, cut short
+            publication = row[column["publication_id"]]
+            if publication in CIVIL_OWN_PUBLICATIONS:
+                continue
+            text = row[column["comment_text"]]
+            label = int(float(row[column["target"]]) >= 0.5)
+            yield text, label, f"publication {publication or 'unknown'}"
 
 
 def _read_kmhas(path: Path, group: str = "test") -> Iterator[Row]:
