@@ -321,7 +321,7 @@ def test_civil_comments_are_read_from_jigsaw_s_train_csv_or_an_excerpt_of_it(tmp
     published = tmp_path / "train.csv"
     published.write_text(
         "id,target,comment_text,severe_toxicity,publication_id,article_id\n"
-        "59848,0.0,\"This is so cool, well done!\",0.0,2,2006\n"  # Civil's own announcement
+        '59848,0.0,"This is so cool, well done!",0.0,2,2006\n'  # Civil's own announcement
         "59856,0.89,haha you guys are a bunch of losers.,0.02,2,2006\n"
         "239001,0.0,Tax the landlords then,0.0,6,26795\n"
         "239002,0.8936170212765957,You are an idiot and a liar,0.2,6,26795\n"
