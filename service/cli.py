@@ -15,6 +15,7 @@ import runpy
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -605,8 +606,8 @@ def _running_redis_pid(pidfile: Path) -> int | None:
 
 
 @contextmanager
-def local_redis(root: Path) -> Iterator[str]:
-    """Run a real redis-server with its data under ``root`` and yield its URL; stop it after.
+def local_redis(root: Path) -> Iterator[RedisProcess]:
+    """Run a real redis-server with its data under ``root`` and yield it; stop it after.
 
     Append-only persistence is on, so keys and queued comments survive restarts. The server gets
     its own session so that Ctrl-C reaches gunicorn only, and Redis outlives the drain.
@@ -638,9 +639,51 @@ def local_redis(root: Path) -> Iterator[str]:
         server.stop()
         raise click.ClickException(f"{error}; see {log}") from None
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()  # SIGTERM: Redis flushes the append-only file
+
+
+class RedisReviver:
+    """Starts the local Redis again, on its port and from its files, when it has exited.
+
+    Called about once a second while the server runs: a Redis killed or crashed under
+    ``modq quickstart`` is said on stderr and back within seconds, with what its append-only
+    file kept, instead of leaving every request a 503 until someone notices. A start that fails
+    is tried again after ``RETRY_SECONDS``.
+    """
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, server: RedisProcess, log: Path) -> None:
+        self.server = server
+        self.log = log
+        self.next_try = 0.0
+
+    def __call__(self) -> None:
+        process = self.server.process
+        if process is not None and process.poll() is None:
+            return
+        if time.monotonic() < self.next_try:
+            return
+        if process is not None:
+            click.echo(
+                f"The local Redis exited (status {process.returncode}; see {self.log}); "
+                f"starting it again on port {self.server.port}.",
+                err=True,
+            )
+            self.server.process = None
+        try:
+            self.server.start()
+            click.echo("The local Redis is back.", err=True)
+        except RedisStartError as error:
+            self.server.stop()
+            self.next_try = time.monotonic() + self.RETRY_SECONDS
+            click.echo(
+                f"The local Redis did not start again ({error}); trying again in "
+                f"{self.RETRY_SECONDS:.0f} s.",
+                err=True,
+            )
 
 
 def _ensure_model(obj: CommandContext) -> None:
@@ -699,8 +742,11 @@ def _modq_command() -> str:
         return str(script)
 
 
-def _serve_in_child(environ: dict[str, str]) -> int:
-    """Run ``modq serve`` as a child and wait for it, passing on the signals that stop it."""
+def _serve_in_child(environ: dict[str, str], watch: Callable[[], None] | None = None) -> int:
+    """Run ``modq serve`` as a child and wait for it, passing on the signals that stop it.
+
+    :param watch: called about once a second while the server runs.
+    """
     server = subprocess.Popen([sys.executable, "-m", "service.entry", "serve"], env=environ)
 
     def forward(signum: int, frame: object) -> None:
@@ -709,7 +755,12 @@ def _serve_in_child(environ: dict[str, str]) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
-    return server.wait()
+    while True:
+        try:
+            return server.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            if watch is not None:
+                watch()
 
 
 @main.command()
@@ -719,7 +770,8 @@ def quickstart(obj: CommandContext) -> None:
 
     Builds the default model if missing; without MODQ_REDIS_URL starts a local redis-server with
     its data in .modq/; creates site `demo` with two keys on first start; then serves on $PORT
-    (default 8000) exactly like `modq serve`, and stops the local Redis when the server exits.
+    (default 8000) exactly like `modq serve`, starts the local Redis again if it exits, and
+    stops it when the server exits.
     """
     options = gunicorn_options()  # checks every variable before anything starts
     _ensure_model(obj)
@@ -729,7 +781,8 @@ def quickstart(obj: CommandContext) -> None:
         status = _serve_in_child(obj.environ)
     else:
         root = Path(".modq")
-        with local_redis(root) as redis_url:
+        with local_redis(root) as redis_server:
+            redis_url = redis_server.url
             click.echo(
                 f"Local Redis at {redis_url} (data in {root / 'redis'}, "
                 f"log in {root / 'redis.log'})."
@@ -737,7 +790,7 @@ def quickstart(obj: CommandContext) -> None:
             obj.use_redis(redis_url)
             _ensure_demo_site(obj, options["port"], redis_url)
             obj.close()
-            status = _serve_in_child(obj.environ)
+            status = _serve_in_child(obj.environ, RedisReviver(redis_server, root / "redis.log"))
         click.echo("Stopped the local Redis.")
     # A server ended by a signal reports it the way a shell does.
     sys.exit(status if status >= 0 else 128 - status)

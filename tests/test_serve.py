@@ -294,6 +294,18 @@ def test_quickstart_runs_a_local_redis_and_a_demo_site(tmp_path):
         # The append-only file kept the key and the comment across the restart.
         again = post_comment(base, ingest, {"id": "c-1", "text": "Good reporting."})
         assert again.status_code == 200 and again.json() == response.json()
+
+        # A local Redis killed under it is started again, from its append-only file.
+        pidfile = tmp_path / ".modq" / "redis" / "redis.pid"
+        os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while "The local Redis is back." not in second_log.read_text():
+            assert time.monotonic() < deadline, second_log.read_text()
+            time.sleep(0.2)
+        assert "The local Redis exited (status -9" in second_log.read_text()
+        wait_until_healthy(second, base, second_log)
+        after = post_comment(base, ingest, {"id": "c-1", "text": "Good reporting."})
+        assert after.status_code == 200 and after.json() == response.json()
         assert stop(second, signal.SIGINT) in (0, 130)
     finally:
         if second.poll() is None:
