@@ -30,6 +30,9 @@ SETS = (
     ("Wikipedia talk (peer's training source)", "wiki_talk.jsonl.gz", "abuse", None),
     ("Civil Comments excerpt", "held_out/civil_comments.jsonl.gz", "abuse", None),
     ("BEEP!", "korean_hate_speech.jsonl.gz", "abuse", None),
+    ("Korean Curse", "korean_curse.jsonl.gz", "abuse", None),
+    ("K-MHaS", "kmhas_train.jsonl.gz", "abuse", None),
+    ("Korean malicious comments", "korean_malicious.jsonl.gz", "abuse", None),
     ("K-MHaS excerpt", "held_out/kmhas.jsonl.gz", "abuse", None),
     ("SMS spam (as spam)", "held_out/sms_spam.jsonl.gz", "spam", None),
 )
