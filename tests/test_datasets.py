@@ -15,6 +15,7 @@ from training.datasets import (
     HELD_OUT,
     MAIL_TEXT_LENGTH,
     SOURCES,
+    Example,
     import_held_out,
     import_kmhas,
     import_korean_malicious,
@@ -128,6 +129,29 @@ def test_spam_head_weighs_each_medium_alike() -> None:
     # Calibrated to a spam base rate of a quarter, as before the e-mail set was added.
     spam = data.calibration_weights[data.labels == 1].sum()
     assert spam / data.calibration_weights.sum() == pytest.approx(0.25)
+
+
+def test_a_comment_a_site_labeled_spam_is_never_one_of_the_spam_head_s_ordinary_comments() -> None:
+    site = [
+        Example(
+            f"site comment {i}",
+            category,
+            int(i < 20 and category == "spam"),
+            "en",
+            "extra",
+            "extra",
+        )
+        for i in range(60)
+        for category in ("spam", "abuse")
+    ]
+    examples = load_examples(sources=["youtube_spam"]) + site
+    data = head_data(examples, "spam", TrainingConfig(), seed=0)
+    negatives = [
+        examples[i].text
+        for i, label in zip(data.rows, data.labels, strict=True)
+        if label == 0 and examples[i].source == "extra"
+    ]
+    assert negatives and not {f"site comment {i}" for i in range(20)} & set(negatives)
 
 
 def test_a_source_at_share_zero_is_left_out_of_the_head() -> None:

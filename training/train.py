@@ -369,9 +369,13 @@ def head_data(
     ]
     strata = [examples[i].source for i in rows]
     if category == "spam":
+        # A site's comment carries both labels; one it labeled spam is no ordinary comment.
+        site_spam = {
+            e.text for e in examples if e.source == "extra" and e.category == "spam" and e.label
+        }
         by_source: dict[str, list[int]] = {}
         for i, e in enumerate(examples):
-            if e.category != "spam":
+            if e.category != "spam" and not (e.source == "extra" and e.text in site_spam):
                 by_source.setdefault(e.source, []).append(i)
         negatives = []
         for source in sorted(by_source):
