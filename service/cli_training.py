@@ -23,7 +23,7 @@ import click
 
 from service.labels import LABEL_CATEGORIES, LabelStore
 from service.queue import stored_time
-from service.registry import EVERY_SITE, LOAD_ERRORS, ModelRegistry, RegistryError
+from service.registry import ANY_SITE, EVERY_SITE, LOAD_ERRORS, ModelRegistry, RegistryError
 from service.sites import DEFAULT_REJECT, DEFAULT_REVIEW
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from service.cli import CommandContext
     from training.evaluate import GateResult, LabeledComment
 
-SITE_WEIGHT = 3.0  # a site label weighs this many public ones when training with --site
+SITE_WEIGHT = 3.0  # with --site, the labels' share of each head's weight is multiplied by this
 IMPORT_BATCH = 1000
 # Fewer labels than this of either class in a category: a suggested threshold is flagged as
 # resting on too few to be stable.
@@ -75,7 +75,7 @@ def read_label_file(path: Path) -> Iterator[dict]:
     :raise LabelFileError: a line that is not usable, named by file and line number.
     """
     try:
-        handle: TextIO = open(path, encoding="utf-8", newline="")  # noqa: SIM115
+        handle: TextIO = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
     except OSError as error:
         raise LabelFileError(f"cannot read {path}: {error.strerror}") from None
     with handle:
@@ -280,19 +280,20 @@ def site_labels(obj: CommandContext, site: str, held: bool | None) -> list[dict]
 def validation_set(obj: CommandContext, site: str | None) -> tuple[str, list[LabeledComment]]:
     """The fixed set the promotion gate judges on.
 
-    For a site: its held-out labels. For the global model: a fixed sample of the public data
-    plus every site's held-out labels.
+    For a site: its held-out labels. For the global model: a fixed sample of the public sets no
+    model is trained on (``training/data/held_out/``) plus every site's held-out labels; a sample
+    of the training sets would favour whichever model fits its own training data closest.
     """
     if site:
         held = [labeled_comment(e) for e in site_labels(obj, site, held=True)]
         return f"held-out labels of site {site!r}", held
-    from training.datasets import load_examples
+    from training.datasets import load_held_out
     from training.evaluate import public_validation
 
-    comments = public_validation(load_examples())
+    comments = public_validation(load_held_out())
     for name in obj.sites.names():
         comments += [labeled_comment(e) for e in site_labels(obj, name, held=True)]
-    return "the public validation sample and every site's held-out labels", comments
+    return "the public held-out sets and every site's held-out labels", comments
 
 
 def active_scorer(
@@ -426,7 +427,7 @@ def train(
     labels (fixed by comment) is held out from training for evaluation and the promotion gate.
     """
     from model.scorer import load_model
-    from training.datasets import load_examples
+    from training.datasets import load_examples, load_held_out
     from training.evaluate import (
         cross_source,
         evaluate,
@@ -444,18 +445,23 @@ def train(
     progress = Progress(TRAIN_STEPS)
     try:
         progress.step("reading labels")
-        records: dict[str, dict] = {}  # by example id: a later decision replaces an earlier one
+        # By site and example id: a later decision on a comment replaces an earlier one, and two
+        # sites' comments that happen to share an id (an export of every site) are both kept.
+        # Which labels are held out follows the example id alone, as the gate reads them.
+        records: dict[tuple[str | None, str], dict] = {}
         for path in label_files:
             for record in read_label_file(path):
-                records[
-                    LabelStore.example_id(
-                        {"comment_id": record.get("comment_id"), "text": record["text"]}
-                    )
-                ] = record
+                example_id = LabelStore.example_id(
+                    {"comment_id": record.get("comment_id"), "text": record["text"]}
+                )
+                where = record.get("site")
+                records[where if isinstance(where, str) else None, example_id] = record
         if site and not label_files:
-            records = {LabelStore.example_id(e): e for e in site_labels(obj, site.name, None)}
-        train_labels = [labeled_comment(r) for i, r in records.items() if not held_out(i)]
-        test_labels = [labeled_comment(r) for i, r in records.items() if held_out(i)]
+            records = {
+                (site.name, LabelStore.example_id(e)): e for e in site_labels(obj, site.name, None)
+            }
+        train_labels = [labeled_comment(r) for (_, i), r in records.items() if not held_out(i)]
+        test_labels = [labeled_comment(r) for (_, i), r in records.items() if held_out(i)]
         progress.log(f"{len(train_labels)} labels to train on, {len(test_labels)} held out")
         for warning in label_warnings(train_labels + test_labels):
             click.echo(f"Warning: {warning}", err=True)
@@ -482,10 +488,9 @@ def train(
             scored = score_set(candidate, test_labels)
             title = f"Held-out labels ({site.name if site else 'given labels'})"
             sections.append(EvaluationSection(title, scored, evaluate(scored, review, reject)))
-        scored = score_set(candidate, public_validation(public))
-        sections.append(
-            EvaluationSection("Public validation sample", scored, evaluate(scored, review, reject))
-        )
+        scored = score_set(candidate, public_validation(load_held_out()))
+        title = "Public sets never trained on"
+        sections.append(EvaluationSection(title, scored, evaluate(scored, review, reject)))
 
         progress.step("comparing with the active model")
         gate_title, comments = validation_set(obj, site.name if site else None)
@@ -537,8 +542,13 @@ def train(
                 cross_source_error=table_error,
             ),
         )
+        # Whose labels went in: the site trained for, and the sites an export names.
+        label_sites = {where or (site.name if site else ANY_SITE) for where, _ in records}
         registry.register(
-            out_dir, trained_for=site.name if site else None, report=str(report.resolve())
+            out_dir,
+            trained_for=site.name if site else None,
+            report=str(report.resolve()),
+            label_sites=label_sites,
         )
     finally:
         progress.close()
@@ -750,7 +760,8 @@ def thresholds_suggest(obj: CommandContext, site_name: str, precision: float) ->
     name, scorer = active_scorer(obj, registry, site.name)
     record = registry.get(registry.serving(site.name) or "")
     # A model trained on this site's labels would look too good on them: use the held-out ones.
-    held = True if record is not None and record.trained_for == site.name else None
+    # So too for a global model trained on a label file of sites it does not name.
+    held = True if record is not None and record.trained_on_labels_of(site.name) else None
     examples = site_labels(obj, site.name, held)
     if not examples:
         raise click.ClickException(

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +53,10 @@ class RegistryError(Exception):
 LOAD_ERRORS = (ModelFileError, RegistryError, redis.exceptions.RedisError, ValueError, KeyError)
 
 
+# In a model's ``label_sites``: labels were trained on whose site the label file did not say.
+ANY_SITE = "*"
+
+
 @dataclass(frozen=True)
 class ModelRecord:
     """A registered model, without its files."""
@@ -62,6 +66,12 @@ class ModelRecord:
     trained_for: str | None  # the site whose labels it was adapted to, if any
     report: str | None  # where `modq train` wrote the evaluation report
     manifest_json: str
+    # The sites whose labels it was trained on; ANY_SITE where a label file named none.
+    label_sites: tuple[str, ...] = ()
+
+    def trained_on_labels_of(self, site: str) -> bool:
+        """Whether labels of ``site`` may be among those it was trained on."""
+        return self.trained_for == site or site in self.label_sites or ANY_SITE in self.label_sites
 
     def describe(self) -> str:
         return f"{self.version} (trained for {self.trained_for or 'every site'})"
@@ -93,8 +103,12 @@ class ModelRegistry:
         model_dir: str | os.PathLike,
         trained_for: str | None = None,
         report: str | None = None,
+        label_sites: Iterable[str] = (),
     ) -> ModelRecord:
         """Store a model folder's files as a candidate (registering twice is harmless).
+
+        :param label_sites: the sites whose labels it was trained on (``ANY_SITE`` for labels of
+            a site not named).
 
         :raise ModelFileError: the folder is not a valid model.
         """
@@ -107,6 +121,7 @@ class ModelRegistry:
             "registered_at": repr(now),
             "trained_for": trained_for or "",
             "report": report or "",
+            "label_sites": ",".join(sorted(set(label_sites))),
         }
         # The files first, the index entry last: a listed version is always complete.
         self.connection.hset(self.keys.model(version), mapping=fields)
@@ -119,7 +134,9 @@ class ModelRegistry:
             key = self.keys.model(version)
         except ValueError:
             return None
-        values = self.connection.hmget(key, MANIFEST, "registered_at", "trained_for", "report")
+        values = self.connection.hmget(
+            key, MANIFEST, "registered_at", "trained_for", "report", "label_sites"
+        )
         if values[0] is None:
             return None
         return ModelRecord(
@@ -128,6 +145,7 @@ class ModelRegistry:
             trained_for=as_text(values[2]) or None,
             report=as_text(values[3]) or None,
             manifest_json=as_text(values[0]) or "{}",
+            label_sites=tuple(filter(None, (as_text(values[4]) or "").split(","))),
         )
 
     def require(self, version: str) -> ModelRecord:

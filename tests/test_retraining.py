@@ -12,6 +12,7 @@ import csv
 import json
 import logging
 import random
+import re
 import threading
 import time
 from pathlib import Path
@@ -233,6 +234,23 @@ def test_labels_import_reads_csv_and_refuses_a_bad_line_whole(modq, services, si
     assert services.labels.count("demo") == 2  # nothing of the bad file was stored
 
 
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("excel.csv", "text,spam,abuse\nhello there,0,0\n"),  # Excel's "CSV UTF-8"
+        ("export.jsonl", '{"text": "hello there", "labels": {"spam": 0, "abuse": 0}}\n'),
+    ],
+)
+def test_labels_import_reads_a_file_that_starts_with_a_byte_order_mark(
+    modq, services, site, tmp_path, name, content
+):
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + content.encode())
+    result = modq("labels", "import", "--site", "demo", str(path))
+    assert result.exit_code == 0, result.output
+    assert [e["text"] for e in services.labels.iter("demo")] == ["hello there"]
+
+
 # --- the whole loop ------------------------------------------------------------------------------
 
 
@@ -297,6 +315,7 @@ def test_decide_export_train_promote_gate_and_rollback(
     page = report.read_text()
     for heading in (
         "Held-out labels (demo)",
+        "Public sets never trained on",
         "learning curve",
         "Cross-source",
         "ROC-AUC",
@@ -597,6 +616,22 @@ def test_the_gate_refuses_when_it_has_nothing_to_judge_on(
     assert registry.active("demo") == version
 
 
+def test_the_global_gate_judges_on_public_comments_no_model_was_trained_on(services):
+    from service.cli_training import validation_set
+    from training.datasets import load_examples
+
+    class Context:
+        sites = services.sites
+        redis = services.redis
+        keys = services.keys
+
+    title, comments = validation_set(Context(), None)
+    assert "held-out sets" in title
+    trained = {e.text for e in load_examples()}
+    assert comments and not trained & {c.text for c in comments}
+    assert {c.language for c in comments} == {"en", "ko"}
+
+
 def test_a_refusal_says_how_much_was_lost_where_and_on_how_many_labels():
     from training.evaluate import GateCell, GateResult
 
@@ -607,6 +642,10 @@ def test_a_refusal_says_how_much_was_lost_where_and_on_how_many_labels():
         "45 positive)"
     )
     assert "allows a loss of 0.01" in refusal
+    assert "may be chance" in refusal  # 94 labels
+    large = GateCell("abuse", "en", 2171, 400, 0.90, 0.93, 0.7, 0.72, "worse")
+    refusal = GateResult([large]).refusal("model A")
+    assert "allows a loss of 0.01" in refusal and "may be chance" not in refusal
 
 
 def gate_cell(verdict: str, n: int = 40, category: str = "spam", language: str = "all"):
@@ -679,6 +718,39 @@ def test_training_on_too_few_labels_says_the_gate_would_not_pass_and_promote_agr
     assert services.models.registry.active("demo") is None
 
 
+@pytest.mark.slow
+def test_training_on_an_export_of_every_site_keeps_comments_of_two_sites_with_one_id(
+    modq, services, tmp_path
+):
+    comments = site_comments(80)
+    export = tmp_path / "every-site.jsonl"
+    with export.open("w") as handle:
+        for i, (text, kind) in enumerate(comments):
+            record = {
+                "site": ("demo", "other")[i % 2],
+                "comment_id": f"c{i // 2}",  # each id once per site
+                "text": text,
+                "labels": {"spam": int(kind == "spam"), "abuse": int(kind == "abuse")},
+            }
+            handle.write(json.dumps(record) + "\n")
+    result = modq(
+        "train",
+        "--out",
+        str(tmp_path / "m"),
+        "--labels",
+        str(export),
+        "--public-sample",
+        PUBLIC_SAMPLE,
+    )
+    assert result.exit_code == 0, result.output
+    [counted] = [line for line in result.output.splitlines() if "labels to train on" in line]
+    trained, held = re.findall(r"(\d+) labels to train on, (\d+) held out", counted)[0]
+    assert int(trained) + int(held) == 80
+    # The registry knows whose labels it learned from, for `thresholds suggest`.
+    record = ModelRegistry(services.redis, services.keys).require(last_line(result))
+    assert record.label_sites == ("demo", "other") and record.trained_for is None
+
+
 @pytest.mark.parametrize(
     ("labels", "warned"),
     [
@@ -732,6 +804,21 @@ def test_thresholds_suggest_shows_precision_and_recall(modq, services, site):
     assert lines[-1].startswith("Apply with: modq sites update demo --review-threshold spam=")
     result = modq("thresholds", "suggest", "--site", "nosuch", "--precision", "0.9")
     assert result.exit_code == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label_sites", [{"demo"}, {"*"}, set()])
+def test_thresholds_of_a_global_model_trained_on_the_site_s_labels_use_the_held_out_ones(
+    modq, services, site, small_model, label_sites
+):
+    record_decisions(services, site_comments(90))
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(small_model, label_sites=label_sites).version
+    registry.promote(version)  # for every site, not for demo alone
+    result = modq("thresholds", "suggest", "--site", "demo", "--precision", "0.9")
+    assert result.exit_code == 0, result.output
+    held = "held-out labels (the model trained on the rest)" in result.output
+    assert held is bool(label_sites), result.output
 
 
 def test_thresholds_suggested_from_few_labels_say_so(modq, services, site):

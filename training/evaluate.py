@@ -33,6 +33,8 @@ HOLDOUT_BUCKETS = 5  # one label in five is held out
 CALIBRATION_BINS = 10
 GATE_TOLERANCE = 0.01  # ROC-AUC / PR-AUC a candidate may lose in a cell (sampling noise)
 GATE_MIN_PER_CLASS = 5  # a cell with fewer positives or negatives is shown but not judged
+# Below this many labels in a cell, a loss past the tolerance may be chance; a refusal says so.
+FEW_FOR_A_CELL = 200
 LEARNING_CURVE_SIZES = (0, 100, 300, 1000)
 
 
@@ -236,11 +238,17 @@ class GateResult:
                 f"in {HOLDOUT_BUCKETS} is held out)"
             )
         if self.worse:
+            small = min(cell.n for cell in self.worse) < FEW_FOR_A_CELL
             return (
                 f"worse than {active} on "
                 + "; ".join(cell.loss() for cell in self.worse)
-                + f" (the gate allows a loss of {GATE_TOLERANCE} in a cell; on a cell of a few "
-                "dozen labels a loss this size may be chance: more labels tell)"
+                + f" (the gate allows a loss of {GATE_TOLERANCE} in a cell"
+                + (
+                    "; on a cell of a few dozen labels a loss this size may be chance: more "
+                    "labels tell)"
+                    if small
+                    else ")"
+                )
             )
         return None
 
@@ -340,8 +348,12 @@ PUBLIC_VALIDATION_PER_CELL = 1000
 def public_validation(
     examples: Sequence[Example], per_cell: int = PUBLIC_VALIDATION_PER_CELL
 ) -> list[LabeledComment]:
-    """A fixed sample of the public data: per category and language, the ``per_cell`` examples
-    whose texts hash lowest (the same rows whatever the seed or the data's order)."""
+    """A fixed sample of ``examples``: per category and language, the ``per_cell`` examples
+    whose texts hash lowest (the same rows whatever the seed or the data's order).
+
+    Given the held-out sets (``load_held_out``), which no model is trained on, so that a model
+    is not judged on the comments it learned from.
+    """
     cells: dict[tuple[str, str], list[tuple[str, Example]]] = {}
     for e in examples:
         digest = hashlib.sha256(e.text.encode("utf-8", "surrogatepass")).hexdigest()
