@@ -688,12 +688,15 @@ def test_feature_blocks_are_joined_like_scipy_hstack() -> None:
 
 @pytest.mark.slow
 def test_the_shipped_model_is_rebuilt_from_the_repository(tmp_path: Path) -> None:
-    """``python -m training build-default`` gives the shipped vocabulary and weights.
+    """``python -m training build-default`` gives the shipped vocabulary, weights and scores.
 
-    The vocabulary is the same string for string; the weights agree to far below any score's
-    rounding (the solver's arithmetic may differ in its last bits between CPUs).
+    The vocabulary and the idf are the same exactly. The weights agree within what the solver's
+    stopping tolerance leaves open: on another CPU the last bits of the feature arithmetic
+    differ (BLAS kernels), and liblinear, which stops once the gradient is small enough, then
+    stops a step apart (measured: weights 0.003 apart at most, scores 0.0004).
     """
-    rebuilt = read_artifact(train_model(tmp_path / "model"))
+    rebuilt_dir = train_model(tmp_path / "model")
+    rebuilt = read_artifact(rebuilt_dir)
     shipped = read_artifact(DEFAULT_DIR)
     assert rebuilt.vocabulary == shipped.vocabulary
     assert rebuilt.manifest["training_data_sha256"] == shipped.manifest["training_data_sha256"]
@@ -701,7 +704,19 @@ def test_the_shipped_model_is_rebuilt_from_the_repository(tmp_path: Path) -> Non
     assert set(rebuilt.arrays) == set(shipped.arrays)
     for name, array in shipped.arrays.items():
         assert rebuilt.arrays[name].shape == array.shape, name
-        assert np.allclose(rebuilt.arrays[name], array, rtol=1e-7, atol=1e-9), name
+        exact = name.endswith("idf")  # counted, not fitted
+        tolerance = {"rtol": 0, "atol": 0} if exact else {"rtol": 0, "atol": 0.01}
+        assert np.allclose(rebuilt.arrays[name], array, **tolerance), name
+    texts = [example.text for example in load_examples()[::50]]  # 2,271, every source
+    languages = [None] * len(texts)
+
+    def scores(scorer: Scorer) -> np.ndarray:
+        results = scorer.score_many(texts, languages)
+        return np.asarray([[r.scores[c] for c in scorer.categories] for r in results])
+
+    rebuilt_scorer, shipped_scorer = load_model(rebuilt_dir), load_default_model()
+    assert rebuilt_scorer.categories == shipped_scorer.categories
+    assert np.abs(scores(rebuilt_scorer) - scores(shipped_scorer)).max() < 0.002
 
 
 def test_machine_made_disguises_score_like_their_plain_text(scorer: Scorer) -> None:
