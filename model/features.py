@@ -23,6 +23,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from model.normalize import (
     EMAIL_TOKEN,
+    GROUP_TOKEN,
     INTERLEAVED_RE,
     LINK_SHORTENERS,
     SPELLED_DOT_RE,
@@ -46,6 +47,20 @@ def word_terms(comment: NormalizedComment) -> list[str]:
     """Word unigrams and bigrams of a normalised comment."""
     words = [token.text for token in comment.tokens]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def group_terms(terms: Iterable[str]) -> tuple[list[int], list[int]]:
+    """Which of ``word_terms``' terms are the group token alone and which a pair holding it.
+
+    :return: the positions in ``terms`` of each kind.
+    """
+    alone, pairs = [], []
+    for i, term in enumerate(terms):
+        if term == GROUP_TOKEN:
+            alone.append(i)
+        elif GROUP_TOKEN in term.split(" "):
+            pairs.append(i)
+    return alone, pairs
 
 
 def char_words(comment: NormalizedComment) -> list[str]:
@@ -92,6 +107,9 @@ def char_grams(word: str) -> tuple[str, ...]:
     gets 2-5 grams of its jamo (initial, medial, final letters), so near-spellings such as
     "씨빨"/"씨발" or "섀끼"/"새끼" share features.
     """
+    if word == GROUP_TOKEN:
+        # A group of people named (``GROUP_WORDS``): its letters are no group's.
+        return ()
     grams = _grams(f" {word} ", *CHAR_NGRAM_RANGE)
     if is_hangul_word(word):
         decomposed = unicodedata.normalize("NFD", word)

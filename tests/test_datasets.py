@@ -9,6 +9,7 @@ from scipy import sparse
 from sklearn.model_selection import StratifiedKFold
 
 from model.features import SIGNAL_NAMES, is_jamo_gram
+from model.normalize import GROUP_TOKEN
 from training import crossval
 from training.crossval import crossval_table
 from training.datasets import (
@@ -195,10 +196,18 @@ def test_a_head_trained_on_scaled_blocks_exports_weights_for_the_plain_features(
     )
 
     weights = head_column_weights("abuse", config, layout)
-    assert set(weights[: layout.word_width]) == {0.5}
+    # The group token alone weighs nothing in the abuse head, pairs holding it twice a word.
+    words = np.asarray(dict(features.transformer_list)["words"].get_feature_names_out())
+    assert list(words[layout.group_words]) == [GROUP_TOKEN]
+    assert all(GROUP_TOKEN in t.split() for t in words[layout.group_pairs])
+    assert set(weights[layout.group_words]) == {0.0}
+    assert len(layout.group_pairs) and set(weights[layout.group_pairs]) == {1.0}
+    groups = np.r_[layout.group_words, layout.group_pairs]
+    assert set(np.delete(weights[: layout.word_width], groups)) == {0.5}
     assert set(weights[layout.jamo_columns]) == {1.5}
     assert (weights[layout.word_width :] != 1.0).sum() == len(layout.jamo_columns)
     spam_weights = head_column_weights("spam", config, layout)
+    assert set(spam_weights[layout.group_words]) == {1.0}
     vectors = slice(-len(SIGNAL_NAMES) - layout.vector_width, -len(SIGNAL_NAMES))
     assert not spam_weights[vectors].any()  # the spam head leaves the word vectors out
 

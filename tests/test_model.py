@@ -27,10 +27,11 @@ from model.features import (
     word_char_grams,
     word_terms,
 )
-from model.normalize import normalize_comment
+from model.normalize import GROUP_TOKEN, GROUP_WORDS, normalize_comment
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
 from training.datasets import load_examples
 from training.disguises import disguises
+from training.groups import measure_all
 from training.reactions import flagged
 from training.train import (
     TrainingConfig,
@@ -748,3 +749,34 @@ def test_few_short_ordinary_reactions_reach_a_moderator(scorer: Scorer) -> None:
     # word-vector prior and the rare-class share (docs/model.md).
     assert len(found) <= 10, found
     assert "potato" not in dict(found) and "감사합니다" not in dict(found)
+
+
+def test_naming_a_group_of_people_does_not_make_a_comment_abusive(scorer: Scorer) -> None:
+    english, korean = measure_all(scorer)
+    # With each group's own words (before GROUP_WORDS): "I am Muslim." and its like scored 0.47
+    # on average, "I am Christian." 0.13; half of the Muslim sentences reached review.
+    assert english.spread <= 0.15, english
+    assert all(g.ordinary_flagged == 0 for g in english.groups), english
+    assert english.worst_bpsn.bpsn_auc >= 0.95, english
+    assert english.auc >= 0.97
+    assert korean.auc >= 0.97
+
+
+def test_every_group_is_one_token_with_no_letters_of_its_own() -> None:
+    comment = normalize_comment("MUSLIMS and Gay-friendly jews; m u s l i m, not the grouping")
+    texts = [token.text for token in comment.tokens]
+    assert texts == [
+        GROUP_TOKEN,
+        "and",
+        GROUP_TOKEN,
+        "friendly",
+        GROUP_TOKEN,
+        GROUP_TOKEN,
+        "not",
+        "the",
+        "grouping",
+    ]
+    # The highlight still marks the words as written.
+    assert comment.original[comment.tokens[0].start : comment.tokens[0].end] == "MUSLIMS"
+    assert word_char_grams(GROUP_TOKEN) == ()
+    assert GROUP_WORDS.isdisjoint(w for w in texts if w != GROUP_TOKEN)

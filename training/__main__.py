@@ -1,4 +1,5 @@
-"""``python -m training build-default | crossval | disguises | reactions | import-data |
+"""``python -m training build-default | crossval | disguises | reactions | groups |
+import-data |
 import-spamassassin | import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     disguises.add_argument("--seed", type=int, default=0)
     commands.add_parser(
         "reactions", help="which short, ordinary reactions reach the default review threshold"
+    )
+    commands.add_parser(
+        "groups", help="whether naming a group of people moves the default model's abuse scores"
     )
     importer = commands.add_parser(
         "import-data", help="convert the published sets to training/data"
@@ -89,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.reactions import print_reactions
 
         print_reactions(load_default_model())
+    elif args.command == "groups":
+        from model.scorer import load_default_model
+        from training.groups import print_groups
+
+        print_groups(load_default_model())
     elif args.command == "word-vectors":
         from training.vectors import build_word_vectors
 

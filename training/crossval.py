@@ -31,6 +31,7 @@ from model.features import (
     SignalFeatures,
     char_terms,
     commonest,
+    group_terms,
     idf_weighted_mean,
     is_jamo_gram,
     vector_idf,
@@ -58,6 +59,8 @@ class CountMatrices:
     chars: sparse.csr_matrix
     char_is_jamo: np.ndarray  # per column of ``chars``: a jamo n-gram
     signals: sparse.csr_matrix
+    group_words: np.ndarray  # columns of ``words`` of the group token alone
+    group_pairs: np.ndarray  # and of the word pairs holding it
     vector_words: sparse.csr_matrix | None = None  # which words with a vector each comment has
     vectors: np.ndarray | None = None
 
@@ -65,9 +68,13 @@ class CountMatrices:
     def build(cls, examples: Sequence[Example], config: TrainingConfig) -> CountMatrices:
         comments = CommentNormalizer().transform([e.text for e in examples])
         # A term below min_df overall is below it in every fold, so it can be dropped up front.
-        words = CountVectorizer(
+        word_counts = CountVectorizer(
             analyzer=word_terms, lowercase=False, min_df=config.word_min_df, dtype=np.float64
-        ).fit_transform(comments)
+        )
+        words = word_counts.fit_transform(comments)
+        alone, pairs = (
+            np.asarray(g, np.intp) for g in group_terms(word_counts.get_feature_names_out())
+        )
         char_counts = CharCountVectorizer(
             analyzer=char_terms, lowercase=False, min_df=config.char_min_df, dtype=np.float64
         )
@@ -76,13 +83,15 @@ class CountMatrices:
         signals = SignalFeatures().fit(comments).transform(comments)
         vectors = load_word_vectors() if config.vector_scale else None
         if vectors is None:
-            return cls(words.tocsr(), chars.tocsr(), jamo, signals.tocsr())
+            return cls(words.tocsr(), chars.tocsr(), jamo, signals.tocsr(), alone, pairs)
         index = {word: i for i, word in enumerate(vectors.words)}
         return cls(
             words.tocsr(),
             chars.tocsr(),
             jamo,
             signals.tocsr(),
+            alone,
+            pairs,
             word_rows(comments, index),
             vectors.vectors,
         )
@@ -124,6 +133,8 @@ def fold_features(
         len(word_columns),
         len(word_columns) + np.flatnonzero(matrices.char_is_jamo[char_columns]),
         vector_width,
+        np.flatnonzero(np.isin(word_columns, matrices.group_words)),
+        np.flatnonzero(np.isin(word_columns, matrices.group_pairs)),
     )
     blocks = [words, chars]
     if matrices.vector_words is not None:

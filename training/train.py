@@ -41,6 +41,7 @@ from model.features import (
     WordScoreFeatures,
     WordVectorFeatures,
     char_terms,
+    group_terms,
     is_jamo_gram,
     vector_prior_idf,
     word_terms,
@@ -174,6 +175,15 @@ class TrainingConfig:
     # left out 0.849 -> 0.857, OLID, Davidson and Wikipedia +0.002-0.003, BEEP! -0.002; 1, 3
     # and 4 measured, and copies in the spam head (YouTube comments left out lost 0.03).
     source_word_copies: Mapping[str, float] = field(default_factory=lambda: {"abuse": 2.0})
+    # Scale of the group token (``model.normalize.GROUP_WORDS``) alone, and of the word pairs
+    # holding it, against the rest of the word block, per head. The training sets name groups
+    # of people mostly in abuse, so even one token for every group learns that naming one is
+    # abusive ("I am Muslim." 0.62). Abuse 0 alone: no ordinary sentence about a group of the
+    # 300 of ``training.groups`` reaches review (21 did with each group's own word); pairs at 2
+    # ("deport xgroupx", "xgroupx scum"): 61 of its 300 abusive sentences under review, not 86,
+    # and every English source left out 0.001-0.002 better than at 1 (docs/model.md).
+    group_word_scale: Mapping[str, float] = field(default_factory=lambda: {"abuse": 0.0})
+    group_pair_scale: Mapping[str, float] = field(default_factory=lambda: {"abuse": 2.0})
 
 
 class LinearHeads(ClassifierMixin, BaseEstimator):
@@ -292,6 +302,10 @@ class ColumnLayout:
     word_width: int
     jamo_columns: np.ndarray
     vector_width: int
+    # Word-block columns of the group token (``model.normalize.GROUP_TOKEN``) alone, and of
+    # the word pairs holding it.
+    group_words: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    group_pairs: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
 
     @classmethod
     def of(cls, features: FeatureUnion, n_columns: int) -> ColumnLayout:
@@ -302,11 +316,15 @@ class ColumnLayout:
             column for term, column in blocks["chars"].vocabulary_.items() if is_jamo_gram(term)
         ]
         vectors = blocks.get("vectors")
+        words = blocks["words"].get_feature_names_out()
+        alone, pairs = group_terms(words)
         return cls(
             n_columns,
             word_width,
             word_width + np.sort(np.asarray(jamo, dtype=np.intp)),
             0 if vectors is None else vectors.vectors.shape[1],
+            np.asarray(alone, dtype=np.intp),
+            np.asarray(pairs, dtype=np.intp),
         )
 
 
@@ -321,6 +339,8 @@ def head_column_weights(category: str, config: TrainingConfig, layout: ColumnLay
     weights = np.ones(layout.n_columns)
     weights[: layout.word_width] = config.word_scale.get(category, 1.0)
     weights[layout.jamo_columns] = config.jamo_scale.get(category, 1.0)
+    weights[layout.group_words] *= config.group_word_scale.get(category, 1.0)
+    weights[layout.group_pairs] *= config.group_pair_scale.get(category, 1.0)
     if category not in config.vector_heads and layout.vector_width:
         end = layout.n_columns - len(SIGNAL_NAMES)
         weights[end - layout.vector_width : end] = 0.0
