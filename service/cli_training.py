@@ -352,7 +352,7 @@ class Progress:
             self.bar.close()
 
 
-TRAIN_STEPS = 7
+TRAIN_STEPS = 8
 # Below this many examples of a class in a category, a site's labels barely move the model and the
 # held-out part cannot judge it.
 FEW_LABELS = 20
@@ -437,6 +437,7 @@ def train(
         score_set,
         site_examples,
     )
+    from training.groups import measure_all
     from training.report import EvaluationSection, ReportContent, write_report
     from training.train import TrainingConfig, sample_per_source, train_model
 
@@ -497,6 +498,9 @@ def train(
         active_name, active = active_scorer(obj, registry, site.name if site else None)
         comparison = gate(candidate, active, comments)
 
+        progress.step("naming groups of people")
+        groups = {"new": measure_all(candidate), f"active ({active_name})": measure_all(active)}
+
         progress.step("learning curve")
         if public_sample:
             public = sample_per_source(public, public_sample, seed)
@@ -540,6 +544,7 @@ def train(
                 learning_curve=curve,
                 cross_source=table,
                 cross_source_error=table_error,
+                groups=groups,
             ),
         )
         # Whose labels went in: the site trained for, and the sites an export names.

@@ -327,6 +327,13 @@ def test_decide_export_train_promote_gate_and_rollback(
     curve = json.loads((tmp_path / "m1" / "evaluation.json").read_text())["learning_curve"]
     assert [p["site_labels"] for p in curve][:3] == [0, 100, 300]
     assert curve[-1]["abuse"]["roc_auc"] > curve[0]["abuse"]["roc_auc"]
+    # Both models on the same sentences about different groups of people.
+    assert "Naming a group of people" in page
+    groups = json.loads((tmp_path / "m1" / "evaluation.json").read_text())["groups"]
+    active = groups[f"active ({default_version} (the default model))"]
+    assert [g["language"] for g in groups["new"]] == [g["language"] for g in active] == ["en", "ko"]
+    assert active[0]["ordinary_at_review"] == 0 and active[0]["ordinary"] == 300
+    assert 0 < groups["new"][0]["roc_auc"] <= 1
 
     listed = modq("models", "list")
     assert version in listed.output and "candidate" in listed.output

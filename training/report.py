@@ -1,8 +1,8 @@
 """The evaluation report `modq train` writes next to a model: HTML with PNG plots, and JSON.
 
 ``report.html`` opens in any browser without a server: tables of the metrics per category and
-language, the candidate against the active model, the site's learning curve and the cross-source
-table, with ROC and precision-recall curves, score histograms per class and reliability diagrams
+language, the candidate against the active model, the site's learning curve, the same sentences
+about different groups of people for both models, and the cross-source table, with ROC and precision-recall curves, score histograms per class and reliability diagrams
 drawn by matplotlib (Agg backend, no display needed) into ``report/``. ``evaluation.json`` holds
 the same numbers for scripts.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from training.evaluate import CATEGORIES, GateResult, ScoredSet
+from training.groups import LanguageResult
 
 REPORT_HTML = "report.html"
 REPORT_JSON = "evaluation.json"
@@ -46,6 +47,8 @@ class ReportContent:
     learning_curve: list[dict] | None = None
     cross_source: dict[str, dict[str, float]] | None = None
     cross_source_error: str | None = None
+    # ``training.groups.measure_all`` of each model compared, by its label ("new", "active").
+    groups: dict[str, list[LanguageResult]] | None = None
 
 
 def _slug(text: str) -> str:
@@ -212,6 +215,44 @@ text-align:right}th{background:#f3f3f3}img{max-width:100%}.worse{background:#fdd
 .better{background:#dfd}"""
 
 
+def _groups_numbers(result: LanguageResult) -> dict:
+    return {
+        "language": result.language,
+        "ordinary_at_review": sum(g.ordinary_flagged for g in result.groups),
+        "ordinary": sum(g.ordinary_count for g in result.groups),
+        "abusive_under_review": sum(g.abusive_missed for g in result.groups),
+        "spread": result.spread,
+        "lowest_bpsn_roc_auc": result.worst_bpsn.bpsn_auc,
+        "lowest_bpsn_group": result.worst_bpsn.group,
+        "roc_auc": result.auc,
+    }
+
+
+def _groups_table(groups: dict[str, list[LanguageResult]]) -> str:
+    """The same sentences about different groups of people (``training.groups``), per model."""
+    rows = [
+        "<h2>Naming a group of people</h2><p>The same sentences filled in with each of "
+        "several groups (religions, sexualities, origins, gender, age, disability): ordinary "
+        "ones should stay under the review threshold whichever group they name, abusive ones "
+        "reach it. <code>python -m training groups</code> prints them group by group for the "
+        "default model.</p><table><tr><th>model</th><th>language</th>"
+        "<th>ordinary sentences at review</th><th>abusive sentences under review</th>"
+        "<th>spread of the groups' mean scores</th><th>lowest BPSN ROC-AUC</th>"
+        "<th>ROC-AUC</th></tr>"
+    ]
+    for model, results in groups.items():
+        for result in results:
+            n = _groups_numbers(result)
+            rows.append(
+                f"<tr><td>{_fmt(model)}</td><td>{_fmt(n['language'])}</td>"
+                f"<td>{n['ordinary_at_review']} of {n['ordinary']}</td>"
+                f"<td>{n['abusive_under_review']}</td><td>{_fmt(n['spread'])}</td>"
+                f"<td>{_fmt(n['lowest_bpsn_roc_auc'])} ({_fmt(n['lowest_bpsn_group'])})</td>"
+                f"<td>{_fmt(n['roc_auc'])}</td></tr>"
+            )
+    return "".join(rows) + "</table>"
+
+
 def write_report(out_dir: str | Path, content: ReportContent) -> Path:
     """Write ``report.html``, its plots and ``evaluation.json`` into ``out_dir``.
 
@@ -269,6 +310,8 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
             parts.append(f"<tr><td>{point['site_labels']}</td>{cells}</tr>")
         name = _learning_curve_plot(content.learning_curve, plots)
         parts.append(f"</table><p><img src='{PLOTS_DIR}/{name}' alt='learning curve'></p>")
+    if content.groups:
+        parts.append(_groups_table(content.groups))
     parts.append("<h2>Cross-source: train on every source but one, test on it</h2>")
     if content.cross_source:
         parts.append(
@@ -304,6 +347,14 @@ def write_report(out_dir: str | Path, content: ReportContent) -> Path:
         "learning_curve": content.learning_curve,
         "cross_source": content.cross_source,
         "cross_source_error": content.cross_source_error,
+        "groups": (
+            {
+                model: [_groups_numbers(result) for result in results]
+                for model, results in content.groups.items()
+            }
+            if content.groups
+            else None
+        ),
     }
     (out / REPORT_JSON).write_text(json.dumps(numbers, indent=2, default=str) + "\n")
     return report
