@@ -471,3 +471,37 @@ def test_a_rare_class_gets_its_configured_share_of_its_source() -> None:
     assert total("w", 1) == pytest.approx(0.2 * (total("w", 0) + total("w", 1)))
     assert total("o", 1) == pytest.approx(total("o", 0))  # half and half as before
     assert total("w", 0) + total("w", 1) == pytest.approx(total("o", 0) + total("o", 1))
+
+
+def test_a_site_label_weighs_at_most_ten_public_examples_until_the_site_s_share_is_reached() -> (
+    None
+):
+    public = sample_per_source(load_examples(), 300, seed=0)
+    config = TrainingConfig(site_weight=3.0)
+
+    def site_share(n: int) -> tuple[float, float]:
+        site = [
+            Example(f"site comment {i}", "abuse", i % 3 == 0, "en", "extra", "extra")
+            for i in range(n)
+        ]
+        examples = [*public, *site]
+        data = head_data(examples, "abuse", config, seed=0)
+        from_site = np.asarray([examples[i].source == "extra" for i in data.rows])
+        weights = data.calibration_weights
+        return weights[from_site].max() / weights[~from_site].mean(), weights[
+            from_site
+        ].sum() / weights.sum()
+
+    few_ratio, few_share = site_share(40)
+    assert few_ratio == pytest.approx(config.site_label_cap)
+    more_ratio, more_share = site_share(80)
+    assert more_ratio == pytest.approx(config.site_label_cap)
+    assert more_share > 1.5 * few_share  # the share grows with the labels
+    many_ratio, many_share = site_share(3000)
+    assert many_ratio < config.site_label_cap  # the configured share is reached
+    # The configured share, three times over with --site: extra's 2 against the others' sum.
+    shares = config.abuse_source_shares
+    others = sum(v for k, v in shares.items() if k != "extra" and v > 0)
+    assert many_share == pytest.approx(
+        3 * shares["extra"] / (others + 3 * shares["extra"]), rel=0.02
+    )
