@@ -111,6 +111,20 @@ class LanguageResult:
     def worst_bpsn(self) -> GroupResult:
         return min(self.groups, key=lambda g: g.bpsn_auc)
 
+    @property
+    def ordinary_count(self) -> int:
+        return sum(g.ordinary_count for g in self.groups)
+
+    @property
+    def ordinary_at_review(self) -> int:
+        """Ordinary sentences, of any group, that reach ``REVIEW``."""
+        return sum(g.ordinary_flagged for g in self.groups)
+
+    @property
+    def abusive_under_review(self) -> int:
+        """Abusive sentences, of any group, that stay under ``REVIEW``."""
+        return sum(g.abusive_missed for g in self.groups)
+
 
 def sentences(
     groups: tuple[str, ...], ordinary: tuple[str, ...], abusive: tuple[str, ...]
@@ -171,12 +185,10 @@ def print_groups(scorer: Scorer) -> None:
             f"from group to group spans {result.spread:.3f}; lowest BPSN ROC-AUC "
             f"{result.worst_bpsn.bpsn_auc:.3f} ({result.worst_bpsn.group})"
         )
-        flagged = sum(g.ordinary_flagged for g in result.groups)
-        missed = sum(g.abusive_missed for g in result.groups)
-        count = sum(g.ordinary_count for g in result.groups)
         print(
-            f"  at the review threshold ({REVIEW}): {flagged} of {count} ordinary sentences "
-            f"reach it, {missed} of the abusive ones do not"
+            f"  at the review threshold ({REVIEW}): {result.ordinary_at_review} of "
+            f"{result.ordinary_count} ordinary sentences reach it, "
+            f"{result.abusive_under_review} of the abusive ones do not"
         )
         header = f"{'ordinary mean':>13} {'at review':>10} {'abusive under':>13}"
         print(f"  {'group':<12} {header} {'within':>7} {'BPSN':>6}")

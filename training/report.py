@@ -218,9 +218,9 @@ text-align:right}th{background:#f3f3f3}img{max-width:100%}.worse{background:#fdd
 def _groups_numbers(result: LanguageResult) -> dict:
     return {
         "language": result.language,
-        "ordinary_at_review": sum(g.ordinary_flagged for g in result.groups),
-        "ordinary": sum(g.ordinary_count for g in result.groups),
-        "abusive_under_review": sum(g.abusive_missed for g in result.groups),
+        "ordinary_at_review": result.ordinary_at_review,
+        "ordinary": result.ordinary_count,
+        "abusive_under_review": result.abusive_under_review,
         "spread": result.spread,
         "lowest_bpsn_roc_auc": result.worst_bpsn.bpsn_auc,
         "lowest_bpsn_group": result.worst_bpsn.group,
