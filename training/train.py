@@ -191,7 +191,8 @@ class TrainingConfig:
     # abusive ("I am Muslim." 0.62). Abuse 0 alone: no ordinary sentence about a group of the
     # 300 of ``training.groups`` reaches review (21 did with each group's own word); pairs at 2
     # ("deport xgroupx", "xgroupx scum"): 61 of its 300 abusive sentences under review, not 86,
-    # and every English source left out 0.001-0.002 better than at 1 (docs/model.md).
+    # and OLID, Wikipedia, the Civil excerpt and OLID's test split 0.001-0.002 better than at 1,
+    # Fox News the same (docs/model.md).
     group_word_scale: Mapping[str, float] = field(default_factory=lambda: {"abuse": 0.0})
     group_pair_scale: Mapping[str, float] = field(default_factory=lambda: {"abuse": 2.0})
 
