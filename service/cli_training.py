@@ -499,7 +499,10 @@ def train(
         comparison = gate(candidate, active, comments)
 
         progress.step("naming groups of people")
-        groups = {"new": measure_all(candidate), f"active ({active_name})": measure_all(active)}
+        groups = {
+            "new": measure_all(candidate, review["abuse"]),
+            f"active ({active_name})": measure_all(active, review["abuse"]),
+        }
 
         progress.step("learning curve")
         if public_sample:

@@ -88,9 +88,9 @@ class GroupResult:
 
     group: str
     ordinary_mean: float  # mean abuse score of the group's ordinary sentences
-    ordinary_flagged: int  # how many of them reach REVIEW
+    ordinary_flagged: int  # how many of them reach the review threshold
     ordinary_count: int
-    abusive_missed: int  # how many of the group's abusive sentences stay under REVIEW
+    abusive_missed: int  # how many of its abusive sentences stay under the review threshold
     within_auc: float  # abusive against ordinary sentences about this group
     bpsn_auc: float  # this group's ordinary sentences against other groups' abusive ones
 
@@ -117,12 +117,12 @@ class LanguageResult:
 
     @property
     def ordinary_at_review(self) -> int:
-        """Ordinary sentences, of any group, that reach ``REVIEW``."""
+        """Ordinary sentences, of any group, that reach the review threshold."""
         return sum(g.ordinary_flagged for g in self.groups)
 
     @property
     def abusive_under_review(self) -> int:
-        """Abusive sentences, of any group, that stay under ``REVIEW``."""
+        """Abusive sentences, of any group, that stay under the review threshold."""
         return sum(g.abusive_missed for g in self.groups)
 
 
@@ -145,6 +145,7 @@ def measure(
     groups: tuple[str, ...],
     ordinary: tuple[str, ...],
     abusive: tuple[str, ...],
+    review: float = REVIEW,
 ) -> LanguageResult:
     rows = sentences(groups, ordinary, abusive)
     scores = np.array([r.scores["abuse"] for r in scorer.score_many([text for *_, text in rows])])
@@ -154,13 +155,13 @@ def measure(
     for group in groups:
         mine = named == group
         calm, rude = scores[mine & (labels == 0)], scores[~mine & (labels == 1)]
-        missed = int((scores[mine & (labels == 1)] < REVIEW).sum())
+        missed = int((scores[mine & (labels == 1)] < review).sum())
         bpsn = roc_auc_score(np.r_[np.zeros(len(calm)), np.ones(len(rude))], np.r_[calm, rude])
         results.append(
             GroupResult(
                 group=group,
                 ordinary_mean=float(calm.mean()),
-                ordinary_flagged=int((calm >= REVIEW).sum()),
+                ordinary_flagged=int((calm >= review).sum()),
                 ordinary_count=len(calm),
                 abusive_missed=missed,
                 within_auc=float(roc_auc_score(labels[mine], scores[mine])),
@@ -170,10 +171,11 @@ def measure(
     return LanguageResult(language, tuple(results), float(roc_auc_score(labels, scores)))
 
 
-def measure_all(scorer: Scorer) -> list[LanguageResult]:
+def measure_all(scorer: Scorer, review: float = REVIEW) -> list[LanguageResult]:
+    """Both languages' sentences, judged against the abuse review threshold ``review``."""
     return [
-        measure(scorer, "en", ENGLISH_GROUPS, ENGLISH_ORDINARY, ENGLISH_ABUSIVE),
-        measure(scorer, "ko", KOREAN_GROUPS, KOREAN_ORDINARY, KOREAN_ABUSIVE),
+        measure(scorer, "en", ENGLISH_GROUPS, ENGLISH_ORDINARY, ENGLISH_ABUSIVE, review),
+        measure(scorer, "ko", KOREAN_GROUPS, KOREAN_ORDINARY, KOREAN_ABUSIVE, review),
     ]
 
 

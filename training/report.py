@@ -1,10 +1,11 @@
 """The evaluation report `modq train` writes next to a model: HTML with PNG plots, and JSON.
 
 ``report.html`` opens in any browser without a server: tables of the metrics per category and
-language, the candidate against the active model, the site's learning curve, the same sentences
-about different groups of people for both models, and the cross-source table, with ROC and precision-recall curves, score histograms per class and reliability diagrams
-drawn by matplotlib (Agg backend, no display needed) into ``report/``. ``evaluation.json`` holds
-the same numbers for scripts.
+language, the candidate against the active model, the site's learning curve, both models on the
+same sentences about different groups of people, and the cross-source table, with ROC and
+precision-recall curves, score histograms per class and reliability diagrams drawn by
+matplotlib (Agg backend, no display needed) into ``report/``. ``evaluation.json`` holds the same
+numbers for scripts.
 """
 
 from __future__ import annotations
@@ -233,8 +234,8 @@ def _groups_table(groups: dict[str, list[LanguageResult]]) -> str:
     rows = [
         "<h2>Naming a group of people</h2><p>The same sentences filled in with each of "
         "several groups (religions, sexualities, origins, gender, age, disability): ordinary "
-        "ones should stay under the review threshold whichever group they name, abusive ones "
-        "reach it. <code>python -m training groups</code> prints them group by group for the "
+        "ones should stay under the abuse review threshold whichever group they name, abusive "
+        "ones reach it. <code>python -m training groups</code> prints them group by group for the "
         "default model.</p><table><tr><th>model</th><th>language</th>"
         "<th>ordinary sentences at review</th><th>abusive sentences under review</th>"
         "<th>spread of the groups' mean scores</th><th>lowest BPSN ROC-AUC</th>"
