@@ -640,6 +640,33 @@ def test_a_queue_held_by_others_says_so_and_loads_again_when_a_lease_ends(
     assert page.locator(".card[data-leased]").count() == 0
 
 
+def test_a_page_full_of_other_moderators_cards_stays_until_a_comment_is_free(
+    server, browser, account, queued, client, moderator_key, ingest, monkeypatch
+):
+    monkeypatch.setattr(ui, "PAGE_SIZE", 2)
+    queued("f1", "f2", "f3")
+    Moderator(client, moderator_key).claim(limit=3)
+    page = browser.new_page(viewport=DESKTOP)
+    page.clock.install()
+    log_in(page, server)
+    # Three comments pending, two shown, all three held by another moderator: loading the queue
+    # again would show the same two, so the counts refresh leaves the page as it is.
+    expect(page.locator("#waiting")).to_contain_text(
+        "All 2 comments here are being reviewed by others"
+    )
+    page.evaluate("window.sameDocument = true")
+    page.clock.fast_forward("00:16")
+    page.clock.fast_forward("00:16")
+    expect(page.locator("#pending-count")).to_have_text("3")
+    expect(page.locator("#leased-count")).to_have_text("3")
+    assert page.evaluate("window.sameDocument === true")
+    # A comment no one holds arrives: the next refresh of the counts loads the queue with it.
+    assert ingest({"id": "f4", "text": "A new comment on the council budget."}).status_code == 200
+    page.clock.fast_forward("00:16")
+    expect(page.locator('.card.current[data-id="f4"]')).to_be_visible()
+    assert page.evaluate("window.sameDocument === undefined")
+
+
 def test_leaving_the_queue_gives_its_leases_back(
     server, browser, account, queued, client, moderator_key
 ):

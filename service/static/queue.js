@@ -125,9 +125,8 @@
     makeCurrent(null);
     // Held by another moderator, whether the page knew it when it loaded or learnt it since.
     const held = cards().filter(leasedToAnother);
-    const elsewhere = pendingElsewhere(held);
-    if (worked && (form.dataset.more === "yes" || elsewhere)) { reloadQueue(); return; }
-    if (!held.length && !elsewhere) { empty.hidden = false; return; }
+    if (worked && (form.dataset.more === "yes" || freeElsewhere())) { reloadQueue(); return; }
+    if (!held.length && !pendingBeyond(held)) { empty.hidden = false; return; }
     empty.hidden = true;
     if (!held.length) {
       // The counts say comments are pending that this page does not show (or that others took
@@ -146,12 +145,24 @@
     freeTimer = setTimeout(() => window.location.reload(), Math.max(0, first - Date.now()) + 1000);
   }
 
-  // Whether the latest pending count (the page's, kept up to date by decisions and the counts
-  // refresh) holds comments beyond the `held` ones on this page. A filtered page's count is
-  // the whole site's, so it says nothing about what the filters would show.
-  function pendingElsewhere(held) {
-    if (form.dataset.filtered === "yes") return false;
-    return Number(document.getElementById("pending-count").textContent) > held.length;
+  // The latest counts: the page's, kept up to date by decisions and the counts refresh. A
+  // filtered page's counts are the whole site's, so they say nothing about what the filters
+  // would show: such a page never goes by them.
+  function count(id) {
+    return form.dataset.filtered === "yes" ? 0 : Number(document.getElementById(id).textContent);
+  }
+
+  // Whether comments no moderator has leased are pending: asked only when this page has no open
+  // card, so loading the queue again would bring them. Comments other moderators hold beyond
+  // the ones shown here do not count: a page full of those would otherwise load again at every
+  // refresh of the counts, and show the same cards.
+  function freeElsewhere() {
+    return count("pending-count") - count("leased-count") > 0;
+  }
+
+  // Whether comments are pending beyond the `held` ones on this page, free or not.
+  function pendingBeyond(held) {
+    return count("pending-count") > held.length;
   }
 
   function request(method, url, body) {
@@ -221,8 +232,12 @@
     return itemState(id).then((result) => {
       const state = result.ok ? result.data : {};
       if (state.status && state.status !== "pending_review") {
+        // Out of the pending ones, and out of the leased ones if this page held it.
+        countDecided([card], -1);
         markTaken(card, "Already decided by " + (state.decided_by || "another moderator") + ".", quiet);
       } else if (state.lease_holder && state.lease_holder !== state.yours) {
+        // A lease the counts did not have on this page: it was shown unleased.
+        if (!card.dataset.mine && !card.dataset.leased) adjustCount("leased-count", 1);
         card.dataset.leased = state.lease_holder;
         card.dataset.leaseUntil = state.lease_expires_at;
         markTaken(card, "Being reviewed by " + state.lease_holder + " until " +
@@ -532,7 +547,7 @@
         ? "nothing waiting" : "oldest " + stats.oldest_age_seconds + " s";
       // A page with nothing left to decide loads again once the counts show comments it lacks.
       if (!cards().some(isOpen)) {
-        if (pendingElsewhere(cards().filter(leasedToAnother))) reloadQueue(); else settle(null);
+        if (freeElsewhere()) reloadQueue(); else settle(null);
       }
     }, () => { /* the next poll tries again */ });
   }
