@@ -20,6 +20,7 @@ from training.datasets import (
     import_held_out,
     import_kmhas,
     import_korean_malicious,
+    import_toxigen,
     load_examples,
     load_held_out,
     mail_text,
@@ -426,6 +427,31 @@ def test_korean_malicious_comments_are_read_without_those_of_the_other_korean_se
         ('이딴 걸 "기사"라고 쓰냐 기레기야', 1, "ko"),
     ]
     assert "korean_malicious" in TrainingConfig().abuse_source_shares
+
+
+def test_toxigen_statements_are_read_one_by_one_from_its_prompt_files(tmp_path) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    # As the published files hold them: prompts of statements joined by a literal "\n".
+    (prompts / "hate_immigrant_1k.txt").write_text(
+        "- they should all go back to where they came from\\n- immigrants  are  vermin\\n-\n"
+        "- immigrants are vermin\\n- a statement with a stray escape\\\\n-\n",
+        encoding="utf-8",
+    )
+    (prompts / "neutral_immigrant_1k.txt").write_text(
+        "- many immigrants start businesses\\n- they should all go back to where they came from\\n-\n",
+        encoding="utf-8",
+    )
+    (prompts / "README.md").write_text("not a prompt file\n", encoding="utf-8")
+    assert import_toxigen(prompts, out_dir=tmp_path) == 4
+    read = load_examples(tmp_path, ["toxigen"])
+    assert [(e.text, e.label, e.language, e.group) for e in read] == [
+        ("they should all go back to where they came from", 1, "en", "immigrant"),
+        ("immigrants are vermin", 1, "en", "immigrant"),
+        ("a statement with a stray escape", 1, "en", "immigrant"),
+        ("many immigrants start businesses", 0, "en", "immigrant"),
+    ]
+    assert TrainingConfig().abuse_source_shares["toxigen"] > 0
 
 
 def test_bundled_held_out_sets_are_kept_apart_from_training() -> None:

@@ -757,9 +757,10 @@ def test_naming_a_group_of_people_does_not_make_a_comment_abusive(scorer: Scorer
     # on average, "I am Christian." 0.13; half of the Muslim sentences reached review.
     assert english.spread <= 0.15, english
     assert english.ordinary_at_review == 0, english
-    # What is said of a group still counts: 61 of the 300 abusive sentences stay under review
-    # with this model (35 with each group's own word, 86 with the pairs weighing as words).
-    assert english.abusive_under_review <= 75, english
+    # What is said of a group counts: 29 of the 300 abusive sentences stay under review with
+    # this model (61 before ToxiGen's statements about groups were trained on, 35 with each
+    # group's own word, 86 with the pairs weighing as words).
+    assert english.abusive_under_review <= 40, english
     assert english.worst_bpsn.bpsn_auc >= 0.95, english
     assert english.auc >= 0.97
     assert korean.auc >= 0.97

@@ -1,6 +1,7 @@
 """``python -m training build-default | crossval | disguises | reactions | groups |
 import-data |
-import-spamassassin | import-kmhas | import-korean-malicious | import-held-out | word-vectors``."""
+import-spamassassin | import-kmhas | import-korean-malicious | import-toxigen | import-held-out |
+word-vectors``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         help="convert the Korean malicious-comments set to training/data",
     )
     malicious.add_argument("dataset", type=Path, help="its Dataset.csv")
+    toxigen = commands.add_parser(
+        "import-toxigen", help="convert ToxiGen's human-written prompt statements to training/data"
+    )
+    toxigen.add_argument("prompts", type=Path, help="the prompts/ folder of microsoft/TOXIGEN")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -114,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_korean_malicious
 
         log(f"korean_malicious: {import_korean_malicious(args.dataset)} rows")
+    elif args.command == "import-toxigen":
+        from training.datasets import import_toxigen
+
+        log(f"toxigen: {import_toxigen(args.prompts)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 

@@ -43,6 +43,10 @@ SOURCES: dict[str, tuple[str, str]] = {
     # Korean news and video comments labeled malicious or not by one annotator (profanity,
     # strong hate or blame), without the comments it took from BEEP! and the Curse set.
     "korean_malicious": ("abuse", "ko"),
+    # English statements about 13 groups of people (origin, religion, sexuality, disability,
+    # gender), hateful or neutral, written by people to prompt ToxiGen's generator: hate in
+    # plain words next to a group's name, which the sets above hold little of.
+    "toxigen": ("abuse", "en"),
 }
 
 # Sets the model is never trained on, only measured against (``crossval``): comments of other
@@ -187,6 +191,37 @@ def import_korean_malicious(path: Path, out_dir: Path | None = None) -> int:
     repeats = _other_korean_sets("korean_malicious")
     rows = (row for row in _read_korean_malicious(Path(path)) if not repeats.match(row[0]))
     return _write_source("korean_malicious", rows, out_dir)
+
+
+def import_toxigen(prompts: Path, out_dir: Path | None = None) -> int:
+    """Convert ToxiGen's human-written prompt statements to ``toxigen.jsonl.gz`` (trained on).
+
+    :param prompts: a folder of the files of ``prompts/`` in github.com/microsoft/TOXIGEN (or
+        excerpts of them), ``hate_<group>_1k.txt`` and ``neutral_<group>_1k.txt``: each line a
+        prompt of statements, each written as ``- statement`` and separated by a literal
+        ``\\n``. Every distinct statement is a row, abuse 1 in a ``hate_`` file, group the file's
+        group; one in both kinds of file counts as hateful.
+    :return: rows written.
+    """
+    return _write_source("toxigen", _read_toxigen(Path(prompts)), out_dir)
+
+
+_TOXIGEN_FILE_RE = re.compile(r"(hate|neutral)_(\w+?)(?:_1k)?\.txt")
+
+
+def _read_toxigen(folder: Path) -> Iterator[Row]:
+    for path in sorted(folder.iterdir()):
+        match = _TOXIGEN_FILE_RE.fullmatch(path.name)
+        if match is None:
+            continue
+        label = int(match[1] == "hate")
+        with path.open(encoding="utf-8") as file:
+            for line in file:
+                for statement in line.rstrip("\n").split("\\n"):
+                    # A few end in stray backslashes, left over from escaping in the files.
+                    text = " ".join(statement.strip().removeprefix("-").rstrip("\\").split())
+                    if text:
+                        yield text, label, match[2]
 
 
 def _other_korean_sets(source: str) -> _NearDuplicates:

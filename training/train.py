@@ -104,6 +104,12 @@ class TrainingConfig:
             # out than 1 or 2 (BEEP! 0.791 against 0.784 and 0.790).
             "kmhas_train": 3.0,
             "korean_malicious": 1.0,
+            # ToxiGen's 567 statements about groups, with the group names one token: "I hate gay
+            # people." 0.44 -> 0.64, abusive template sentences under review 61 -> 29 of 300,
+            # every source left out within 0.001 or better (OLID +0.006, Wikipedia +0.004) but
+            # OLID's test split and the Civil excerpt -0.001 (docs/model.md). 0.3 took Fox News
+            # held out and the Civil excerpt 0.002-0.003 lower.
+            "toxigen": 0.15,
             "extra": 2.0,
         }
     )
