@@ -43,7 +43,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     # Korean news and video comments labeled malicious or not by one annotator (profanity,
     # strong hate or blame), without the comments it took from BEEP! and the Curse set.
     "korean_malicious": ("abuse", "ko"),
-    # English statements about 13 groups of people (origin, religion, sexuality, disability,
+    # English statements about 16 groups of people (origin, religion, sexuality, disability,
     # gender), hateful or neutral, written by people to prompt ToxiGen's generator: hate in
     # plain words next to a group's name, which the sets above hold little of.
     "toxigen": ("abuse", "en"),
