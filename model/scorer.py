@@ -3,7 +3,8 @@
 ``Scorer.score()`` re-implements the exported scikit-learn pipeline (TF-IDF over word and
 character n-grams with sublinear tf and l2 norm per block, hand-made signals, one calibrated
 logistic head per category): dictionary lookups per word (the character n-gram columns of each
-distinct word cached), then the TF-IDF arithmetic of all the comments of a call in a few numpy
+distinct word cached, and those of the words a call has not seen before looked up all at once:
+``model.chargrams``), then the TF-IDF arithmetic of all the comments of a call in a few numpy
 calls over their term occurrences, counted in a scratch array rather than sorted. For one
 comment or a batch this is far faster than calling scikit-learn;
 ``tests/test_model.py`` checks that both give the same probabilities.
@@ -16,14 +17,14 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from model.artifact import MANIFEST, Artifact, ModelFileError, read_artifact
+from model.chargrams import CharGramIndex
 from model.features import (
     SIGNAL_NAMES,
     SignalHit,
@@ -58,6 +59,12 @@ _UNNAMED_WORDS = frozenset(
     )
 )
 NOTHING_STOOD_OUT = "no word or signal stood out"  # what a reason of kind "none" says
+# Distinct words whose character n-gram columns are kept, past the vocabulary's own words. Each
+# costs about 600 bytes; over 100,000 comments 10,000 words answer 88% of the lookups.
+WORD_CACHE_SIZE = 200_000
+# New words of a call with fewer characters than this are looked up one by one: below it the
+# dictionary beats ``CharGramIndex``'s fixed cost of a few dozen numpy calls.
+LOOKUP_TOGETHER_CHARACTERS = 48
 _TRIM = " \t\n.,;:!?\"'()[]{}<>«»“”‘’…-_*~"
 
 
@@ -140,8 +147,15 @@ class Scorer:
         # Scratch arrays for counting a comment's terms, one per thread.
         self._scratch = threading.local()
         self._scratch_size = n_words + n_chars
-        # Per distinct word, the vocabulary columns of its character n-grams.
-        self._char_columns = lru_cache(maxsize=200_000)(self._char_columns_uncached)
+        # Per distinct word, the vocabulary columns of its character n-grams: the vocabulary's
+        # own words (``warm``), kept for good, and the words comments brought since, the oldest
+        # dropped past ``WORD_CACHE_SIZE``.
+        self._vocabulary_word_columns: dict[str, np.ndarray] = {}
+        self._recent_word_columns: dict[str, np.ndarray] = {}
+        try:
+            self._char_grams: CharGramIndex | None = CharGramIndex(self._char_index)
+        except ValueError:
+            self._char_grams = None
 
     def warm(self) -> None:
         """Fill the per-word cache with the words of the vocabulary, the words comments use most.
@@ -149,9 +163,8 @@ class Scorer:
         A server calls this once before it forks its workers, so they share the filled cache
         instead of each paying for the same words on its first requests.
         """
-        for term in self._word_terms:
-            if " " not in term:
-                self._char_columns(term)
+        words = [term for term in self._word_terms if " " not in term]
+        self._vocabulary_word_columns.update(zip(words, self._new_word_columns(words), strict=True))
 
     def score(self, text: str, language: str | None = None) -> ScoreResult:
         """Score one comment (see ``score_many``).
@@ -183,7 +196,14 @@ class Scorer:
             languages = [None] * len(texts)
         if len(languages) != len(texts):
             raise ValueError("texts and languages must have the same length")
-        found = [self._features(text) for text in texts]
+        comments = [normalize_comment(text) for text in texts]
+        runs = [char_word_runs(comment) for comment in comments]
+        columns = self._word_columns([run for words, _ in runs for run in words])
+        found = []
+        start = 0
+        for comment, (words, run_of_token) in zip(comments, runs, strict=True):
+            found.append(self._features(comment, run_of_token, columns[start : start + len(words)]))
+            start += len(words)
         # One row per category, one column per comment.
         logits = np.repeat(self._intercept[:, None], len(found), axis=1)
         contributions = _add_tfidf(
@@ -251,12 +271,13 @@ class Scorer:
             counts = self._scratch.counts = np.zeros(self._scratch_size)
         return counts
 
-    def _features(self, text: str) -> _Features:
-        comment = normalize_comment(text)
-        runs, run_of_token = char_word_runs(comment)
+    def _features(
+        self, comment: NormalizedComment, run_of_token: list[int], char_parts: list[np.ndarray]
+    ) -> _Features:
+        """What the arithmetic needs of one comment; ``char_parts`` are the character n-gram
+        columns of each of its words (runs)."""
         columns, firsts, seconds = self._word_occurrences(comment, run_of_token)
         vector_rows, vector_runs = self._vector_occurrences(comment, run_of_token)
-        char_parts = [self._char_columns(run) for run in runs]
         return _Features(
             comment,
             run_of_token,
@@ -302,7 +323,37 @@ class Scorer:
         seconds = [-1] * len(words) + [run_of_token[at + 1] for at, _ in pairs]
         return columns, firsts, seconds
 
-    def _char_columns_uncached(self, word: str) -> np.ndarray:
+    def _word_columns(self, words: list[str]) -> list[np.ndarray]:
+        """Per word, the columns of its character n-grams; the words not met before are looked
+        up together and kept."""
+        found = list(map(self._vocabulary_word_columns.get, words))
+        recent = self._recent_word_columns
+        new: dict[str, None] = {}
+        for i, word in enumerate(words):
+            if found[i] is None:
+                found[i] = recent.get(word)
+                if found[i] is None:
+                    new[word] = None
+        if not new:
+            return found  # type: ignore[return-value]  # every entry filled
+        looked_up = dict(zip(new, self._new_word_columns(list(new)), strict=True))
+        recent.update(looked_up)
+        excess = len(recent) - WORD_CACHE_SIZE
+        if excess > 0:
+            # The oldest tenth goes at once, so a full cache is not trimmed on every call.
+            for word in list(islice(recent, excess + WORD_CACHE_SIZE // 10)):
+                recent.pop(word, None)
+        return [
+            looked_up[word] if columns is None else columns
+            for word, columns in zip(words, found, strict=True)
+        ]
+
+    def _new_word_columns(self, words: list[str]) -> list[np.ndarray]:
+        if self._char_grams is not None and sum(map(len, words)) >= LOOKUP_TOGETHER_CHARACTERS:
+            return self._char_grams.columns(words)
+        return [self._char_columns_one_by_one(word) for word in words]
+
+    def _char_columns_one_by_one(self, word: str) -> np.ndarray:
         grams = map(self._char_index.get, char_grams(word))
         columns = [column for column in grams if column is not None]
         return np.asarray(columns, dtype=np.intp)

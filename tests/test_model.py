@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
@@ -605,7 +607,49 @@ def test_scoring_keeps_one_cache_entry_per_word(scorer: Scorer) -> None:
     word_char_grams.cache_clear()
     scorer.score("Zorblaxian quintessentially flummoxed 병신같은놈들")
     assert word_char_grams.cache_info().currsize == 0
-    assert scorer._char_columns.cache_info().currsize > 0
+    assert {"zorblaxian", "flummoxed"} <= set(scorer._recent_word_columns)
+
+
+def test_new_words_looked_up_together_score_as_looked_up_one_by_one(bundled_texts) -> None:
+    """The words a batch has not met before go through ``CharGramIndex`` in one go; a scorer
+    that looks each up in the dictionary gives bit-for-bit the same scores and reasons."""
+    together, one_by_one = load_default_model(), load_default_model()
+    one_by_one._char_grams = None
+    assert together.score_many(bundled_texts) == one_by_one.score_many(bundled_texts)
+    assert len(together._recent_word_columns) > 1000  # most of them new to this scorer
+
+
+def test_the_cache_of_new_words_stays_bounded(monkeypatch, bundled_texts) -> None:
+    fresh = load_default_model()
+    expected = fresh.score_many(bundled_texts)
+    monkeypatch.setattr(scorer_module, "WORD_CACHE_SIZE", 100)
+    bounded = load_default_model()
+    for start in range(0, len(bundled_texts), 50):
+        results = bounded.score_many(bundled_texts[start : start + 50])
+        assert results == expected[start : start + 50]
+        assert len(bounded._recent_word_columns) <= 100
+    bounded.warm()
+    assert bounded.score_many(bundled_texts) == expected  # the vocabulary's words kept apart
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.one_of(
+            st.text(min_size=0, max_size=12),
+            st.text(alphabet="가각간병신새끼ㅋㅂㅅabcdef", min_size=1, max_size=10),
+            st.sampled_from([GROUP_TOKEN, "", " ", "\x00", "ａｂｃ", "😀", "가"]),
+        ),
+        max_size=12,
+    )
+)
+def test_char_gram_index_finds_each_words_columns_as_the_dictionary_does(
+    scorer: Scorer, words: list[str]
+) -> None:
+    together = scorer._char_grams.columns(words)
+    assert len(together) == len(words)
+    for word, columns in zip(words, together, strict=True):
+        assert columns.tolist() == scorer._char_columns_one_by_one(word).tolist(), word
 
 
 def test_threads_sharing_a_scorer_get_the_same_scores(scorer: Scorer, bundled_texts) -> None:
