@@ -84,6 +84,9 @@ class GluedWords:
             [*common[:_WATCHED_RANK], *sorted(self.watched), *common[_WATCHED_RANK:]]
         )
         self._model = wordninja.LanguageModel(io.BytesIO(gzip.compress(ranked.encode())))
+        # A split is kept only with a watched word of four letters or more among its pieces,
+        # which then starts with one of these.
+        self._watched_heads = frozenset(word[:4] for word in self.watched if len(word) >= 4)
         self.split = lru_cache(maxsize=50_000)(self._split)
         self.unstretched = lru_cache(maxsize=20_000)(self._unstretched)
 
@@ -126,6 +129,9 @@ class GluedWords:
             return None
         if any(word.endswith(end) and word[: -len(end)] in self.watched for end in _INFLECTIONS):
             return None
+        heads = self._watched_heads
+        if not any(word[i : i + 4] in heads for i in range(len(word) - 3)):
+            return None  # no watched word inside it: wordninja's search would be wasted
         pieces = self._model.split(word)
         if len(pieces) < 2 or not any(p in self.watched and len(p) >= 4 for p in pieces):
             return None

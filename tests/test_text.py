@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from model.language import detect_language
 from model.normalize import (
+    _GLUED,
     _LEXICON,
     _REAL_WORDS,
     KOREAN_KEYBOARD,
@@ -400,3 +401,33 @@ def test_the_quick_test_lets_every_disguised_reading_through() -> None:
 @pytest.mark.parametrize("word", ["Soooooo", "FVCK", "phuck", "Idiot", "aaa"])
 def test_plain_words_that_the_normaliser_changes(word: str) -> None:
     assert normalize_chunk(word) == _normalize_any_chunk(word)
+
+
+class _EveryHead(frozenset):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(sorted(_GLUED.watched)),
+            st.sampled_from(["you", "are", "an", "the", "is", "so", "money", "free", "click"]),
+            st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_words_without_a_watched_word_inside_skip_the_search_and_split_the_same(pieces) -> None:
+    """``GluedWords`` asks wordninja only about words holding the start of a watched word."""
+    word = "".join(pieces)
+    if not word.isalpha():
+        return
+    filtered = _GLUED._split(word)
+    heads = _GLUED._watched_heads
+    try:
+        _GLUED._watched_heads = _EveryHead()
+        assert _GLUED._split(word) == filtered
+    finally:
+        _GLUED._watched_heads = heads
