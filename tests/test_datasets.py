@@ -42,6 +42,8 @@ from training.train import (
     train_pipeline,
     weigh_columns,
 )
+from training.unsmile import measure as measure_unsmile
+from training.unsmile import read_unsmile
 
 PLAIN_MAIL = """\
 From: someone@example.com
@@ -531,3 +533,38 @@ def test_a_site_label_weighs_at_most_ten_public_examples_until_the_site_s_share_
     assert many_share == pytest.approx(
         3 * shares["extra"] / (others + 3 * shares["extra"]), rel=0.02
     )
+
+
+def test_unsmile_splits_are_read_and_measured_kind_by_kind(tmp_path) -> None:
+    """UnSmile is never bundled (its licence allows no derivative); the command reads the
+    authors' file: a header of labels, then a comment and a 0 or 1 per label, tab-separated."""
+    header = "문장\t여성/가족\t남성\t악플/욕설\tclean\t개인지칭\n"
+    lines = [
+        "씨발 병신 새끼들 다 꺼져\t0\t0\t1\t0\t0",
+        "여자들은 집에서 애나 봐라 멍청한 년들\t1\t0\t0\t0\t0",
+        "한남충 새끼들 극혐\t0\t1\t0\t0\t1",
+        "좋은 기사 감사합니다\t0\t0\t0\t1\t0",
+        "오늘 날씨가 정말 좋네요\t0\t0\t0\t1\t0",
+        "\t0\t0\t0\t1\t0",  # no text
+        "a line cut short\t0",
+    ]
+    path = tmp_path / "unsmile_valid_v1.0.tsv"
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    comments = read_unsmile(path)
+    assert [c.kinds for c in comments] == [
+        {"악플/욕설"},
+        {"여성/가족"},
+        {"남성", "개인지칭"},
+        {"clean"},
+        {"clean"},
+    ]
+    found = measure_unsmile(comments, np.array([0.9, 0.6, 0.2, 0.3, 0.1]))
+    assert found == {
+        "any": (3, pytest.approx(5 / 6)),
+        "남성": (1, 0.5),
+        "악플/욕설": (1, 1.0),
+        "여성/가족": (1, 1.0),
+    }
+    (tmp_path / "other.tsv").write_text("text\tlabel\nhello\t0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="clean"):
+        read_unsmile(tmp_path / "other.tsv")

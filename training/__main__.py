@@ -1,4 +1,4 @@
-"""``python -m training build-default | crossval | disguises | reactions | groups |
+"""``python -m training build-default | crossval | disguises | reactions | groups | unsmile |
 import-data |
 import-spamassassin | import-kmhas | import-korean-malicious | import-toxigen | import-held-out |
 word-vectors``."""
@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "groups", help="whether naming a group of people moves the default model's abuse scores"
     )
+    unsmile = commands.add_parser(
+        "unsmile", help="the default model on a split of the Korean UnSmile set (not bundled)"
+    )
+    unsmile.add_argument("split", type=Path, help="e.g. unsmile_valid_v1.0.tsv")
     importer = commands.add_parser(
         "import-data", help="convert the published sets to training/data"
     )
@@ -103,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.groups import print_groups
 
         print_groups(load_default_model())
+    elif args.command == "unsmile":
+        from model.scorer import load_default_model
+        from training.unsmile import print_unsmile
+
+        print_unsmile(load_default_model(), args.split)
     elif args.command == "word-vectors":
         from training.vectors import build_word_vectors
 
