@@ -100,7 +100,8 @@ class CharGramIndex:
         """The vocabulary columns of the ``low``-``high`` grams of each piece, and each one's
         owner, length by length and within a length by position."""
         text = _SEPARATOR.join(pieces)
-        code_points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        # A lone surrogate (from a JSON "\ud800" escape) is a code point like any other here.
+        code_points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         numbers = self._numbers[np.minimum(code_points, len(self._numbers) - 1)]
         lengths = np.fromiter(map(len, pieces), dtype=np.intp, count=len(pieces))
         # Each position's piece; a separator's position goes with the piece before it and starts

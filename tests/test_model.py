@@ -638,7 +638,7 @@ def test_the_cache_of_new_words_stays_bounded(monkeypatch, bundled_texts) -> Non
         st.one_of(
             st.text(min_size=0, max_size=12),
             st.text(alphabet="가각간병신새끼ㅋㅂㅅabcdef", min_size=1, max_size=10),
-            st.sampled_from([GROUP_TOKEN, "", " ", "\x00", "ａｂｃ", "😀", "가"]),
+            st.sampled_from([GROUP_TOKEN, "", " ", "\x00", "ａｂｃ", "😀", "가", "a\ud800b"]),
         ),
         max_size=12,
     )
