@@ -326,6 +326,7 @@ class ModelProvider:
         self._retries: dict[str, tuple[int, float]] = {}  # version to (failures, next try)
         self._lock = threading.Lock()
         self._poller_pid: int | None = None
+        self._stop_polling = threading.Event()
         self._unreadable = False  # the last read of the assignments failed
 
     def scorer_for(self, site: str) -> Scorer:
@@ -435,20 +436,26 @@ class ModelProvider:
             if self._poller_pid == os.getpid():
                 return
             self._poller_pid = os.getpid()
+            self._stop_polling = threading.Event()
         self.refresh()
         thread = threading.Thread(
             target=_poll,
-            args=(weakref.ref(self), self.poll_seconds),
+            args=(weakref.ref(self), self.poll_seconds, self._stop_polling),
             name="modq-model-poller",
             daemon=True,
         )
         thread.start()
 
+    def stop_polling(self) -> None:
+        """End this process's polling thread at its next wake; the models loaded keep scoring."""
+        self._stop_polling.set()
 
-def _poll(provider_ref: Callable[[], ModelProvider | None], seconds: float) -> None:
-    """Refresh until the provider is garbage (its app is gone)."""
-    while True:
-        time.sleep(seconds)
+
+def _poll(
+    provider_ref: Callable[[], ModelProvider | None], seconds: float, stop: threading.Event
+) -> None:
+    """Refresh until stopped, or until the provider is garbage (its app is gone)."""
+    while not stop.wait(seconds):
         provider = provider_ref()
         if provider is None:
             return

@@ -85,7 +85,12 @@ def settings(redis_server: RedisServer) -> Settings:
 def app(settings: Settings, scorer, redis_client):
     app = create_app(settings, scorer=scorer)
     app.config["TESTING"] = True
-    return app
+    yield app
+    # The app's model poller ends with its test, not whenever the app is garbage collected: a
+    # model loading in a leftover poller parses numpy's array headers with the ast module while
+    # the next test's create_app compiles URL rules with it, and CPython 3.11's ast module is not
+    # safe in two threads at once ("SystemError: AST constructor recursion depth mismatch").
+    app.extensions["modq"].models.stop_polling()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,3 +70,19 @@ def test_a_booting_worker_starts_webhook_delivery_and_model_polling_before_any_r
         return dispatcher._pid == os.getpid() and models._poller_pid == os.getpid()
 
     assert in_forked_child(boot) == "True"
+
+
+def test_a_stopped_model_poller_ends_and_the_loaded_models_keep_scoring(services, site, tmp_path):
+    """``stop_polling`` ends the background thread (a worker shutting down, a test ending)."""
+    models = services.models
+    models.poll_seconds = 0.05
+    registry = ModelRegistry(services.redis, services.keys)
+    version = registry.register(renamed_model(tmp_path, "2026.01.01-stopped")).version
+    registry.promote(version, "demo")
+    before = set(threading.enumerate())
+    assert models.scorer_for("demo").version == version  # starts this process's poller
+    [poller] = [t for t in set(threading.enumerate()) - before if t.name == "modq-model-poller"]
+    models.stop_polling()
+    poller.join(timeout=5)
+    assert not poller.is_alive()
+    assert models.scorer_for("demo").version == version
