@@ -755,7 +755,22 @@ def normalize_chunk(chunk: str) -> tuple[str, ...]:
                 word = _lexicon_reading(word) or word
         word = _RESPELLINGS.get(word, word)
         return _GLUED.split(word) or (word,)
+    if chunk.isascii():
+        core = chunk.strip(_QUIET_EDGES)
+        if core.isalpha():  # a plain word with punctuation around it: "guns.", "(York"
+            return normalize_chunk(core)
+    elif _HANGUL_SYLLABLES_RE.fullmatch(chunk):  # a Hangul word: no width, case or Latin letter
+        if _REPEAT_RE.search(chunk):
+            chunk = _unstretch(chunk)
+        return _pieces(_normalize_korean(chunk))
     return _normalize_any_chunk(chunk)
+
+
+# Punctuation around a word that the general reading drops and reads nothing into, so a chunk
+# of ASCII letters with only these around it reads as those letters alone. Not "!", which may
+# stand for a letter ("he!!" is "hell"), nor symbols that may mask one ("$", "*", "@").
+_QUIET_EDGES = "'\".,;:?()"
+_HANGUL_SYLLABLES_RE = re.compile("[\uac00-\ud7a3]+")
 
 
 def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
@@ -801,6 +816,12 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
         chunk = _unstretch(chunk)
     if not chunk.isascii():
         chunk = _normalize_korean(chunk)
+    return _pieces(chunk)
+
+
+def _pieces(chunk: str) -> tuple[str, ...]:
+    """The words of a read chunk: its runs of letters and digits (and emoji), respelled, and
+    words run together read apart."""
     pieces = _PIECE_RE.findall(chunk)
     if not _RESPELLINGS.keys().isdisjoint(pieces):
         pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]

@@ -376,6 +376,49 @@ def test_a_plain_word_takes_the_short_way_to_the_same_result(word: str) -> None:
     assert normalize_chunk(word) == _normalize_any_chunk(word)
 
 
+_QUIET = "'\".,;:?()"
+
+
+@given(
+    st.one_of(
+        st.sampled_from(sorted(_LEXICON)).flatmap(
+            lambda word: st.sampled_from(
+                sorted({word, word.upper(), word.title(), *_disguises(word)})
+            )
+        ),
+        st.text(alphabet=string.ascii_letters, min_size=1, max_size=12),
+    ),
+    st.text(alphabet=_QUIET, max_size=3),
+    st.text(alphabet=_QUIET, max_size=3),
+)
+def test_a_word_in_plain_punctuation_takes_the_short_way_to_the_same_result(
+    word: str, before: str, after: str
+) -> None:
+    chunk = before + word + after
+    assert normalize_chunk(chunk) == _normalize_any_chunk(chunk)
+
+
+# "!" may stand for a letter and "$", "*" or "@" may mask one: such chunks take the long way.
+@pytest.mark.parametrize("chunk", ["heel!", "he!!.", "foo!", "looser!!", "(sh*t)", "$hit.", "a$$,"])
+def test_a_word_in_telling_punctuation_reads_as_the_long_way_reads_it(chunk: str) -> None:
+    assert normalize_chunk(chunk) == _normalize_any_chunk(chunk)
+    assert normalize_chunk(chunk) != normalize_chunk("".join(filter(str.isalpha, chunk)))
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["씨", "발", "시", "바", "병", "신", "새", "끼", "개", "하", "ㅋ"]),
+            st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3),
+        ),
+        min_size=1,
+        max_size=8,
+    ).map("".join)
+)
+def test_a_hangul_word_takes_the_short_way_to_the_same_result(chunk: str) -> None:
+    assert normalize_chunk(chunk) == _normalize_any_chunk(chunk)
+
+
 def _disguises(word: str) -> set[str]:
     """``word`` with one letter doubled, or "s" written "z", or "i" written "y"."""
     found = {word[:i] + word[i] + word[i:] for i in range(len(word))}
