@@ -152,12 +152,6 @@ def stored_retries(site: Site, comments: list[CommentIn]) -> list[dict | None]:
     ]
 
 
-def count_decision(site: Site, record: dict) -> None:
-    current_app.extensions["modq.metrics"].count_decision(
-        record["decision"], record["scores"], site.review_thresholds
-    )
-
-
 def store_scored(
     site: Site, scored: list[tuple[CommentIn, str, ScoreResult]]
 ) -> list[StoreOutcome]:
@@ -183,9 +177,10 @@ def store_scored(
         ]
         for i, outcome in zip(held, store.store_many(raised, site.retention_seconds), strict=True):
             outcomes[i] = outcome
-    for outcome in outcomes:
-        if outcome.created:
-            count_decision(site, outcome.record)
+    current_app.extensions["modq.metrics"].count_decisions(
+        [(o.record["decision"], o.record["scores"]) for o in outcomes if o.created],
+        site.review_thresholds,
+    )
     return outcomes
 
 

@@ -8,9 +8,11 @@ read from Redis when scraped, so they are the same whichever worker answers.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, g, has_app_context, request
@@ -181,9 +183,23 @@ class Metrics:
         source: str = "model",
     ) -> None:
         """Count one decision under the categories that reached their review threshold."""
-        categories = [c for c, p in scores.items() if p >= thresholds.get(c, 1.0)] or ["none"]
-        for category in categories:
-            self.decisions.labels(decision, category, source).inc()
+        self.count_decisions([(decision, scores)], thresholds, source)
+
+    def count_decisions(
+        self,
+        decisions: Iterable[tuple[str, dict[str, float]]],
+        thresholds: dict[str, float],
+        source: str = "model",
+    ) -> None:
+        """Count decisions (each with its scores), one increment per series: a batch's hundred
+        comments fall into a few series, and each increment of a series shared by the workers
+        takes a lock and writes its file."""
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        for decision, scores in decisions:
+            categories = [c for c, p in scores.items() if p >= thresholds.get(c, 1.0)]
+            counts.update((decision, category) for category in categories or ["none"])
+        for (decision, category), count in counts.items():
+            self.decisions.labels(decision, category, source).inc(count)
 
     def count_webhook_delivery(self, site: str, outcome: str) -> None:
         """Count one webhook delivery attempt."""

@@ -392,6 +392,26 @@ def test_openapi_document_is_served(client):
 # --- operations ---------------------------------------------------------------------------------
 
 
+def test_metrics_count_each_decision_of_a_batch_once(ingest, client, services):
+    services.sites.update(
+        "demo",
+        review_thresholds={"abuse": 0.3, "spam": 0.3},
+        reject_thresholds={"abuse": 1.0, "spam": 1.0},
+    )
+    abusive = [ABUSE_EN, "Shut up, you pathetic idiot."]
+    plain = [PLAIN_EN, "Thanks for the clear reporting.", "I disagree with the mayor on this."]
+    comments = [{"id": f"a{i}", "text": text} for i, text in enumerate(abusive)]
+    comments += [{"id": f"p{i}", "text": text} for i, text in enumerate(plain)]
+    ingest({"comments": comments}, path="/v1/comments/batch")
+    # A retry is answered from the store and not counted again; an invalid item is not counted.
+    retried = [comments[0], comments[2], {"id": "bad"}]
+    results = ingest({"comments": retried}, path="/v1/comments/batch").get_json()["results"]
+    assert "error" in results[2]
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'modq_decisions_total{category="abuse",decision="review",source="model"} 2.0' in text
+    assert 'modq_decisions_total{category="none",decision="approve",source="model"} 3.0' in text
+
+
 def test_request_id_is_echoed_or_made(client):
     given = client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"
