@@ -541,7 +541,8 @@ def normalize_comment(text: str) -> NormalizedComment:
     """
     original = strip_invisible(text)
     tokens: list[Token] = []
-    append = tokens.append
+    words: list[str] = []
+    append, append_word, new = tokens.append, words.append, tuple.__new__
     end = 0
     # Whitespace-separated chunks; a chunk holds no whitespace, so the first place it occurs
     # after the previous one is where it is.
@@ -549,12 +550,15 @@ def normalize_comment(text: str) -> NormalizedComment:
         start = original.find(chunk, end)
         end = start + len(chunk)
         for piece, begin, finish in _chunk_tokens(chunk):
-            append(Token(piece, start + begin, start + finish))
+            append(new(Token, (piece, start + begin, start + finish)))  # Token(...), faster
+            append_word(piece)
     if ("." in original or "/" in original) and INTERLEAVED_RE.search(original):
         tokens = _join_interleaved_links(original, tokens)
-    if _has_spaced_letters(tokens):
+        words = [token.text for token in tokens]
+    # Three one-letter words in a row need three one-letter words.
+    if list(map(len, words)).count(1) >= 3 and _has_spaced_letters(tokens):
         tokens = _join_spaced_letters(tokens)
-    words = [token.text for token in tokens]
+        words = [token.text for token in tokens]
     if not _SPLIT_WORD_HEADS.isdisjoint(words):
         tokens = _join_split_words(tokens)
     # A link with spelled dots ends in a word such as "com" (or holds a Korean word for the dot,
