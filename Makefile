@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench wrk clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,17 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check service model training tests bench
 	$(BIN)/ruff format --check service model training tests bench
+
+# The benchmarks (README, "Performance and scale"): wrk from Debian when it can be installed, else
+# the bench's own Python load generator. BENCH_ARGS passes options, e.g. BENCH_ARGS=--smoke.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || $(MAKE) --no-print-directory wrk || echo "no wrk: a Python load generator is used" >&2
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+wrk:
+	@if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; \
+	else echo "install wrk (Debian: apt-get install wrk) for the load rows" >&2; exit 1; fi
 
 clean:
 	rm -rf $(VENV) .modq
