@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from service.retention import AuthorEraser
+from service.retention import CommentEraser
 
 
 @click.group()
@@ -31,7 +31,7 @@ def authors_forget(obj: Any, site_name: str, author_id: str) -> None:
     """Erase the author's comments on the site, with their results, queue items, labels and
     reports, and say how many of each were removed. The audit log (no text, no author) stays."""
     obj.sites.require(site_name)
-    removed = AuthorEraser(obj.redis, obj.keys).forget(site_name, author_id)
+    removed = CommentEraser(obj.redis, obj.keys).forget(site_name, author_id)
     click.echo(f"Forgot author {author_id!r} on site {site_name!r}:")
     for line in removed.lines():
         click.echo(f"  {line}")

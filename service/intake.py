@@ -15,6 +15,7 @@ from service.extensions import get_services
 from service.payloads import MAX_ID_LENGTH, CommentIn, echoed_id, json_body, parse_comment
 from service.policy import decide
 from service.ratelimits import RateLimited, largest_batch
+from service.retention import CommentEraser
 from service.sites import Site, utcnow
 
 bp = Blueprint("comments", __name__, url_prefix="/v1/comments")
@@ -336,9 +337,34 @@ def get_comment(comment_id: str):
 
     :raise 404: the site has no comment with that id.
     """
+    record = get_services().comments.get(g.site.name, checked_id(comment_id))
+    if record is None:
+        raise no_such_comment(comment_id)
+    return jsonify({**public_result(record), "updated_at": record["updated_at"]})
+
+
+@bp.delete("/<path:comment_id>")
+@require_key("ingest")
+def delete_comment(comment_id: str):
+    """Withdraw one of the site's comments (its author or the site deleted it): its record and
+    result, its place in the review queue, its labeled example and its reader reports are erased.
+
+    :raise 404: the site has no comment with that id (a retry after it was withdrawn gets this).
+    """
+    services = get_services()
+    eraser = CommentEraser(services.redis, services.keys)
+    erased, *_ = eraser.erase_comment(g.site.name, checked_id(comment_id))
+    if not erased:
+        raise no_such_comment(comment_id)
+    return "", 204
+
+
+def checked_id(comment_id: str) -> str:
+    """A comment id from the path; one longer than any stored id is no comment of the site."""
     if len(comment_id) > MAX_ID_LENGTH:
         raise NotFound(f"No comment with id {comment_id[:40]!r}... on this site.")
-    record = get_services().comments.get(g.site.name, comment_id)
-    if record is None:
-        raise NotFound(f"No comment with id {comment_id!r} on site '{g.site.name}'.")
-    return jsonify({**public_result(record), "updated_at": record["updated_at"]})
+    return comment_id
+
+
+def no_such_comment(comment_id: str) -> NotFound:
+    return NotFound(f"No comment with id {comment_id!r} on site '{g.site.name}'.")

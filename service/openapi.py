@@ -1301,20 +1301,28 @@ def document() -> dict:
                     "get": {
                         "operationId": "getComment",
                         "summary": "The stored result and current status of one comment.",
-                        "parameters": [
-                            {
-                                "name": "comment_id",
-                                "in": "path",
-                                "required": True,
-                                "schema": {"type": "string"},
-                            }
-                        ],
+                        "parameters": [_COMMENT],
                         "responses": {
                             "200": {"description": "The result.", **_json(_ref("CommentResult"))},
                             "404": _error("No such comment on this site."),
                             **_READ_ERRORS,
                         },
-                    }
+                    },
+                    "delete": {
+                        "operationId": "deleteComment",
+                        "summary": "Withdraw a comment the site deleted: its record and result, "
+                        "its place in the review queue, its labeled example and its reader "
+                        "reports are erased. Sending the id again later scores it as new.",
+                        "parameters": [_COMMENT],
+                        "responses": {
+                            "204": {"description": "Withdrawn."},
+                            "404": _error(
+                                "No such comment on this site (a retry of a withdrawal that "
+                                "was done gets this too)."
+                            ),
+                            **_READ_ERRORS,
+                        },
+                    },
                 },
                 "/healthz": {
                     "get": {

@@ -33,14 +33,17 @@ from service.labels import LabelStore
 _SCAN_BATCH = 500
 
 # KEYS: comment, queue, leases, lease-holders, labels, reports, undo, queue-since.
-# ARGV: comment id, author id. Removes the comment only if it is still that author's.
-# Returns {comment removed, queue entry removed, label removed, reports removed}.
-_FORGET_SCRIPT = """
+# ARGV: comment id, and optionally an author id: then the comment is removed only if it is
+# still that author's. Returns {comment removed, queue entry removed, label removed, reports
+# removed}.
+_ERASE_SCRIPT = """
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {0, 0, 0, 0} end
-local ok, record = pcall(cjson.decode, raw)
-if not ok or type(record['author']) ~= 'table' or record['author']['id'] ~= ARGV[2] then
-  return {0, 0, 0, 0}
+if ARGV[2] then
+  local ok, record = pcall(cjson.decode, raw)
+  if not ok or type(record['author']) ~= 'table' or record['author']['id'] ~= ARGV[2] then
+    return {0, 0, 0, 0}
+  end
 end
 redis.call('DEL', KEYS[1])
 local queued = redis.call('ZREM', KEYS[2], ARGV[1])
@@ -200,8 +203,9 @@ class Forgotten:
         ]
 
 
-class AuthorEraser:
-    """Finds and erases one author's comments on a site.
+class CommentEraser:
+    """Erases comments of a site: one by its id (the site withdrew it), or every one of an
+    author (``modq authors forget``).
 
     :param connection: a Redis client (or cluster client).
     :param keys: the key builder.
@@ -210,7 +214,7 @@ class AuthorEraser:
     def __init__(self, connection: redis.Redis, keys: RedisKeys) -> None:
         self.connection = connection
         self.keys = keys
-        self._forget = connection.register_script(_FORGET_SCRIPT)
+        self._erase = connection.register_script(_ERASE_SCRIPT)
 
     def comment_ids(self, site: str, author_id: str) -> list[str]:
         """Ids of the site's stored comments whose author id is ``author_id``."""
@@ -235,19 +239,7 @@ class AuthorEraser:
         """
         removed = Forgotten()
         for comment_id in self.comment_ids(site, author_id):
-            done, queued, label, reports = self._forget(
-                keys=[
-                    self.keys.comment(site, comment_id),
-                    self.keys.queue(site),
-                    self.keys.leases(site),
-                    self.keys.lease_holders(site),
-                    self.keys.labels(site),
-                    self.keys.reports(site, comment_id),
-                    self.keys.undo(site, comment_id),
-                    self.keys.queue_since(site),
-                ],
-                args=[comment_id, author_id],
-            )
+            done, queued, label, reports = self.erase_comment(site, comment_id, author_id)
             removed.comments += int(done)
             removed.results += int(done)  # the result is stored in the comment's record
             removed.queue_items += int(queued)
@@ -257,6 +249,32 @@ class AuthorEraser:
         # The author's history counters (approved, rejected, reported) on this site.
         self.connection.delete(self.keys.author(site, author_id))
         return removed
+
+    def erase_comment(
+        self, site: str, comment_id: str, author_id: str | None = None
+    ) -> tuple[int, int, int, int]:
+        """Erase one comment of ``site`` with everything kept about it: its record and result,
+        its queue entry and lease, its labeled example, reader reports and undo record; with
+        ``author_id``, only while the comment is that author's.
+
+        :return: 1 or 0 for the comment, its queue entry and its labeled example, and how many
+            reader reports it had.
+        """
+        found = self._erase(
+            keys=[
+                self.keys.comment(site, comment_id),
+                self.keys.queue(site),
+                self.keys.leases(site),
+                self.keys.lease_holders(site),
+                self.keys.labels(site),
+                self.keys.reports(site, comment_id),
+                self.keys.undo(site, comment_id),
+                self.keys.queue_since(site),
+            ],
+            args=[comment_id] if author_id is None else [comment_id, author_id],
+        )
+        done, queued, label, reports = (int(n) for n in found)
+        return done, queued, label, reports
 
     def _forget_labels_by_hash(self, site: str, author_id: str) -> int:
         """Remove labeled examples of the author kept without their comment (e.g. imported)."""

@@ -265,3 +265,40 @@ def test_forget_on_an_unknown_site_is_one_line(modq, redis_client):
     assert result.exit_code == 1
     assert "no site called 'nowhere'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_site_withdraws_comments_with_everything_kept_about_them(
+    authored, client, services, redis_client, ingest_key, moderator_key
+):
+    keys = services.keys
+    demo = {"Authorization": f"Bearer {ingest_key}"}
+    audit_before = redis_client.xlen(keys.audit("demo"))
+    # p1 pending and leased, d1 decided (a labeled example), r1 reported back into the queue.
+    for comment_id in ("p1", "d1", "r1"):
+        assert client.delete(f"/v1/comments/{comment_id}", headers=demo).status_code == 204
+        assert redis_client.get(keys.comment("demo", comment_id)) is None
+        assert not redis_client.exists(keys.reports("demo", comment_id))
+        assert redis_client.zscore(keys.leases("demo"), comment_id) is None
+        assert not redis_client.hexists(keys.lease_holders("demo"), comment_id)
+        assert redis_client.zscore(keys.queue_since("demo"), comment_id) is None
+    assert redis_client.zcard(keys.queue("demo")) == 0
+    assert list(redis_client.hkeys(keys.labels("demo"))) == [b"k2"]
+    assert redis_client.xlen(keys.audit("demo")) == audit_before
+    # A retry finds nothing to withdraw; reading or deciding the comment finds nothing either.
+    again = client.delete("/v1/comments/p1", headers=demo)
+    assert again.status_code == 404 and again.get_json()["error"]["code"] == "not_found"
+    assert client.get("/v1/comments/p1", headers=demo).status_code == 404
+    decided = client.post(
+        "/v1/sites/demo/queue/p1/decision",
+        json={"decision": "approve"},
+        headers={"Authorization": f"Bearer {moderator_key}"},
+    )
+    assert decided.status_code == 404
+    # Another site's key reaches only its own comments: demo's k2 and its label stay.
+    other = {"Authorization": f"Bearer {services.api_keys.create('other', 'ingest')[1]}"}
+    assert client.delete("/v1/comments/k2", headers=other).status_code == 404
+    assert redis_client.get(keys.comment("demo", "k2")) is not None
+    assert client.delete("/v1/comments/p1", headers=other).status_code == 204
+    # The id sent again is a new comment, scored and queued anew.
+    sent = client.post("/v1/comments", json={"id": "p1", "text": "Back again"}, headers=demo)
+    assert sent.status_code == 200 and sent.get_json()["status"] == "pending_review"

@@ -389,6 +389,27 @@ def test_a_comment_another_moderator_decided_is_marked_taken_in_plain_words(
     assert current_id(page) == second
 
 
+def test_a_comment_the_site_withdrew_is_marked_gone_and_skipped(
+    server, browser, account, queued, client, services
+):
+    queued("w1", "w2", "w3")
+    page = open_queue(browser, server)
+    first, second, _ = card_ids(page)
+    ingest_key = services.api_keys.create("demo", "ingest")[1]
+    withdrawn = client.delete(
+        f"/v1/comments/{first}", headers={"Authorization": f"Bearer {ingest_key}"}
+    )
+    assert withdrawn.status_code == 204
+    press(page, "a")
+    gone = page.locator(f'.card[data-id="{first}"]')
+    expect(gone).to_have_class("card taken")
+    expect(gone.locator(".taken-note")).to_have_text(
+        "No longer stored: the site withdrew it, or it passed the site's retention."
+    )
+    expect(page.locator("#pending-count")).to_have_text("2")
+    assert current_id(page) == second
+
+
 def test_cards_leased_to_another_moderator_come_last_and_are_skipped(
     server, browser, account, queued, client, moderator_key
 ):

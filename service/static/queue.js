@@ -22,6 +22,7 @@
   const UNDO_KEY = "modq.undo." + site;
   const NOTICE_KEY = "modq.notice." + site;
   const UNAVAILABLE = "The service is unavailable right now; nothing was decided. Try again in a moment.";
+  const GONE = "No longer stored: the site withdrew it, or it passed the site's retention.";
   let current = null;
   // The last action's decided comment ids (one, or a bulk decision's), for u.
   let last = loadUndo();
@@ -320,6 +321,10 @@
         if (result.ok) decided(card, decision);
         else if (sessionEnded(result)) endSession();
         else if (result.status === 409 && (code === "already_decided" || code === "leased")) explainTaken(card);
+        else if (result.status === 404 && code === "not_found") {
+          countDecided([card], -1);
+          markTaken(card, GONE);
+        }
         else if (result.status === 503) show(UNAVAILABLE);
         else if (result.status >= 500) recheck(card, decision);
         else show(errorMessage(result, "The decision failed."));
