@@ -518,3 +518,16 @@ def test_bad_rate_limits_are_refused(services, site):
         services.sites.update("demo", rate_limits={"author": "lots"})
     with pytest.raises(SiteError, match="scope"):
         services.sites.update("demo", rate_limits={"planet": "5/minute"})
+
+
+def test_a_withdrawn_comment_leaves_the_store_and_the_queue(ingest, client, ingest_key, services):
+    services.sites.update("demo", review_thresholds={"abuse": 0.01, "spam": 0.01})
+    assert ingest({"id": "w1", "text": PLAIN_EN}).get_json()["status"] == "pending_review"
+    assert services.comments.queue_length("demo") == 1
+    headers = auth(ingest_key)
+    assert client.delete("/v1/comments/w1", headers=headers).status_code == 204
+    assert services.comments.queue_length("demo") == 0
+    assert client.get("/v1/comments/w1", headers=headers).status_code == 404
+    assert error_of(client.delete("/v1/comments/w1", headers=headers))["code"] == "not_found"
+    too_long = client.delete(f"/v1/comments/{'x' * 1000}", headers=headers)
+    assert error_of(too_long)["code"] == "not_found"
