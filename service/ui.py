@@ -553,9 +553,14 @@ def comment(site_name: str, comment_id: str):
     site = _site_for(account, site_name)
     moderation = get_moderation()
     item = moderation.queue.item(site.name, comment_id)
-    if item is None:
-        abort(404)
     entries = moderation.audit.for_comment(site.name, comment_id)
+    if item is None:
+        # Withdrawn by the site, past its retention, or never sent: a page, with the decisions
+        # the audit log keeps (ids, no text), not the API's JSON.
+        page = render_template(
+            "gone.html", account=account, site=site, comment_id=comment_id, entries=entries
+        )
+        return page, 404
     return render_template("comment.html", account=account, site=site, item=item, entries=entries)
 
 

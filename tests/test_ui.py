@@ -696,3 +696,23 @@ def test_the_forms_say_when_nothing_was_selected_or_nothing_changed(
         client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "approve|f1"})
     page = client.get("/ui/sites/demo/queue").get_data(as_text=True)
     assert "#f1 already carries that decision of yours; nothing changed." in page
+
+
+def test_a_comment_no_longer_stored_gets_a_page_with_its_decisions(
+    client, accounts, services, ingest, ingest_key
+):
+    review_everything(services)
+    ingest({"id": "g1", "text": "hello there"})
+    log_in(client)
+    token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
+    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "approve|g1"})
+    withdrawn = client.delete("/v1/comments/g1", headers={"Authorization": f"Bearer {ingest_key}"})
+    assert withdrawn.status_code == 204
+    gone = client.get("/ui/sites/demo/comments/g1")
+    assert gone.status_code == 404 and gone.mimetype == "text/html"
+    page = gone.get_data(as_text=True)
+    assert "no longer stored: the site withdrew it" in page
+    assert "demo@example.org" in page and "approve" in page
+    never = client.get("/ui/sites/demo/comments/nope")
+    assert never.status_code == 404 and never.mimetype == "text/html"
+    assert "Site demo has no comment #nope." in never.get_data(as_text=True)
