@@ -620,14 +620,23 @@ def test_the_comment_page_has_no_shortcut_hints_and_an_overturn_asks_first(
     assert services.comments.get("demo", "o1")["status"] == "rejected"
 
 
+def decide_one_logged_in(client, services, ingest, comment_id: str, action: str) -> str:
+    """Queue one comment, log in as demo's moderator and decide it with the form's ``action``
+    ("approve", "reject-abuse", ...); the session's form token."""
+    review_everything(services)
+    ingest({"id": comment_id, "text": "hello there"})
+    log_in(client)
+    token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
+    client.post(
+        "/ui/sites/demo/decide", data={"csrf_token": token, "one": f"{action}|{comment_id}"}
+    )
+    return token
+
+
 def test_an_overturn_asks_again_when_the_decision_changed_meanwhile(
     client, accounts, services, ingest, moderator_key
 ):
-    review_everything(services)
-    ingest({"id": "o2", "text": "hello there"})
-    log_in(client)
-    token = csrf_of(client.get("/ui/sites/demo/comments/o2").get_data(as_text=True))
-    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "reject-abuse|o2"})
+    token = decide_one_logged_in(client, services, ingest, "o2", "reject-abuse")
     asked = client.post(
         "/ui/sites/demo/decide",
         data={"csrf_token": token, "one": "approve|o2", "overturn": "1"},
@@ -701,11 +710,7 @@ def test_the_forms_say_when_nothing_was_selected_or_nothing_changed(
 def test_a_comment_no_longer_stored_gets_a_page_with_its_decisions(
     client, accounts, services, ingest, ingest_key
 ):
-    review_everything(services)
-    ingest({"id": "g1", "text": "hello there"})
-    log_in(client)
-    token = csrf_of(client.get("/ui/sites/demo/queue").get_data(as_text=True))
-    client.post("/ui/sites/demo/decide", data={"csrf_token": token, "one": "approve|g1"})
+    decide_one_logged_in(client, services, ingest, "g1", "approve")
     withdrawn = client.delete("/v1/comments/g1", headers={"Authorization": f"Bearer {ingest_key}"})
     assert withdrawn.status_code == 204
     gone = client.get("/ui/sites/demo/comments/g1")
