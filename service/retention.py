@@ -240,11 +240,11 @@ class CommentEraser:
         removed = Forgotten()
         for comment_id in self.comment_ids(site, author_id):
             done, queued, label, reports = self.erase_comment(site, comment_id, author_id)
-            removed.comments += int(done)
-            removed.results += int(done)  # the result is stored in the comment's record
-            removed.queue_items += int(queued)
-            removed.labels += int(label)
-            removed.reports += int(reports)
+            removed.comments += done
+            removed.results += done  # the result is stored in the comment's record
+            removed.queue_items += queued
+            removed.labels += label
+            removed.reports += reports
         removed.labels += self._forget_labels_by_hash(site, author_id)
         # The author's history counters (approved, rejected, reported) on this site.
         self.connection.delete(self.keys.author(site, author_id))

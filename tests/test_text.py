@@ -10,6 +10,7 @@ from model.language import detect_language
 from model.normalize import (
     _GLUED,
     _LEXICON,
+    _QUIET_EDGES,
     _REAL_WORDS,
     KOREAN_KEYBOARD,
     _lexicon_reading,
@@ -376,9 +377,6 @@ def test_a_plain_word_takes_the_short_way_to_the_same_result(word: str) -> None:
     assert normalize_chunk(word) == _normalize_any_chunk(word)
 
 
-_QUIET = "'\".,;:?()"
-
-
 @given(
     st.one_of(
         st.sampled_from(sorted(_LEXICON)).flatmap(
@@ -388,8 +386,8 @@ _QUIET = "'\".,;:?()"
         ),
         st.text(alphabet=string.ascii_letters, min_size=1, max_size=12),
     ),
-    st.text(alphabet=_QUIET, max_size=3),
-    st.text(alphabet=_QUIET, max_size=3),
+    st.text(alphabet=_QUIET_EDGES, max_size=3),
+    st.text(alphabet=_QUIET_EDGES, max_size=3),
 )
 def test_a_word_in_plain_punctuation_takes_the_short_way_to_the_same_result(
     word: str, before: str, after: str
