@@ -32,7 +32,7 @@ from bench.load import (
     run_wrk,
     write_texts,
 )
-from bench.memory import memory_per_queued_comment
+from bench.memory import fill_queue, memory_per_queued_comment
 from bench.report import Row, render
 from bench.servers import ROOT, GunicornServer
 from service.apikeys import ApiKeyStore
@@ -42,6 +42,8 @@ from service.sites import SiteStore
 from training.train import FIT_THREADS
 
 KIB, MIB, GIB = 1024, 1024**2, 1024**3
+# Comments queued for the claim+decide row when the memory part (which queues its own) is skipped.
+QUEUE_WITHOUT_MEMORY = 20_000
 
 
 @dataclass(frozen=True)
@@ -262,6 +264,13 @@ class Bench:
         self.rows.append(row)
 
     def run_queue(self) -> None:
+        if not self.redis.client().zcard(self.queue_key):
+            # The memory part fills the queue; without it, the moderators would find none.
+            fill_queue(
+                self.service.url,
+                self.queue_ingest_key,
+                [s.text for s in self.samples[:QUEUE_WITHOUT_MEMORY]],
+            )
         status, _ = post_json(
             self.service.url,
             "/v1/sites/bench-queue/queue/claim",
