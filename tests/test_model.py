@@ -31,9 +31,11 @@ from model.features import (
 )
 from model.normalize import GROUP_TOKEN, GROUP_WORDS, normalize_comment
 from model.scorer import REASON_MIN_SCORE, Reason, Scorer, load_default_model, load_model
-from training.datasets import load_examples
+from service.sites import DEFAULT_REJECT, DEFAULT_REVIEW
+from training.datasets import Example, load_examples
 from training.disguises import disguises
 from training.groups import measure_all
+from training.newsload import news_load
 from training.reactions import flagged
 from training.train import (
     TrainingConfig,
@@ -793,6 +795,46 @@ def test_few_short_ordinary_reactions_reach_a_moderator(scorer: Scorer) -> None:
     # word-vector prior and the rare-class share (docs/model.md).
     assert len(found) <= 10, found
     assert "potato" not in dict(found) and "감사합니다" not in dict(found)
+
+
+def test_news_load_counts_the_comments_at_each_default_threshold(scorer: Scorer) -> None:
+    examples = [
+        Example(text, "abuse", label, "en", "civil_comments", "")
+        for text, label in (
+            ("You are an idiot and a moron, shut up.", 1),
+            ("Thanks for the clear reporting on the council vote.", 0),
+            ("Check out my channel for free money bit.ly/abc123 click here now!!!", 0),
+            ("What a pathetic loser, go to hell.", 0),
+        )
+    ]
+    results = scorer.score_many([e.text for e in examples])
+    loads = {load.category: load for load in news_load(scorer, examples)}
+    assert set(loads) == {"spam", "abuse"}
+    for category, load in loads.items():
+        scores = [r.scores[category] for r in results]
+        assert load.comments == 4
+        assert load.at_review == sum(s >= DEFAULT_REVIEW[category] for s in scores)
+        assert load.at_reject == sum(s >= DEFAULT_REJECT[category] for s in scores)
+    # The spam ad and the insults are where they belong; only abuse is labeled in the set.
+    assert loads["spam"].at_reject >= 1 and loads["spam"].labeled_at_review is None
+    assert loads["abuse"].at_review >= 2
+    at_review = [
+        e
+        for e, r in zip(examples, results, strict=True)
+        if r.scores["abuse"] >= DEFAULT_REVIEW["abuse"]
+    ]
+    assert loads["abuse"].labeled_at_review == sum(e.label for e in at_review)
+
+
+def test_news_comments_never_trained_on_reach_moderators_in_bounded_shares(scorer: Scorer) -> None:
+    loads = {(load.source, load.category): load for load in news_load(scorer)}
+    civil_spam, civil_abuse = loads["civil_comments", "spam"], loads["civil_comments", "abuse"]
+    # With this model: 6.4% of the Civil Comments at spam review (2.2% at reject), mostly
+    # comments about money that read like e-mail spam to the spam head; 13.5% at abuse review.
+    assert civil_spam.at_review <= 0.07 * civil_spam.comments, civil_spam
+    assert civil_spam.at_reject <= 0.025 * civil_spam.comments, civil_spam
+    assert civil_abuse.at_review <= 0.15 * civil_abuse.comments, civil_abuse
+    assert loads["kmhas", "spam"].at_review <= 0.005 * loads["kmhas", "spam"].comments
 
 
 def test_naming_a_group_of_people_does_not_make_a_comment_abusive(scorer: Scorer) -> None:

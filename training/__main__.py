@@ -1,7 +1,6 @@
-"""``python -m training build-default | crossval | disguises | reactions | groups | unsmile |
-import-data |
-import-spamassassin | import-kmhas | import-korean-malicious | import-toxigen | import-held-out |
-word-vectors``."""
+"""``python -m training build-default | crossval | disguises | reactions | news-load | groups |
+unsmile | import-data | import-spamassassin | import-kmhas | import-korean-malicious |
+import-toxigen | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -25,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
     disguises.add_argument("--seed", type=int, default=0)
     commands.add_parser(
         "reactions", help="which short, ordinary reactions reach the default review threshold"
+    )
+    commands.add_parser(
+        "news-load",
+        help="how the default thresholds sort news comments never trained on (review, reject)",
     )
     commands.add_parser(
         "groups", help="whether naming a group of people moves the default model's abuse scores"
@@ -102,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         from training.reactions import print_reactions
 
         print_reactions(load_default_model())
+    elif args.command == "news-load":
+        from model.scorer import load_default_model
+        from training.newsload import print_news_load
+
+        print_news_load(load_default_model())
     elif args.command == "groups":
         from model.scorer import load_default_model
         from training.groups import print_groups
