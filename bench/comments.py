@@ -35,6 +35,8 @@ def bundled_samples(data_dir: Path = DATA_DIR) -> list[Sample]:
         with gzip.open(path, "rt", encoding="utf-8") as lines:
             for line in lines:
                 record = json.loads(line)
+                if "spam" not in record and "abuse" not in record:
+                    continue  # ordinary text that is no comment (the speeches)
                 text = " ".join(record["text"].split())
                 if text:
                     flagged = bool(record.get("spam") or record.get("abuse"))

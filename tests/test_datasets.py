@@ -20,6 +20,7 @@ from training.datasets import (
     import_held_out,
     import_kmhas,
     import_korean_malicious,
+    import_speeches,
     import_toxigen,
     load_examples,
     load_held_out,
@@ -329,6 +330,28 @@ def test_crossval_leaves_each_source_out_and_each_spam_medium() -> None:
         assert 0.0 <= metrics["roc_auc"] <= 1.0 and metrics["positives"] > 0
 
 
+def test_crossval_keeps_ordinary_text_out_of_each_fold_vocabulary() -> None:
+    examples = sample_per_source(load_examples(), 150, seed=3)
+    labeled = [e for e in examples if e.category != "ordinary"]
+    config = TrainingConfig(word_features=3000, char_features=8000, spam_negatives_per_source=100)
+    found = []
+    for chosen in (labeled, examples):
+        sources = np.asarray([e.source for e in chosen])
+        held_out = sources == "fox_news"
+        found.append(
+            crossval.evaluate_fold(
+                chosen,
+                crossval.CountMatrices.build(chosen, config),
+                "abuse",
+                ~held_out,
+                np.flatnonzero(held_out),
+                np.asarray([e.label for e in chosen])[held_out],
+                config,
+            )
+        )
+    assert found[0] == found[1]
+
+
 def test_held_out_sets_are_read_as_their_authors_publish_them(tmp_path) -> None:
     sms = tmp_path / "SMSSpamCollection"
     sms.write_text(
@@ -454,6 +477,66 @@ def test_toxigen_statements_are_read_one_by_one_from_its_prompt_files(tmp_path) 
         ("many immigrants start businesses", 0, "en", "immigrant"),
     ]
     assert TrainingConfig().abuse_source_shares["toxigen"] > 0
+
+
+def test_speeches_are_read_in_passages_of_the_addresses_since_1946(tmp_path) -> None:
+    data = tmp_path / "package" / "data"
+    data.mkdir(parents=True)
+    (data / "1790_george_washington_n.txt").write_text(
+        "Fellow-Citizens of the Senate and House of Representatives: I embrace with great "
+        "satisfaction the opportunity.",
+        encoding="utf-8",
+    )
+    (data / "1990_george_bush_r.txt").write_text(
+        "Tonight I come not to speak about the state of the Government. [Applause] We must "
+        "balance the budget.\n\nOur economy grew. Jobs came back! Taxes stayed low? Short. "
+        + "A sentence far too long to pass for a comment on the news, " * 6
+        + "ends here.",
+        encoding="utf-8",
+    )
+    (data / "1990_george_bush_r.json").write_text("{}", encoding="utf-8")
+    written = import_speeches(tmp_path / "package", out_dir=tmp_path)
+    read = load_examples(tmp_path, ["speeches"])
+    assert written == len(read) > 0
+    assert SOURCES["speeches"] == ("ordinary", "en")
+    assert {(e.category, e.label, e.language, e.group) for e in read} == {
+        ("ordinary", 1, "en", "1990_george_bush_r")
+    }
+    text = " ".join(e.text for e in read)
+    assert "[Applause]" not in text and "Senate" not in text  # markers out; 1790 too old
+    assert "We must balance the budget." in text
+    assert all(30 <= len(e.text) <= 300 for e in read)
+    assert "far too long" not in text
+    assert import_speeches(tmp_path / "package", out_dir=tmp_path / "again") == written
+    assert load_examples(tmp_path / "again", ["speeches"]) == read  # the same passages
+
+
+def test_ordinary_text_is_a_spam_negative_only_and_stays_out_of_the_vocabulary() -> None:
+    examples = sample_per_source(load_examples(), 120, seed=2)
+    labeled = [e for e in examples if e.category != "ordinary"]
+    ordinary = [e for e in examples if e.category == "ordinary"]
+    assert ordinary and labeled
+    config = TrainingConfig(word_features=3000, char_features=6000)
+    without, _ = train_pipeline(labeled, config, calibrate=False)
+    # Ordinary text first: training puts the labeled examples first, in their order.
+    with_text, _ = train_pipeline(ordinary + labeled, config, calibrate=False)
+    for name in ("words", "chars"):
+        assert (
+            dict(with_text.named_steps["features"].transformer_list)[name].vocabulary_
+            == dict(without.named_steps["features"].transformer_list)[name].vocabulary_
+        )
+    heads = [pipeline.named_steps["heads"] for pipeline in (without, with_text)]
+    abuse = CATEGORIES.index("abuse")
+    np.testing.assert_array_equal(heads[0].coef_[abuse], heads[1].coef_[abuse])
+    assert heads[0].intercept_[abuse] == heads[1].intercept_[abuse]
+    spam = CATEGORIES.index("spam")
+    assert not np.array_equal(heads[0].coef_[spam], heads[1].coef_[spam])
+    spam_rows = head_data(ordinary + labeled, "spam", TrainingConfig(), seed=0)
+    from_speeches = spam_rows.rows < len(ordinary)
+    assert from_speeches.any() and not spam_rows.labels[from_speeches].any()
+    assert set(spam_rows.sources[from_speeches]) == {ORDINARY_COMMENTS}
+    abuse_rows = head_data(ordinary + labeled, "abuse", TrainingConfig(), seed=0)
+    assert not (abuse_rows.rows < len(ordinary)).any()
 
 
 def test_bundled_held_out_sets_are_kept_apart_from_training() -> None:

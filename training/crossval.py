@@ -38,7 +38,14 @@ from model.features import (
     word_rows,
     word_terms,
 )
-from training.datasets import HELD_OUT, SOURCES, Example, load_examples, load_held_out
+from training.datasets import (
+    HELD_OUT,
+    LABELED_CATEGORIES,
+    SOURCES,
+    Example,
+    load_examples,
+    load_held_out,
+)
 from training.train import (
     ColumnLayout,
     TrainingConfig,
@@ -169,7 +176,9 @@ def evaluate_fold(
     index = np.flatnonzero(train_mask)
     data = head_data(train_examples, category, config, seed)
     rows = index[data.rows]
-    transform, layout = fold_features(matrices, index, config)
+    # The vocabulary comes from the labeled examples only, as in training (``fit_features``).
+    labeled = np.asarray([e.category in LABELED_CATEGORIES for e in train_examples], dtype=bool)
+    transform, layout = fold_features(matrices, index[labeled], config)
     features = transform(rows)
     column_weights = head_column_weights(category, config, layout)
     model = fit_logistic(

@@ -47,10 +47,16 @@ from model.features import (
     word_terms,
 )
 from model.normalize import NormalizedComment
-from training.datasets import SOURCES, Example, data_sha256, load_examples
+from training.datasets import (
+    LABELED_CATEGORIES,
+    SOURCES,
+    Example,
+    data_sha256,
+    load_examples,
+)
 from training.vectors import load_word_vectors
 
-CATEGORIES = ("spam", "abuse")
+CATEGORIES = LABELED_CATEGORIES  # the heads, in the model's order
 # The stratum of the spam head's negatives drawn from the abuse sets.
 ORDINARY_COMMENTS = "ordinary comments"
 # A class this small a part of its source is rare (see ``abuse_rare_class_share``).
@@ -277,7 +283,7 @@ def feature_union(config: TrainingConfig) -> FeatureUnion:
 
 
 def fit_features(
-    features: FeatureUnion, comments: Sequence[NormalizedComment]
+    features: FeatureUnion, comments: Sequence[NormalizedComment], fitted: int | None = None
 ) -> sparse.csr_matrix:
     """``features.fit_transform(comments)``, with a lower memory peak.
 
@@ -285,8 +291,20 @@ def fit_features(
     copy of everything: at 100,000 comments that adds about 650 MiB on top of the blocks and
     decides the peak of a training run. Here the blocks are joined a slice of rows at a time
     into arrays allocated once; the result is the same matrix, array for array.
+
+    :param fitted: fit the vocabularies on the first ``fitted`` comments only (all by default);
+        the rest are only transformed. Ordinary text (``"ordinary"`` examples) is there for the
+        spam head's negatives, and kept out of the vocabulary every head shares, so that adding
+        it leaves the abuse head as it was.
     """
-    blocks = [transformer.fit_transform(comments) for _, transformer in features.transformer_list]
+    fitted = len(comments) if fitted is None else fitted
+    blocks = []
+    for _, transformer in features.transformer_list:
+        block = transformer.fit_transform(comments[:fitted])
+        if fitted < len(comments):
+            rest = transformer.transform(comments[fitted:])
+            block = sparse.vstack([block, rest], format="csr")
+        blocks.append(block)
     return hstack_rows(blocks)
 
 
@@ -653,11 +671,14 @@ def train_pipeline(
     """
     config = config or TrainingConfig()
     started = time.monotonic()
+    # The labeled examples first, in their order: the vocabulary is fitted on them alone.
+    labeled = [e for e in examples if e.category in LABELED_CATEGORIES]
+    examples = labeled + [e for e in examples if e.category not in LABELED_CATEGORIES]
     normalizer = CommentNormalizer()
     comments: list[NormalizedComment] = normalizer.transform([e.text for e in examples])
     log(f"normalised {len(comments)} comments ({time.monotonic() - started:.0f}s)")
     features = feature_union(config)
-    X = fit_features(features, comments)
+    X = fit_features(features, comments, len(labeled))
     del comments  # the normalised texts are not needed once counted; this lowers the peak
     log(f"features: {X.shape[1]} columns ({time.monotonic() - started:.0f}s)")
     layout = ColumnLayout.of(features, X.shape[1])
