@@ -4,9 +4,10 @@
 calibration: what ``python -m training build-default`` does) on that many comments and prints
 one JSON line: seconds spent in ``train_pipeline`` and the process's peak resident memory.
 
-The bundled data holds about 113,500 comments. A sample below that keeps the sources'
-proportions; above it, every bundled comment is used once and the rest are bundled comments drawn
-again, each with a word of another comment of its language appended so no text repeats exactly.
+The bundled data holds about 114,100 comments (and passages of speeches, which are no comments
+and are not drawn). A sample below that keeps the sources' proportions; above it, every bundled
+comment is used once and the rest are bundled comments drawn again, each with a word of another
+comment of its language appended so no text repeats exactly.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from training.train import train_pipeline
 def examples_of_size(count: int, seed: int = 0) -> list[Example]:
     """``count`` training examples drawn from the bundled data."""
     rng = random.Random(seed)
-    pool = load_examples()
+    pool = [e for e in load_examples() if e.category != "ordinary"]  # comments, not speeches
     if count <= len(pool):
         return rng.sample(pool, count)
     words: dict[str, list[str]] = {}
