@@ -5,8 +5,8 @@ lines under ``training/data/`` (one file per source, exact duplicate texts dropp
 ``load_examples()`` reads them back. Each record is ``{"text", "language", "source", "group",
 <category>: 0/1}`` where category is ``spam`` or ``abuse`` (or ``ordinary``, always 1: text that
 is neither) and ``group`` is a sub-split (a YouTube video, the OLID test set, ...) used for
-validation. ``import_held_out()`` and ``load_held_out()``
-do the same for the sets in ``HELD_OUT``, which no training ever reads.
+validation. ``import_held_out()`` and ``load_held_out()`` do the same for the sets in
+``HELD_OUT``, which no training ever reads.
 """
 
 from __future__ import annotations
