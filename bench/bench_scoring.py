@@ -20,14 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from model.scorer import DEFAULT_MODEL_DIR, load_default_model  # noqa: E402
-from training.datasets import load_examples  # noqa: E402
+from training.datasets import LABELED_CATEGORIES, load_examples  # noqa: E402
 from training.train import pipeline_from_artifact  # noqa: E402
 
 
 def comments_of_about(length: int, count: int, seed: int = 0) -> list[str]:
     """Distinct bundled comments, joined or cut to about ``length`` characters; half Korean."""
     rng = random.Random(seed)
-    pool = [e.text.replace("\n", " ") for e in load_examples() if e.category != "ordinary"]
+    pool = [e.text.replace("\n", " ") for e in load_examples() if e.category in LABELED_CATEGORIES]
     rng.shuffle(pool)
     korean = [t for t in pool if any("\uac00" <= c <= "\ud7a3" for c in t)]
     english = [t for t in pool if not any("\uac00" <= c <= "\ud7a3" for c in t)]

@@ -19,14 +19,14 @@ import sys
 import time
 from dataclasses import replace
 
-from training.datasets import Example, load_examples
+from training.datasets import LABELED_CATEGORIES, Example, load_examples
 from training.train import train_pipeline
 
 
 def examples_of_size(count: int, seed: int = 0) -> list[Example]:
     """``count`` training examples drawn from the bundled data."""
     rng = random.Random(seed)
-    pool = [e for e in load_examples() if e.category != "ordinary"]  # comments, not speeches
+    pool = [e for e in load_examples() if e.category in LABELED_CATEGORIES]  # not the speeches
     if count <= len(pool):
         return rng.sample(pool, count)
     words: dict[str, list[str]] = {}
