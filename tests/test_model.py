@@ -364,6 +364,7 @@ def test_ordinary_comments_score_low(scorer: Scorer, text: str) -> None:
         ("this author is a moron", "thisauthorisamoron", "abuse"),
         ("what a piece of shit", "whatapieceofshit", "abuse"),
         ("eat shit", "eatshit", "abuse"),
+        ("you're an ignorant bastard", "you'reanignorantbastard", "abuse"),
         ("you are retarded", "y o u a r e r e t a r d e d", "abuse"),
         ("what a bunch of morons", "what a bunch of m*rons", "abuse"),
         ("kill yourself loser", "kill y*urself l*ser", "abuse"),

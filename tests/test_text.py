@@ -300,6 +300,11 @@ def words(text: str) -> list[str]:
         ("#fuckthis", ["fuck", "this"]),
         ("5tupidcunt", ["stupid", "cunt"]),
         ("contactmeonwhatsapp", ["contact", "me", "on", "whatsapp"]),
+        # After a contraction's apostrophe too; "it'sgood" names no watched word.
+        ("you'reanignorantbastard", ["you", "re", "an", "ignorant", "bastard"]),
+        ("it’sbullshit", ["it", "s", "bullshit"]),
+        ("#don'tBeDumb", ["don", "t", "be", "dumb"]),
+        ("it'sgood", ["it", "sgood"]),
         ("f u c k y o u", ["fuck", "you"]),
         # Whole: words of their own, forms of a watched word, names.
         ("therapist", ["therapist"]),
