@@ -29,6 +29,7 @@ SETS = (
     ("Fox News", "fox_news.jsonl.gz", "abuse", None),
     ("Wikipedia talk (peer's training source)", "wiki_talk.jsonl.gz", "abuse", None),
     ("Civil Comments excerpt", "held_out/civil_comments.jsonl.gz", "abuse", None),
+    ("Civil Comments, 24 other sites", "held_out/civil_comments_sample.jsonl.gz", "abuse", None),
     ("BEEP!", "korean_hate_speech.jsonl.gz", "abuse", None),
     ("Korean Curse", "korean_curse.jsonl.gz", "abuse", None),
     ("K-MHaS", "kmhas_train.jsonl.gz", "abuse", None),

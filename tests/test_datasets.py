@@ -401,6 +401,33 @@ def test_civil_comments_are_read_from_jigsaw_s_train_csv_or_an_excerpt_of_it(tmp
     ]
 
 
+def test_the_civil_comments_sample_leaves_out_the_excerpt_s_sites_and_civil_s_own(tmp_path) -> None:
+    published = tmp_path / "sample.csv"
+    published.write_text(
+        "id,target,comment_text,publication_id,label,pred_prob\n"  # more columns, any order
+        "5783139,0.52,Racists and Nazis: these losers are on their last legs,54,1,0.97\n"
+        "1084054,0.0,And corruption should be punished.,21,0,0.26\n"
+        "245866,0.0,The motorcyclist was speeding.,13,0,0.29\n"  # the excerpt's sites
+        "239002,0.9,You are an idiot and a liar,6,1,0.9\n"
+        "59856,0.89,haha you guys are a bunch of losers.,2,1,0.8\n"  # Civil's own pages
+        "240752,0.97,You're an idiot.,111,1,0.9\n"
+        '5299256,0.3,"Two twenty-',  # cut short
+        encoding="utf-8",
+    )
+    written = import_held_out(civil_comments_sample=published, out_dir=tmp_path)
+    assert written == {"civil_comments_sample": 2}
+    read = load_examples(tmp_path, ["civil_comments_sample"])
+    assert [(e.text, e.label, e.group) for e in read] == [
+        ("Racists and Nazis: these losers are on their last legs", 1, "publication 54"),
+        ("And corruption should be punished.", 0, "publication 21"),
+    ]
+    bundled = load_held_out()
+    excerpt = {e.text for e in bundled if e.source == "civil_comments"}
+    sample = [e for e in bundled if e.source == "civil_comments_sample"]
+    assert sample and not excerpt & {e.text for e in sample}
+    assert not {e.group for e in sample} & {"publication 2", "publication 6", "publication 13"}
+
+
 def test_kmhas_splits_are_trained_on_without_the_held_out_comments(tmp_path) -> None:
     held_out_text = next(e.text for e in load_held_out() if e.source == "kmhas")
     beep = load_examples(sources=["korean_hate_speech"])[1].text

@@ -79,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="Civil Comments: Jigsaw's train.csv, or an excerpt of its first lines",
     )
+    held_out.add_argument(
+        "--civil-comments-sample",
+        type=Path,
+        help="more Civil Comments rows, in train.csv's columns; the excerpt's sites left out",
+    )
     vectors = commands.add_parser(
         "word-vectors", help="rebuild training/data/word_vectors.npz (needs the [vectors] extra)"
     )
@@ -153,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 
-        for source, rows in import_held_out(args.sms, args.kmhas, args.civil_comments).items():
+        for source, rows in import_held_out(
+            args.sms, args.kmhas, args.civil_comments, args.civil_comments_sample
+        ).items():
             log(f"{source}: {rows} rows")
     elif args.command == "import-data":
         from training.datasets import import_raw

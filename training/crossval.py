@@ -230,7 +230,7 @@ def crossval_table(
         )
         metrics = results[name]
         log(
-            f"{name:<44} n={metrics['n']:>6} pos={metrics['positives']:>5} "
+            f"{name:<51} n={metrics['n']:>6} pos={metrics['positives']:>5} "
             f"ROC-AUC {metrics['roc_auc']:.3f}  AP {metrics['average_precision']:.3f}"
         )
 

@@ -71,6 +71,9 @@ HELD_OUT: dict[str, tuple[str, str]] = {
     # English news comments: reader comments of news sites on the Civil Comments platform, none
     # of which any training set comes from.
     "civil_comments": ("abuse", "en"),
+    # More of them: a random sample of the platform's comments of 2016-2017, of the publications
+    # other than the excerpt's two (the Globe and Mail's most of all).
+    "civil_comments_sample": ("abuse", "en"),
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
 _CATEGORY_LANGUAGE = {**SOURCES, **HELD_OUT}  # every set this module reads or writes
@@ -282,6 +285,7 @@ def import_held_out(
     sms: Path | None = None,
     kmhas: Path | None = None,
     civil_comments: Path | None = None,
+    civil_comments_sample: Path | None = None,
     out_dir: Path | None = None,
 ) -> dict[str, int]:
     """Convert the held-out sets, as their authors publish them, to ``training/data/held_out/``.
@@ -296,6 +300,10 @@ def import_held_out(
         cut short is skipped). ``target``, the share of raters who found the comment toxic, of
         0.5 or more is abuse, as the release's own evaluation reads it. The comments on Civil's
         own pages (``CIVIL_OWN_PUBLICATIONS``) are left out: they are not a news site's.
+    :param civil_comments_sample: more Civil Comments, in the same columns (a header, then rows
+        in any order, a last one cut short or not), read as ``civil_comments`` is but with the
+        publications of that excerpt (``CIVIL_EXCERPT_PUBLICATIONS``) left out too, so that it
+        measures other sites.
     :return: rows written per source.
     """
     out_dir = Path(out_dir or HELD_OUT_DIR)
@@ -307,6 +315,10 @@ def import_held_out(
     if civil_comments is not None:
         rows = _read_civil_comments(Path(civil_comments))
         written["civil_comments"] = _write_source("civil_comments", rows, out_dir)
+    if civil_comments_sample is not None:
+        leave_out = CIVIL_OWN_PUBLICATIONS | CIVIL_EXCERPT_PUBLICATIONS
+        rows = _read_civil_comments(Path(civil_comments_sample), leave_out)
+        written["civil_comments_sample"] = _write_source("civil_comments_sample", rows, out_dir)
     return written
 
 
@@ -438,9 +450,13 @@ def _read_sms(path: Path) -> Iterator[Row]:
 # announcement (2) and a demo article ("Star Wars vs Star Trek", 111), where the first users
 # posted test comments ("testing purposes: you are an idiot").
 CIVIL_OWN_PUBLICATIONS = frozenset({"2", "111"})
+# The two news sites of the excerpt ``civil_comments``, the first comments of the platform.
+CIVIL_EXCERPT_PUBLICATIONS = frozenset({"6", "13"})
 
 
-def _read_civil_comments(path: Path) -> Iterator[Row]:
+def _read_civil_comments(
+    path: Path, leave_out: frozenset[str] = CIVIL_OWN_PUBLICATIONS
+) -> Iterator[Row]:
     with path.open(encoding="utf-8", newline="") as file:
         reader = csv.reader(file)
         header = next(reader)
@@ -449,7 +465,7 @@ def _read_civil_comments(path: Path) -> Iterator[Row]:
             if len(row) != len(header):
                 continue  # the last line of an excerpt, cut short
             publication = row[column["publication_id"]]
-            if publication in CIVIL_OWN_PUBLICATIONS:
+            if publication in leave_out:
                 continue
             text = row[column["comment_text"]]
             label = int(float(row[column["target"]]) >= 0.5)

@@ -1,11 +1,11 @@
 """How the default thresholds sort the comments of news sites the model never trained on.
 
-``python -m training news-load`` scores the held-out news comments (Civil Comments, English; the
-K-MHaS excerpt, Korean) with the default model and prints, per set and category, the share of
-comments at the default review threshold and at the default reject threshold, and what share of
-those the set itself labels abusive. That is what a site's moderators would face: how much of
-its traffic lands in the queue or is turned away, and how much of it for nothing. Neither set
-labels spam, so a spam score there is a false alarm on an ordinary news comment (about a quarter
+``python -m training news-load`` scores the held-out news comments (Civil Comments, English: the
+excerpt of two sites and the sample of 24 others; the K-MHaS excerpt, Korean) with the default
+model and prints, per set and category, the share of comments at the default review threshold
+and at the default reject threshold, and what share of those the set itself labels abusive. That
+is what a site's moderators would face: how much of its traffic lands in the queue or is turned
+away, and how much of it for nothing. No set labels spam, so a spam score there is a false alarm on an ordinary news comment (about a quarter
 of them hold a link, which a site may well want a moderator to see).
 """
 
@@ -17,7 +17,7 @@ from model.scorer import Scorer
 from service.sites import DEFAULT_REJECT, DEFAULT_REVIEW
 from training.datasets import Example, load_held_out
 
-NEWS_SETS = ("civil_comments", "kmhas")
+NEWS_SETS = ("civil_comments", "civil_comments_sample", "kmhas")
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,11 @@ def print_news_load(scorer: Scorer) -> None:
     print(
         f"model {scorer.version}; default thresholds review {DEFAULT_REVIEW}, reject {DEFAULT_REJECT}"
     )
-    for load in news_load(scorer):
+    loads = news_load(scorer)
+    width = max((len(load.source) for load in loads), default=0)
+    for load in loads:
         line = (
-            f"  {load.source:<15} {load.category:<6} {load.comments:>5} comments: "
+            f"  {load.source:<{width}} {load.category:<6} {load.comments:>5} comments: "
             f"{load.at_review / load.comments:6.1%} at review or over, "
             f"{load.at_reject / load.comments:6.1%} at reject"
         )
