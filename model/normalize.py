@@ -823,17 +823,6 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     return _pieces(chunk)
 
 
-def _pieces(chunk: str) -> tuple[str, ...]:
-    """The words of a read chunk: its runs of letters and digits (and emoji), respelled, and
-    words run together read apart."""
-    if "'" in chunk or "’" in chunk:
-        chunk = _GLUED_AFTER_CONTRACTION_RE.sub(_contraction_apart, chunk)
-    pieces = _PIECE_RE.findall(chunk)
-    if not _RESPELLINGS.keys().isdisjoint(pieces):
-        pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]
-    return tuple(word for piece in pieces for word in _GLUED.split(piece) or (piece,))
-
-
 # What a contraction leaves after its apostrophe, run together with more words: "you'reanidiot",
 # "it'sbullshit". The words are read apart only where the rest is a watched word or words run
 # together around one (``GluedWords``), so "it'sgood" stays as it was.
@@ -845,6 +834,17 @@ def _contraction_apart(match: regex.Match[str]) -> str:
     if rest in _GLUED.watched or _GLUED.split(rest):
         return f"{tail} {rest}"
     return match.group()
+
+
+def _pieces(chunk: str) -> tuple[str, ...]:
+    """The words of a read chunk: its runs of letters and digits (and emoji), respelled, and
+    words run together read apart."""
+    if "'" in chunk or "’" in chunk:
+        chunk = _GLUED_AFTER_CONTRACTION_RE.sub(_contraction_apart, chunk)
+    pieces = _PIECE_RE.findall(chunk)
+    if not _RESPELLINGS.keys().isdisjoint(pieces):
+        pieces = [_RESPELLINGS.get(piece, piece) for piece in pieces]
+    return tuple(word for piece in pieces for word in _GLUED.split(piece) or (piece,))
 
 
 # Text written upside down ("noʎ ʞɔnɟ"): turned letters, and letters that read as another when

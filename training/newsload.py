@@ -5,8 +5,9 @@ excerpt of two sites and the sample of 24 others; the K-MHaS excerpt, Korean) wi
 model and prints, per set and category, the share of comments at the default review threshold
 and at the default reject threshold, and what share of those the set itself labels abusive. That
 is what a site's moderators would face: how much of its traffic lands in the queue or is turned
-away, and how much of it for nothing. No set labels spam, so a spam score there is a false alarm on an ordinary news comment (about a quarter
-of them hold a link, which a site may well want a moderator to see).
+away, and how much of it for nothing. No set labels spam, so a spam score there is a false alarm
+on an ordinary news comment (about a quarter of them hold a link, which a site may well want a
+moderator to see).
 """
 
 from __future__ import annotations
