@@ -402,6 +402,9 @@ def test_civil_comments_are_read_from_jigsaw_s_train_csv_or_an_excerpt_of_it(tmp
 
 
 def test_the_civil_comments_sample_leaves_out_the_excerpt_s_sites_and_civil_s_own(tmp_path) -> None:
+    trained = next(
+        e.text for e in load_examples(sources=["olid"]) if not {",", '"', "\n"} & set(e.text)
+    )
     published = tmp_path / "sample.csv"
     published.write_text(
         "id,target,comment_text,publication_id,label,pred_prob\n"  # more columns, any order
@@ -411,6 +414,7 @@ def test_the_civil_comments_sample_leaves_out_the_excerpt_s_sites_and_civil_s_ow
         "239002,0.9,You are an idiot and a liar,6,1,0.9\n"
         "59856,0.89,haha you guys are a bunch of losers.,2,1,0.8\n"  # Civil's own pages
         "240752,0.97,You're an idiot.,111,1,0.9\n"
+        f"5299257,0.0,{trained},55,0,0.1\n"  # a training set's comment
         '5299256,0.3,"Two twenty-',  # cut short
         encoding="utf-8",
     )
@@ -425,6 +429,7 @@ def test_the_civil_comments_sample_leaves_out_the_excerpt_s_sites_and_civil_s_ow
     excerpt = {e.text for e in bundled if e.source == "civil_comments"}
     sample = [e for e in bundled if e.source == "civil_comments_sample"]
     assert sample and not excerpt & {e.text for e in sample}
+    assert not {e.text for e in load_examples()} & {e.text for e in sample}
     assert not {e.group for e in sample} & {"publication 2", "publication 6", "publication 13"}
 
 

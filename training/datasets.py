@@ -303,7 +303,7 @@ def import_held_out(
     :param civil_comments_sample: more Civil Comments, in the same columns (a header, then rows
         in any order, a last one cut short or not), read as ``civil_comments`` is but with the
         publications of that excerpt (``CIVIL_EXCERPT_PUBLICATIONS``) left out too, so that it
-        measures other sites.
+        measures other sites, and so are comments whose text a training set holds.
     :return: rows written per source.
     """
     out_dir = Path(out_dir or HELD_OUT_DIR)
@@ -318,6 +318,10 @@ def import_held_out(
     if civil_comments_sample is not None:
         leave_out = CIVIL_OWN_PUBLICATIONS | CIVIL_EXCERPT_PUBLICATIONS
         rows = _read_civil_comments(Path(civil_comments_sample), leave_out)
+        # A comment a training set holds too ("Thank you", "Why?") would be judged on what the
+        # model learned from.
+        trained = {e.text for e in load_examples()}
+        rows = (row for row in rows if row[0] not in trained)
         written["civil_comments_sample"] = _write_source("civil_comments_sample", rows, out_dir)
     return written
 
