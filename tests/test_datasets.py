@@ -26,6 +26,7 @@ from training.datasets import (
     load_held_out,
     mail_text,
 )
+from training.english_sets import read_insults, read_sfu_toxicity
 from training.train import (
     CATEGORIES,
     ORDINARY_COMMENTS,
@@ -683,3 +684,38 @@ def test_unsmile_splits_are_read_and_measured_kind_by_kind(tmp_path) -> None:
     (tmp_path / "other.tsv").write_text("text\tlabel\nhello\t0\n", encoding="utf-8")
     with pytest.raises(ValueError, match="clean"):
         read_unsmile(tmp_path / "other.tsv")
+
+
+def test_the_english_sets_not_bundled_are_read_from_their_authors_files(tmp_path) -> None:
+    """Impermium's insults keep Python's string escapes inside quotes; the SFU corpus rates each
+    comment's toxicity from 1 (not toxic) to 4 (very toxic)."""
+    insults = tmp_path / "test_with_solutions.csv"
+    insults.write_text(
+        "Insult,Date,Comment,Usage\r\n"
+        '1,20120603163526Z,"""You are an idiot\\\\nand a liar""",PublicTest\r\n'
+        '0,,"""Caf\\xc3\\xa9 au lait,\\xa0please""",PrivateTest\r\n'
+        '0,20120603163604Z,"""\\u2019Good point\\u2019\\nindeed""",PublicTest\r\n',
+        encoding="utf-8",
+        newline="",
+    )
+    assert [(c.text, c.level) for c in read_insults(insults)] == [
+        ("You are an idiot\nand a liar", 1),
+        ("Caf\u00e9 au lait,\u00a0please", 0),
+        ("\u2019Good point\u2019\nindeed", 0),
+    ]
+    sfu = tmp_path / "SFU_constructiveness_toxicity.csv"
+    sfu.write_text(
+        "_unit_id,is_toxic_popular_answer_1,comment,title\r\n"
+        '1,1,"A fair point,\nwell made.",Budget\r\n'
+        "2,3,Only an idiot would vote for this.,Budget\r\n",
+        encoding="utf-8",
+        newline="",
+    )
+    assert [(c.text, c.level) for c in read_sfu_toxicity(sfu)] == [
+        ("A fair point,\nwell made.", 1),
+        ("Only an idiot would vote for this.", 3),
+    ]
+    with pytest.raises(ValueError, match="Impermium"):
+        read_insults(sfu)
+    with pytest.raises(ValueError, match="SFU"):
+        read_sfu_toxicity(insults)

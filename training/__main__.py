@@ -1,6 +1,6 @@
 """``python -m training build-default | crossval | disguises | reactions | news-load | groups |
-unsmile | import-data | import-spamassassin | import-kmhas | import-korean-malicious |
-import-toxigen | import-speeches | import-held-out | word-vectors``."""
+unsmile | english-sets | import-data | import-spamassassin | import-kmhas |
+import-korean-malicious | import-toxigen | import-speeches | import-held-out | word-vectors``."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         "unsmile", help="the default model on a split of the Korean UnSmile set (not bundled)"
     )
     unsmile.add_argument("split", type=Path, help="e.g. unsmile_valid_v1.0.tsv")
+    english = commands.add_parser(
+        "english-sets",
+        help="the default model on two English sets not bundled (Impermium insults, SFU toxicity)",
+    )
+    english.add_argument("--insults", type=Path, help="Impermium's test_with_solutions.csv")
+    english.add_argument(
+        "--sfu-toxicity", type=Path, help="SFU_constructiveness_toxicity.csv of the SFU corpus"
+    )
     importer = commands.add_parser(
         "import-data", help="convert the published sets to training/data"
     )
@@ -131,6 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         from training.unsmile import print_unsmile
 
         print_unsmile(load_default_model(), args.split)
+    elif args.command == "english-sets":
+        from model.scorer import load_default_model
+        from training.english_sets import print_english_sets
+
+        if args.insults is None and args.sfu_toxicity is None:
+            parser.error("english-sets needs --insults FILE, --sfu-toxicity FILE or both")
+        print_english_sets(load_default_model(), args.insults, args.sfu_toxicity)
     elif args.command == "word-vectors":
         from training.vectors import build_word_vectors
 
