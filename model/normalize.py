@@ -3,7 +3,8 @@
 Each token remembers where it came from in the comment, so a term the model found can be
 highlighted in the text the user wrote. The tricks undone here: full-width and styled letters
 (NFKC), HTML entities, case, invisible characters, accented and look-alike letters in Latin
-words ("ìdíòt", "іdіоt" with Cyrillic і and о, "ƒuck", "fսck" with Armenian ս), stretched letters
+words ("ìdíòt", "іdіоt" with Cyrillic і and о, "ƒuck", "fսck" with Armenian ս) and words of
+look-alike letters alone ("ріесе" in Cyrillic), stretched letters
 ("stuuupid", "idiiiiot"), leetspeak ("1d10t", "$hit", "ki11", "|d|0t"), masked swear words
 ("f**k", "sh*t", "m*ron") and respellings ("fvck"), spaced-out letters ("i d i o t", "f.u.c.k"),
 words run together ("youareanidiot", and "y o u a r e a n i d i o t" once joined), links
@@ -517,6 +518,16 @@ _HOMOGLYPHS = _homoglyph_table()  # about 110 letters, a few milliseconds to bui
 _LATIN_MARKS_RE = regex.compile(r"(?<=[a-z])\p{Mn}+")
 
 
+def _all_look_alike(chunk: str) -> bool:
+    """Whether a word is written in look-alike letters alone ("ріесе", "а"), none of them Latin.
+
+    A Russian or Greek word is seldom made of such letters only; one that is (Russian "а",
+    "and") reads as the Latin word it looks like, beside its neighbours in a Latin comment.
+    """
+    letters = [ch for ch in chunk if ch.isalpha()]
+    return bool(letters) and all(ord(ch) in _HOMOGLYPHS for ch in letters)
+
+
 class Token(NamedTuple):
     """A normalised word and the span of the comment text it came from."""
 
@@ -798,6 +809,8 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     chunk = chunk.casefold()
     if not chunk.isascii():
         chunk = chunk.translate(_LATIN_LETTERS)
+        if _all_look_alike(chunk):  # "ріесе": every letter Cyrillic, each one a Latin look-alike
+            chunk = chunk.translate(_HOMOGLYPHS)
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
             chunk = _LATIN_MARKS_RE.sub("", chunk.translate(_HOMOGLYPHS))

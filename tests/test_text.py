@@ -230,8 +230,10 @@ def words(text: str) -> list[str]:
         ("i_d_i_o_t", ["idiot"]),
         ("snake_case", ["snake", "case"]),
         # Look-alike letters in a Latin word: Cyrillic, Armenian, accented or hooked Latin ones,
-        # combining marks stacked on them, ©. Cyrillic words stay as they are.
+        # combining marks stacked on them, ©. Cyrillic words stay as they are, but for one of
+        # look-alike letters alone.
         ("іdіоt", ["idiot"]),
+        ("а ріесе оf shіt", ["a", "piece", "of", "shit"]),
         ("fսck", ["fuck"]),
         ("ìdíòt", ["idiot"]),
         ("ƒuck", ["fuck"]),
