@@ -533,11 +533,15 @@ def word_rows(comments: Iterable[NormalizedComment], index: dict[str, int]) -> s
     return sparse.csr_matrix((data, columns, indptr), shape=(len(indptr) - 1, len(index)))
 
 
-VECTOR_MIN_DF = 2  # a word with a vector in fewer training comments gets no weight
+# A word with a vector in fewer training comments gets no weight. 0: every word counts, one no
+# training comment holds at the idf of the rarest (its score comes from its vector, not from
+# comments that hold it). At 2, the words beyond the training data's would add nothing.
+VECTOR_MIN_DF = 0
 
 
 def vector_idf(df: np.ndarray, documents: int, min_df: int = VECTOR_MIN_DF) -> np.ndarray:
-    """Smoothed idf as ``TfidfVectorizer``'s, and 0 for a word in fewer than ``min_df`` documents."""
+    """Smoothed idf as ``TfidfVectorizer``'s (a word in no document at its largest), and 0 for a
+    word in fewer than ``min_df`` documents."""
     return np.where(df >= min_df, np.log((1 + documents) / (1 + df)) + 1.0, 0.0)
 
 
@@ -569,7 +573,7 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
 
     A comment's words are its distinct normalised tokens that have a vector; the idf is learnt
     from the training comments like a TF-IDF block's, and a word in fewer than ``min_df`` of them
-    gets 0 (it is left out: its weight could not be learnt). Linear heads over this block fold
+    gets 0 (it is left out). Linear heads over this block fold
     into one score per word and category (``WordScoreFeatures``), which is what a model file
     stores.
     """
