@@ -573,9 +573,8 @@ class WordVectorFeatures(TransformerMixin, BaseEstimator):
 
     A comment's words are its distinct normalised tokens that have a vector; the idf is learnt
     from the training comments like a TF-IDF block's, and a word in fewer than ``min_df`` of them
-    gets 0 (it is left out). Linear heads over this block fold
-    into one score per word and category (``WordScoreFeatures``), which is what a model file
-    stores.
+    gets 0 (it is left out). Linear heads over this block fold into one score per word and
+    category (``WordScoreFeatures``), which is what a model file stores.
     """
 
     def __init__(

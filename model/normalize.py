@@ -809,7 +809,7 @@ def _normalize_any_chunk(chunk: str) -> tuple[str, ...]:
     chunk = chunk.casefold()
     if not chunk.isascii():
         chunk = chunk.translate(_LATIN_LETTERS)
-        if _all_look_alike(chunk):  # "ріесе": every letter Cyrillic, each one a Latin look-alike
+        if _all_look_alike(chunk):  # "ріесе": Cyrillic letters alone, each a Latin look-alike
             chunk = chunk.translate(_HOMOGLYPHS)
     if _HAS_ASCII_LETTER_RE.search(chunk):
         if not chunk.isascii():  # a Latin word with look-alike letters in it: "іdіоt"
