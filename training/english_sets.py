@@ -81,21 +81,23 @@ def read_sfu_toxicity(path: Path) -> list[RatedComment]:
         return [RatedComment(row["comment"], int(row[SFU_LEVEL])) for row in rows]
 
 
-def roc_auc(scorer: Scorer, comments: list[RatedComment], least: int) -> tuple[int, float]:
-    """How many comments are at level ``least`` or above, and the abuse head's ROC-AUC for it."""
-    scores = [r.scores["abuse"] for r in scorer.score_many([c.text for c in comments])]
-    labels = np.array([c.level >= least for c in comments])
+def roc_auc(levels: list[int], scores: list[float], least: int) -> tuple[int, float]:
+    """How many comments are at level ``least`` or above, and the ROC-AUC of ``scores`` for it."""
+    labels = np.array([level >= least for level in levels])
     return int(labels.sum()), float(roc_auc_score(labels, scores))
 
 
 def print_english_sets(scorer: Scorer, insults: Path | None, sfu: Path | None) -> None:
     print(f"model {scorer.version}")
-    measured = []
+    measured = []  # per file: its comments, and each name with the level it starts at
     if insults is not None:
-        measured.append(("Impermium insults", read_insults(insults), 1))
+        measured.append((read_insults(insults), [("Impermium insults", 1)]))
     if sfu is not None:
-        comments = read_sfu_toxicity(sfu)
-        measured += [("SFU mildly toxic or more", comments, 2), ("SFU toxic or more", comments, 3)]
-    for name, comments, least in measured:
-        positives, auc = roc_auc(scorer, comments, least)
-        print(f"  {name:<26} n={len(comments):>5} pos={positives:>5}  abuse ROC-AUC {auc:.3f}")
+        names = [("SFU mildly toxic or more", 2), ("SFU toxic or more", 3)]
+        measured.append((read_sfu_toxicity(sfu), names))
+    for comments, names in measured:
+        scores = [r.scores["abuse"] for r in scorer.score_many([c.text for c in comments])]
+        levels = [c.level for c in comments]
+        for name, least in names:
+            positives, auc = roc_auc(levels, scores, least)
+            print(f"  {name:<26} n={len(comments):>5} pos={positives:>5}  abuse ROC-AUC {auc:.3f}")
