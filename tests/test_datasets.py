@@ -17,6 +17,7 @@ from training.datasets import (
     MAIL_TEXT_LENGTH,
     SOURCES,
     Example,
+    import_civil_comments,
     import_held_out,
     import_kmhas,
     import_korean_malicious,
@@ -432,6 +433,38 @@ def test_the_civil_comments_sample_leaves_out_the_excerpt_s_sites_and_civil_s_ow
     assert sample and not excerpt & {e.text for e in sample}
     assert not {e.text for e in load_examples()} & {e.text for e in sample}
     assert not {e.group for e in sample} & {"publication 2", "publication 6", "publication 13"}
+
+
+def test_civil_comments_trained_on_leave_out_the_excerpt_s_sites_and_the_held_out_comments(
+    tmp_path,
+) -> None:
+    held_out = next(
+        e.text
+        for e in load_held_out()
+        if e.source == "civil_comments_sample" and not {",", '"', "\n"} & set(e.text)
+    )
+    published = tmp_path / "rows.csv"
+    published.write_text(
+        "id,target,comment_text,publication_id,label,pred_prob\n"
+        "5783139,0.52,These losers are on their last legs,54,1,0.97\n"
+        '1084054,0.0,"Corruption should be punished, and ""soon"".",21,0,0.26\n'
+        "245866,0.0,The motorcyclist was speeding.,13,0,0.29\n"  # the excerpt's sites
+        "239002,0.9,You are an idiot and a liar,6,1,0.9\n"
+        "240752,0.97,You're an idiot.,111,1,0.9\n"  # Civil's own pages
+        f"5299257,0.0,{held_out},55,0,0.1\n"  # a held-out set's comment
+        '5299256,0.3,"Two twenty-',  # cut short
+        encoding="utf-8",
+    )
+    assert import_civil_comments(published, out_dir=tmp_path) == 2
+    read = load_examples(tmp_path, ["civil_comments_train"])
+    assert [(e.text, e.category, e.label, e.group) for e in read] == [
+        ("These losers are on their last legs", "abuse", 1, "publication 54"),
+        ('Corruption should be punished, and "soon".', "abuse", 0, "publication 21"),
+    ]
+    bundled = load_examples(sources=["civil_comments_train"])
+    assert len(bundled) > 5000 and {e.language for e in bundled} == {"en"}
+    assert not {e.group for e in bundled} & {"publication 2", "publication 6", "publication 13"}
+    assert not {e.text for e in bundled} & {e.text for e in load_held_out()}
 
 
 def test_kmhas_splits_are_trained_on_without_the_held_out_comments(tmp_path) -> None:

@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         "training/data: ordinary text for the spam head's negatives",
     )
     speeches.add_argument("package", type=Path, help="the unpacked npm package folder")
+    civil = commands.add_parser(
+        "import-civil-comments",
+        help="convert Civil Comments rows (train.csv's columns) to training/data; the held-out "
+        "excerpt's sites and the held-out sets' comments left out",
+    )
+    civil.add_argument("rows", type=Path, help="a header and rows of Jigsaw's train.csv columns")
     held_out = commands.add_parser(
         "import-held-out",
         help="convert the sets crossval tests on but nothing trains on to training/data/held_out",
@@ -170,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         from training.datasets import import_speeches
 
         log(f"speeches: {import_speeches(args.package)} rows")
+    elif args.command == "import-civil-comments":
+        from training.datasets import import_civil_comments
+
+        log(f"civil_comments_train: {import_civil_comments(args.rows)} rows")
     elif args.command == "import-held-out":
         from training.datasets import import_held_out
 

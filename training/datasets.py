@@ -49,6 +49,11 @@ SOURCES: dict[str, tuple[str, str]] = {
     # gender), hateful or neutral, written by people to prompt ToxiGen's generator: hate in
     # plain words next to a group's name, which the sets above hold little of.
     "toxigen": ("abuse", "en"),
+    # English news comments: reader comments of the news sites on the Civil Comments platform
+    # (2016-2017, the Globe and Mail's most of all), rated toxic or not by crowd raters. Not of
+    # the two sites of the held-out excerpt ``civil_comments``, which stays a measure of sites
+    # never trained on, and none of the held-out sets' comments.
+    "civil_comments_train": ("abuse", "en"),
     # Ordinary text, neither spam nor abuse, only ever among the spam head's negatives and never
     # in the vocabulary the heads are fitted on: passages of the State of the Union addresses
     # since 1946, talk of budgets, wages, taxes and business in a civic register, which the
@@ -72,7 +77,8 @@ HELD_OUT: dict[str, tuple[str, str]] = {
     # of which any training set comes from.
     "civil_comments": ("abuse", "en"),
     # More of them: a random sample of the platform's comments of 2016-2017, of the publications
-    # other than the excerpt's two (the Globe and Mail's most of all).
+    # other than the excerpt's two (the Globe and Mail's most of all), whose other comments
+    # ``civil_comments_train`` holds: comments never trained on, of sites trained on.
     "civil_comments_sample": ("abuse", "en"),
 }
 HELD_OUT_DIR = DATA_DIR / "held_out"
@@ -279,6 +285,22 @@ def _other_korean_sets(source: str) -> _NearDuplicates:
     present = [s for s in korean if (DATA_DIR / f"{s}.jsonl.gz").is_file()]
     others = load_examples(sources=present) + load_held_out()
     return _NearDuplicates(e.text for e in others if e.language == "ko")
+
+
+def import_civil_comments(path: Path, out_dir: Path | None = None) -> int:
+    """Convert Civil Comments rows to ``civil_comments_train.jsonl.gz``, a training source.
+
+    :param path: rows in the columns of Jigsaw's "Unintended Bias in Toxicity Classification"
+        ``train.csv`` (a header, then rows in any order, a last one cut short or not), read as
+        ``import_held_out``'s ``civil_comments`` is. The held-out excerpt's two sites
+        (``CIVIL_EXCERPT_PUBLICATIONS``) and Civil's own pages are left out, and so is every
+        comment whose text a held-out set holds.
+    :return: rows written.
+    """
+    leave_out = CIVIL_OWN_PUBLICATIONS | CIVIL_EXCERPT_PUBLICATIONS
+    measured = {e.text for e in load_held_out()}
+    rows = (row for row in _read_civil_comments(Path(path), leave_out) if row[0] not in measured)
+    return _write_source("civil_comments_train", rows, out_dir)
 
 
 def import_held_out(
