@@ -793,9 +793,10 @@ def test_machine_made_disguises_score_like_their_plain_text(scorer: Scorer) -> N
 
 def test_few_short_ordinary_reactions_reach_a_moderator(scorer: Scorer) -> None:
     found = flagged(scorer)
-    # 8 of 83 with this model, rude ones among them ("Pathetic", "Disgusting"); 13 before the
-    # word-vector prior and the rare-class share (docs/model.md).
-    assert len(found) <= 10, found
+    # 4 of 83 with this model, rude ones among them ("Pathetic", "Disgusting"); 6 before news
+    # comments were trained on, 13 before the word-vector prior and the rare-class share
+    # (docs/model.md).
+    assert len(found) <= 6, found
     assert "potato" not in dict(found) and "감사합니다" not in dict(found)
 
 
@@ -833,20 +834,22 @@ def test_news_comments_never_trained_on_reach_moderators_in_bounded_shares(score
     civil_spam, civil_abuse = loads["civil_comments", "spam"], loads["civil_comments", "abuse"]
     # With this model: 4.5% of the Civil Comments at spam review, 1.3% at reject, a quarter of
     # them with a link, most others talking money; 6.4% and 2.2% before the speeches were among
-    # the spam head's negatives. 14.2% at abuse review.
+    # the spam head's negatives. 8.3% at abuse review (14.2% before other Civil Comments sites'
+    # comments were trained on).
     assert civil_spam.at_review <= 0.05 * civil_spam.comments, civil_spam
     assert civil_spam.at_reject <= 0.015 * civil_spam.comments, civil_spam
-    assert civil_abuse.at_review <= 0.15 * civil_abuse.comments, civil_abuse
+    assert civil_abuse.at_review <= 0.10 * civil_abuse.comments, civil_abuse
     assert loads["kmhas", "spam"].at_review <= 0.005 * loads["kmhas", "spam"].comments
-    # The sample of 24 other sites: 3.8% at spam review, 1.2% at reject.
+    # The sample of 24 other sites: 3.7% at spam review, 1.2% at reject.
     sample_spam = loads["civil_comments_sample", "spam"]
     assert sample_spam.at_review <= 0.05 * sample_spam.comments, sample_spam
     assert sample_spam.at_reject <= 0.015 * sample_spam.comments, sample_spam
 
 
-# Issue #5's targets, on the sets of other sites and another medium that nothing trains on.
-# With this model: the Civil Comments excerpt 0.880, the sample of 24 other sites 0.898, the
-# K-MHaS excerpt 0.909, text messages 0.975.
+# Issue #5's targets, on the sets of other sites and another medium that nothing trains on (the
+# sample's and K-MHaS's sites are trained on, their comments are not). With this model: the Civil
+# Comments excerpt 0.899, the sample of 24 other sites 0.913, the K-MHaS excerpt 0.906, text
+# messages 0.975.
 HELD_OUT_TARGETS = {
     "civil_comments": ("abuse", 0.80),
     "civil_comments_sample": ("abuse", 0.80),
