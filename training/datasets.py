@@ -50,7 +50,7 @@ SOURCES: dict[str, tuple[str, str]] = {
     # plain words next to a group's name, which the sets above hold little of.
     "toxigen": ("abuse", "en"),
     # English news comments: reader comments of the news sites on the Civil Comments platform
-    # (2016-2017, the Globe and Mail's most of all), rated toxic or not by crowd raters. Not of
+    # (2015-2017, the Globe and Mail's most of all), rated toxic or not by crowd raters. Not of
     # the two sites of the held-out excerpt ``civil_comments``, which stays a measure of sites
     # never trained on, and none of the held-out sets' comments.
     "civil_comments_train": ("abuse", "en"),
